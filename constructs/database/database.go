@@ -1,0 +1,304 @@
+// Package database builds the relational database behind lambdards: an RDS instance or an
+// Aurora Serverless v2 cluster, PostgreSQL or MySQL, behind one Database interface that the
+// proxy and function constructs depend on.
+//
+// Every variant encrypts its storage with a key it owns, keeps generated master credentials
+// in Secrets Manager, turns on IAM database authentication, requires TLS, and owns the
+// parameter group that fixes max_connections, so that the deployed database and the
+// connection budget (package budget) agree exactly.
+package database
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/budget"
+)
+
+// Engine is the database engine family.
+type Engine = budget.Engine
+
+// The engines lambdards supports.
+const (
+	Postgres = budget.Postgres
+	MySQL    = budget.MySQL
+)
+
+// Engines lists the supported engines, for messages.
+var Engines = []Engine{Postgres, MySQL}
+
+// Database is what the rest of the toolkit needs from a database, whichever variant built it.
+type Database interface {
+	constructs.IConstruct
+	awsec2.IConnectable
+	// Engine is the engine family.
+	Engine() Engine
+	// Port is the port the database listens on.
+	Port() int
+	// DatabaseName is the database created at launch.
+	DatabaseName() string
+	// MasterUsername is the master user's name; its password is in Secret.
+	MasterUsername() string
+	// Endpoint is the writer's host name.
+	Endpoint() *string
+	// Secret holds the master credentials.
+	Secret() awssecretsmanager.ISecret
+	// ProxyTarget is the target an RDS Proxy connects to.
+	ProxyTarget() awsrds.ProxyTarget
+	// MaxConnections is the max_connections value written into the database's parameter group.
+	MaxConnections() int
+	// ReservedConnections are the connections the engine keeps for superusers and AWS
+	// automation, which ordinary users can never use.
+	ReservedConnections() int
+	// AutoPause reports whether the database pauses when idle (Aurora Serverless v2 at 0 ACU).
+	AutoPause() bool
+	// Description names the database for reports, for example "RDS postgres 17.7 t4g.micro".
+	Description() string
+	// GrantConnect lets grantee connect directly (not through a proxy) as user with IAM
+	// database authentication.
+	GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant
+}
+
+// Props holds the settings every variant shares.
+type Props struct {
+	// Vpc is the VPC to place the database in. Required.
+	Vpc awsec2.IVpc
+	// VpcSubnets selects the database's subnets; they must not route to the internet.
+	// Default: the VPC's isolated subnets.
+	VpcSubnets *awsec2.SubnetSelection
+	// Engine is the engine family.
+	// Default: Postgres.
+	Engine Engine
+	// EngineVersion overrides the engine version, for example "16.9" (RDS PostgreSQL),
+	// "8.4.7" (RDS MySQL), "16.9" (Aurora PostgreSQL) or "3.10.0" (Aurora MySQL).
+	// Default: the version DefaultVersion returns for the variant and engine.
+	EngineVersion string
+	// DatabaseName is the database created at launch.
+	// Default: "app".
+	DatabaseName string
+	// MasterUsername is the master user, whose generated password goes to Secrets Manager.
+	// Default: "lambdards".
+	MasterUsername string
+	// MaxConnections sets max_connections explicitly instead of deriving it from the
+	// instance class or maximum capacity.
+	// Default: 0, derived (see package budget).
+	MaxConnections int
+	// BackupRetentionDays is how long automated backups are kept (1-35).
+	// Default: 7.
+	BackupRetentionDays int
+	// RemovalPolicy decides what happens to the database, its key and its secret when the
+	// stack deletes them. SNAPSHOT keeps a final snapshot (and the key and secret that
+	// open it); RETAIN keeps everything; DESTROY deletes everything.
+	// Default: awscdk.RemovalPolicy_SNAPSHOT.
+	RemovalPolicy awscdk.RemovalPolicy
+	// DeletionProtection stops the database from being deleted.
+	// Default: true when RemovalPolicy is RETAIN, else false.
+	DeletionProtection *bool
+}
+
+// versions are the default engine versions, chosen as recent minor versions that every
+// feature lambdards uses supports (IAM auth, RDS Proxy, end-to-end IAM through the proxy,
+// and for Aurora Serverless v2 auto-pause, which needs Aurora PostgreSQL 16.3+ or
+// Aurora MySQL 3.08.0+: Amazon Aurora User Guide, "Scaling to Zero ACUs with automatic
+// pause and resume for Aurora Serverless v2").
+var versions = map[bool]map[Engine]string{
+	false: {Postgres: "17.7", MySQL: "8.4.7"},
+	true:  {Postgres: "17.7", MySQL: "3.10.0"},
+}
+
+// DefaultVersion returns the engine version a variant uses when Props.EngineVersion is empty.
+func DefaultVersion(aurora bool, e Engine) string { return versions[aurora][e] }
+
+// port returns the engine's default port.
+func port(e Engine) int {
+	if e == MySQL {
+		return 3306
+	}
+	return 5432
+}
+
+// tlsParameters are the parameters that make the engine refuse unencrypted connections:
+// rds.force_ssl for PostgreSQL and require_secure_transport for MySQL (Amazon RDS User
+// Guide, "Using SSL with a PostgreSQL DB instance" and "SSL/TLS support for MySQL DB
+// instances").
+func tlsParameters(e Engine) map[string]*string {
+	if e == MySQL {
+		return map[string]*string{"require_secure_transport": jsii.String("ON")}
+	}
+	return map[string]*string{"rds.force_ssl": jsii.String("1")}
+}
+
+// logExports are the engine logs sent to CloudWatch Logs.
+func logExports(e Engine) *[]*string {
+	if e == MySQL {
+		return jsii.Strings("error", "slowquery")
+	}
+	return jsii.Strings("postgresql")
+}
+
+func (p Props) withDefaults() Props {
+	if p.Engine == "" {
+		p.Engine = Postgres
+	}
+	if p.DatabaseName == "" {
+		p.DatabaseName = "app"
+	}
+	if p.MasterUsername == "" {
+		p.MasterUsername = "lambdards"
+	}
+	if p.BackupRetentionDays == 0 {
+		p.BackupRetentionDays = 7
+	}
+	if p.RemovalPolicy == "" {
+		p.RemovalPolicy = awscdk.RemovalPolicy_SNAPSHOT
+	}
+	if p.DeletionProtection == nil {
+		p.DeletionProtection = jsii.Bool(p.RemovalPolicy == awscdk.RemovalPolicy_RETAIN)
+	}
+	if p.VpcSubnets == nil {
+		p.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+	}
+	return p
+}
+
+func (p Props) validate() []string {
+	var errs []string
+	if p.Vpc == nil {
+		errs = append(errs, "vpc: required")
+	}
+	if p.Engine != Postgres && p.Engine != MySQL {
+		errs = append(errs, fmt.Sprintf("engine %q: must be one of %q", p.Engine, Engines))
+	}
+	if !identifier(p.DatabaseName) {
+		errs = append(errs, fmt.Sprintf("databaseName %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseName))
+	}
+	if !identifier(p.MasterUsername) || len(p.MasterUsername) > 16 {
+		errs = append(errs, fmt.Sprintf("masterUsername %q: must start with a letter and hold only letters, digits and underscores (at most 16)", p.MasterUsername))
+	}
+	if p.MaxConnections < 0 {
+		errs = append(errs, fmt.Sprintf("maxConnections %d: must be 0 (derived) or positive", p.MaxConnections))
+	}
+	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
+	if p.BackupRetentionDays < 1 || p.BackupRetentionDays > 35 {
+		errs = append(errs, fmt.Sprintf("backupRetentionDays %d: must be 1 to 35", p.BackupRetentionDays))
+	}
+	switch p.RemovalPolicy {
+	case awscdk.RemovalPolicy_SNAPSHOT, awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
+	default:
+		errs = append(errs, fmt.Sprintf("removalPolicy %q: must be snapshot, retain or destroy", p.RemovalPolicy))
+	}
+	return errs
+}
+
+// identifier reports whether s is a plain SQL identifier that both engines accept unquoted.
+func identifier(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '_')) {
+			return false
+		}
+	}
+	return true
+}
+
+// fail panics with every problem found, prefixed with the construct's path.
+func fail(scope constructs.Construct, id *string, errs []string) {
+	if len(errs) == 0 {
+		return
+	}
+	panic(fmt.Errorf("%s/%s: invalid database:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+}
+
+// base holds what both variants build and expose.
+type base struct {
+	constructs.Construct
+	props          Props
+	connections    awsec2.Connections
+	secret         awssecretsmanager.ISecret
+	maxConnections int
+	reserved       int
+	description    string
+	endpoint       *string
+	resourceID     *string
+}
+
+func (b *base) Engine() Engine                    { return b.props.Engine }
+func (b *base) Port() int                         { return port(b.props.Engine) }
+func (b *base) DatabaseName() string              { return b.props.DatabaseName }
+func (b *base) MasterUsername() string            { return b.props.MasterUsername }
+func (b *base) Endpoint() *string                 { return b.endpoint }
+func (b *base) Secret() awssecretsmanager.ISecret { return b.secret }
+func (b *base) Connections() awsec2.Connections   { return b.connections }
+func (b *base) MaxConnections() int               { return b.maxConnections }
+func (b *base) ReservedConnections() int          { return b.reserved }
+func (b *base) Description() string               { return b.description }
+
+// GrantConnect grants rds-db:connect on this database's user, for direct IAM connections
+// (Amazon RDS User Guide, "Creating and using an IAM policy for IAM database access").
+func (b *base) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
+	stack := awscdk.Stack_Of(b.Construct)
+	arn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("rds-db"),
+		Resource:     jsii.String("dbuser"),
+		ResourceName: jsii.Sprintf("%s/%s", *b.resourceID, user),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("rds-db:connect"),
+		ResourceArns: jsii.Strings(*arn),
+	})
+}
+
+// newShared builds the parts both variants share: the security group, the encryption key,
+// the subnet group and the generated credentials. Their construct IDs are public contract:
+// changing one replaces a stateful resource.
+func newShared(this constructs.Construct, p Props) (awsec2.SecurityGroup, awskms.Key, awsrds.SubnetGroup, awsrds.Credentials) {
+	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              p.Vpc,
+		Description:      jsii.String("lambdards database: ingress only from its proxy or clients, on the database port"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	// A snapshot is encrypted with this key: it must outlive the database unless
+	// everything is destroyed.
+	keyPolicy := awscdk.RemovalPolicy_RETAIN
+	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY {
+		keyPolicy = awscdk.RemovalPolicy_DESTROY
+	}
+	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("lambdards database storage and master secret"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     keyPolicy,
+	})
+	subnets := awsrds.NewSubnetGroup(this, jsii.String("Subnets"), &awsrds.SubnetGroupProps{
+		Vpc:           p.Vpc,
+		VpcSubnets:    p.VpcSubnets,
+		Description:   jsii.String("lambdards database subnets"),
+		RemovalPolicy: keyPolicy,
+	})
+	creds := awsrds.Credentials_FromGeneratedSecret(jsii.String(p.MasterUsername), &awsrds.CredentialsBaseOptions{
+		EncryptionKey: key,
+	})
+	return sg, key, subnets, creds
+}
+
+// retainSecret keeps the master secret as long as the key: a restored snapshot needs it.
+func retainSecret(secret awssecretsmanager.ISecret, p Props) {
+	if secret != nil && p.RemovalPolicy != awscdk.RemovalPolicy_DESTROY {
+		secret.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	}
+}
+
+func itoa(n int) *string { return jsii.Sprintf("%d", n) }

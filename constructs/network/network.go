@@ -1,0 +1,195 @@
+// Package network builds the VPC that lambdards places a database, its RDS Proxy and
+// VPC-attached Lambda functions in.
+//
+// The VPC has two isolated subnet groups by default, one for the database and proxy and
+// one for functions, and no public subnet, internet gateway or NAT gateway: nothing in it
+// can be reached from, or reach, the internet. NAT gateways (which add public subnets) and
+// interface endpoints are opt-in. Flow logs go to a CloudWatch Logs group that the
+// network owns.
+package network
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Subnet group names. They are part of the public contract: they name the subnets in the
+// template and select them in other constructs.
+const (
+	DatabaseSubnets = "Database"
+	FunctionSubnets = "Functions"
+	PublicSubnets   = "Public"
+)
+
+// Props configures a Network. A nil *Props means all defaults.
+type Props struct {
+	// MaxAzs is the number of Availability Zones the VPC spans.
+	// An RDS DB subnet group needs subnets in at least two AZs. A stack without an explicit
+	// account and Region only knows two AZs, so more than two needs AvailabilityZones.
+	// Default: 2.
+	MaxAzs int
+	// AvailabilityZones names the AZs explicitly (for example "us-east-1a"); it overrides MaxAzs.
+	// Default: the first MaxAzs AZs of the stack's Region.
+	AvailabilityZones []string
+	// Cidr is the VPC's IPv4 range.
+	// Default: "10.0.0.0/16".
+	Cidr string
+	// NatGateways adds public subnets, an internet gateway and this many NAT gateways, and
+	// turns the function subnets into private subnets with egress. 0 keeps the VPC isolated.
+	// Default: 0.
+	NatGateways int
+	// InterfaceEndpoints adds an interface VPC endpoint for each service, reachable from the
+	// function and database subnets (for example Secrets Manager, for secret rotation).
+	// Default: none.
+	InterfaceEndpoints []awsec2.InterfaceVpcEndpointAwsService
+	// FlowLogRetention is how long VPC flow logs are kept.
+	// Default: awslogs.RetentionDays_ONE_YEAR.
+	FlowLogRetention awslogs.RetentionDays
+	// RemovalPolicy applies to the flow log group: RETAIN or DESTROY.
+	// Default: awscdk.RemovalPolicy_RETAIN.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// Network is a VPC with isolated database subnets and function subnets.
+type Network struct {
+	constructs.Construct
+	// Vpc is the VPC.
+	Vpc awsec2.IVpc
+	// FlowLogGroup receives the VPC's flow logs.
+	FlowLogGroup awslogs.ILogGroup
+	// DatabaseSubnets selects the subnets for the database and the proxy.
+	DatabaseSubnets *awsec2.SubnetSelection
+	// FunctionSubnets selects the subnets for Lambda functions.
+	FunctionSubnets *awsec2.SubnetSelection
+}
+
+// New builds a Network. It panics with one error listing every invalid setting.
+func New(scope constructs.Construct, id *string, props *Props) *Network {
+	p := withDefaults(props)
+	if err := p.validate(); err != nil {
+		panic(fmt.Errorf("%s/%s: %w", *scope.Node().Path(), *id, err))
+	}
+	this := constructs.NewConstruct(scope, id)
+
+	functionSubnetType := awsec2.SubnetType_PRIVATE_ISOLATED
+	subnets := []*awsec2.SubnetConfiguration{
+		{Name: jsii.String(DatabaseSubnets), SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED, CidrMask: jsii.Number(24)},
+	}
+	if p.NatGateways > 0 {
+		functionSubnetType = awsec2.SubnetType_PRIVATE_WITH_EGRESS
+		subnets = append(subnets, &awsec2.SubnetConfiguration{
+			Name: jsii.String(PublicSubnets), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24),
+			MapPublicIpOnLaunch: jsii.Bool(false),
+		})
+	}
+	// Functions get a /20 per AZ: every Hyperplane ENI and every function environment that
+	// scales out needs addresses, and a proxy needs free IPs in its subnets too.
+	subnets = append(subnets, &awsec2.SubnetConfiguration{
+		Name: jsii.String(FunctionSubnets), SubnetType: functionSubnetType, CidrMask: jsii.Number(20),
+	})
+
+	logGroup := awslogs.NewLogGroup(this, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
+		Retention:     p.FlowLogRetention,
+		RemovalPolicy: p.RemovalPolicy,
+	})
+	vpcProps := &awsec2.VpcProps{
+		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String(p.Cidr)),
+		NatGateways:         jsii.Number(p.NatGateways),
+		SubnetConfiguration: &subnets,
+		EnableDnsHostnames:  jsii.Bool(true),
+		EnableDnsSupport:    jsii.Bool(true),
+		FlowLogs: &map[string]*awsec2.FlowLogOptions{
+			"All": {
+				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, nil),
+				TrafficType: awsec2.FlowLogTrafficType_ALL,
+			},
+		},
+	}
+	if len(p.AvailabilityZones) > 0 {
+		vpcProps.AvailabilityZones = jsii.Strings(p.AvailabilityZones...)
+	} else {
+		vpcProps.MaxAzs = jsii.Number(p.MaxAzs)
+	}
+	vpc := awsec2.NewVpc(this, jsii.String("Vpc"), vpcProps)
+
+	n := &Network{
+		Construct:       this,
+		Vpc:             vpc,
+		FlowLogGroup:    logGroup,
+		DatabaseSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(DatabaseSubnets)},
+		FunctionSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(FunctionSubnets)},
+	}
+	for _, svc := range p.InterfaceEndpoints {
+		vpc.AddInterfaceEndpoint(jsii.String(endpointID(svc)), &awsec2.InterfaceVpcEndpointOptions{
+			Service:           svc,
+			Subnets:           n.FunctionSubnets,
+			PrivateDnsEnabled: jsii.Bool(true),
+		})
+	}
+	return n
+}
+
+// endpointID names an endpoint construct after its service ("secretsmanager" becomes
+// "SecretsmanagerEndpoint"), so adding or removing one endpoint leaves the others' IDs alone.
+func endpointID(svc awsec2.InterfaceVpcEndpointAwsService) string {
+	name := *svc.ShortName()
+	parts := strings.FieldsFunc(name, func(r rune) bool { return r == '.' || r == '-' })
+	var b strings.Builder
+	for _, part := range parts {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String() + "Endpoint"
+}
+
+func withDefaults(props *Props) Props {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	if p.MaxAzs == 0 {
+		p.MaxAzs = 2
+	}
+	if p.Cidr == "" {
+		p.Cidr = "10.0.0.0/16"
+	}
+	if p.FlowLogRetention == "" {
+		p.FlowLogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	if p.RemovalPolicy == "" {
+		p.RemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	}
+	return p
+}
+
+func (p Props) validate() error {
+	var errs []string
+	if len(p.AvailabilityZones) == 1 {
+		errs = append(errs, fmt.Sprintf("availabilityZones %q: an RDS DB subnet group needs at least 2 Availability Zones", p.AvailabilityZones))
+	}
+	if len(p.AvailabilityZones) == 0 && (p.MaxAzs < 2 || p.MaxAzs > 6) {
+		errs = append(errs, fmt.Sprintf("maxAzs %d: must be 2 to 6 (an RDS DB subnet group needs at least 2)", p.MaxAzs))
+	}
+	if p.NatGateways < 0 {
+		errs = append(errs, fmt.Sprintf("natGateways %d: must be 0 (isolated) or more", p.NatGateways))
+	}
+	azs := p.MaxAzs
+	if len(p.AvailabilityZones) > 0 {
+		azs = len(p.AvailabilityZones)
+	}
+	if p.NatGateways > azs {
+		errs = append(errs, fmt.Sprintf("natGateways %d: at most one per Availability Zone (%d)", p.NatGateways, azs))
+	}
+	if p.RemovalPolicy != awscdk.RemovalPolicy_RETAIN && p.RemovalPolicy != awscdk.RemovalPolicy_DESTROY {
+		errs = append(errs, fmt.Sprintf("removalPolicy %q: a log group can only be retained or destroyed", p.RemovalPolicy))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid network: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

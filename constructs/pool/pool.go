@@ -1,0 +1,240 @@
+// Package pool is the shared way into one lambdards database: the RDS Proxy in front of it
+// (or direct connections), the security group its functions share, and the connection
+// budget that sizes the proxy and every function's reserved concurrency.
+//
+// Functions register with a Pool (package function does it for them). At synth the pool
+// computes the budget once over all of them (package budget), sets each function's
+// ReservedConcurrentExecutions from it, and fails validation with every problem found when
+// the configuration cannot hold.
+package pool
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/proxy"
+)
+
+// Props configures a Pool.
+type Props struct {
+	// Database is the database the pool leads to. Required.
+	Database database.Database
+	// Vpc is the database's VPC. Required.
+	Vpc awsec2.IVpc
+	// Direct leaves out the RDS Proxy: functions connect to the database directly, and the
+	// budget caps their direct connections. Aurora Serverless v2 can then pause at 0 ACU.
+	// Default: false (a proxy).
+	Direct bool
+	// Proxy configures the proxy. Its MaxConnectionsPercent comes from the budget and must
+	// be left 0; raise Headroom to keep more connections out of the proxy's reach.
+	// Default: proxy defaults, with a borrow timeout of DefaultBorrowTimeoutSeconds.
+	Proxy *proxy.Props
+	// Headroom is the number of connections kept out of the functions' reach for admin
+	// sessions, migrations, secret rotation and monitoring.
+	// Default: budget.DefaultHeadroom(max_connections).
+	Headroom *int
+	// AccountConcurrency is the account's Lambda concurrency limit in this Region.
+	// Default: 1000 (AWS Lambda Developer Guide, "Lambda quotas").
+	AccountConcurrency int
+	// UnreservedMinimum is the concurrency Lambda keeps unreserved for the account's other
+	// functions.
+	// Default: 100 (AWS Lambda Developer Guide, "Configuring reserved concurrency").
+	UnreservedMinimum int
+}
+
+// DefaultBorrowTimeoutSeconds is the pool's default proxy borrow timeout. RDS Proxy's own
+// default (120 s) outlasts most Lambda timeouts, so a function would be killed while it
+// waits for a connection instead of getting the proxy's error; 10 s sits well below the
+// function construct's default timeout of 30 s.
+const DefaultBorrowTimeoutSeconds = 10
+
+// Pool is the shared way into one database.
+type Pool struct {
+	constructs.Construct
+	// Database is the database behind the pool.
+	Database database.Database
+	// Vpc is the database's VPC, where functions attach.
+	Vpc awsec2.IVpc
+	// Proxy is the RDS Proxy, or nil for direct connections.
+	Proxy *proxy.Proxy
+	// ClientSecurityGroup is the security group that functions share by default (one
+	// Hyperplane ENI per subnet and security group): egress to the pool's endpoint on the
+	// database port only.
+	ClientSecurityGroup awsec2.SecurityGroup
+
+	config  budget.Config
+	members []budget.Function
+	result  *budget.Result
+	err     error
+	fresh   bool
+}
+
+// New builds a Pool. It panics with one error listing every invalid setting.
+func New(scope constructs.Construct, id *string, props *Props) *Pool {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	var errs []string
+	if p.Database == nil {
+		errs = append(errs, "database: required")
+	}
+	if p.Vpc == nil {
+		errs = append(errs, "vpc: required")
+	}
+	if p.Direct && p.Proxy != nil {
+		errs = append(errs, "proxy: set, but direct is true; give proxy settings or direct, not both")
+	}
+	var proxyProps proxy.Props
+	if p.Proxy != nil {
+		proxyProps = *p.Proxy
+	}
+	if proxyProps.MaxConnectionsPercent != 0 {
+		errs = append(errs, fmt.Sprintf("proxy.maxConnectionsPercent %d: the connection budget sets it; leave it 0 and raise headroom to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
+	}
+	if p.Headroom != nil && *p.Headroom < 0 {
+		errs = append(errs, fmt.Sprintf("headroom %d: must be 0 or more", *p.Headroom))
+	}
+	if len(errs) > 0 {
+		panic(fmt.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	}
+	if p.Database.AutoPause() && !p.Direct {
+		panic(fmt.Errorf("%s/%s: invalid pool: the database pauses at 0 ACU, but an RDS Proxy keeps connections open so it would never pause; set the minimum capacity to 0.5 or more, or connect directly (no proxy)", *scope.Node().Path(), *id))
+	}
+
+	cfg := budget.Config{
+		Database:            p.Database.Description(),
+		Engine:              p.Database.Engine(),
+		MaxConnections:      p.Database.MaxConnections(),
+		ReservedConnections: p.Database.ReservedConnections(),
+		Headroom:            budget.DefaultHeadroom(p.Database.MaxConnections()),
+		Proxy:               !p.Direct,
+		AccountConcurrency:  p.AccountConcurrency,
+		UnreservedMinimum:   p.UnreservedMinimum,
+	}
+	if p.Headroom != nil {
+		cfg.Headroom = *p.Headroom
+	}
+	if proxyProps.BorrowTimeoutSeconds == nil {
+		d := DefaultBorrowTimeoutSeconds
+		proxyProps.BorrowTimeoutSeconds = &d
+	}
+	if !p.Direct {
+		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
+		if proxyProps.MaxIdleConnectionsPercent != nil {
+			cfg.MaxIdleConnectionsPercent = float64(*proxyProps.MaxIdleConnectionsPercent)
+		}
+	}
+	// The database-wide figures (the proxy's share) need no functions.
+	base, err := budget.Compute(cfg)
+	if err != nil {
+		panic(fmt.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
+	}
+
+	this := constructs.NewConstruct(scope, id)
+	pl := &Pool{Construct: this, Database: p.Database, Vpc: p.Vpc, config: cfg}
+	pl.ClientSecurityGroup = awsec2.NewSecurityGroup(this, jsii.String("ClientSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              p.Vpc,
+		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
+	if p.Direct {
+		p.Database.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+	} else {
+		proxyProps.Database = p.Database
+		proxyProps.Vpc = p.Vpc
+		proxyProps.MaxConnectionsPercent = base.ProxyMaxConnectionsPercent
+		idle := base.ProxyMaxIdleConnectionsPercent
+		proxyProps.MaxIdleConnectionsPercent = &idle
+		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
+		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+	}
+	this.Node().AddValidation(&validation{pl})
+	return pl
+}
+
+// Host is the endpoint functions connect to: the proxy's, or the database's when direct.
+func (pl *Pool) Host() *string {
+	if pl.Proxy != nil {
+		return pl.Proxy.Endpoint()
+	}
+	return pl.Database.Endpoint()
+}
+
+// Port is the database port.
+func (pl *Pool) Port() int { return pl.Database.Port() }
+
+// GrantConnect lets grantee connect as user with IAM database authentication, through the
+// proxy or directly.
+func (pl *Pool) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
+	if pl.Proxy != nil {
+		return pl.Proxy.GrantConnect(grantee, user)
+	}
+	return pl.Database.GrantConnect(grantee, user)
+}
+
+// Register adds a function to the budget and returns its reserved concurrency as a token
+// that resolves at synth, once every function is known.
+func (pl *Pool) Register(f budget.Function) *float64 {
+	pl.members = append(pl.members, f)
+	pl.fresh = false
+	return awscdk.Lazy_Number(&reservedConcurrency{pool: pl, name: f.Name})
+}
+
+// Budget computes the connection budget over every registered function. The result is
+// computed once and kept until another function registers.
+func (pl *Pool) Budget() (*budget.Result, error) {
+	if !pl.fresh {
+		cfg := pl.config
+		cfg.Functions = append([]budget.Function(nil), pl.members...)
+		pl.result, pl.err = budget.Compute(cfg)
+		pl.fresh = true
+	}
+	return pl.result, pl.err
+}
+
+type reservedConcurrency struct {
+	pool *Pool
+	name string
+}
+
+// Produce returns the function's reserved concurrency. Validation has failed synth already
+// if the budget does not hold; 0 here would only be seen by a caller that skips validation.
+func (r *reservedConcurrency) Produce() *float64 {
+	res, err := r.pool.Budget()
+	if err != nil || res == nil {
+		return jsii.Number(0)
+	}
+	for _, a := range res.Functions {
+		if a.Name == r.name {
+			return jsii.Number(a.ReservedConcurrency)
+		}
+	}
+	return jsii.Number(0)
+}
+
+type validation struct{ pool *Pool }
+
+// Validate reports every way the budget fails, one line each.
+func (v *validation) Validate() *[]*string {
+	_, err := v.pool.Budget()
+	if err == nil {
+		return &[]*string{}
+	}
+	var out []*string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, jsii.String("connection budget: "+line))
+		}
+	}
+	return &out
+}

@@ -1,0 +1,4 @@
+// Command items is a placeholder sample function.
+package main
+
+func main() {}

@@ -1,0 +1,338 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is everything the default app can be told through CDK context.
+type Config struct {
+	// Root is the directory function entries are relative to; not read from context.
+	Root                 string
+	Prefix               string
+	Engine               string
+	Database             string
+	InstanceClass        string
+	MultiAz              bool
+	MinAcu               float64
+	MaxAcu               float64
+	Reader               bool
+	Proxy                bool
+	MaxAzs               int
+	AvailabilityZones    []string
+	NatGateways          int
+	InterfaceEndpoints   []string
+	MaxConnections       int
+	Headroom             *int
+	AccountConcurrency   int
+	BorrowTimeoutSeconds int
+	RemovalPolicy        string
+	DeletionProtection   *bool
+	BackupRetentionDays  int
+	Functions            []FunctionConfig
+}
+
+// FunctionConfig is one function of the app, from the "functions" context key.
+type FunctionConfig struct {
+	Name                      string `json:"-"`
+	Entry                     string `json:"entry"`
+	DatabaseUser              string `json:"databaseUser,omitempty"`
+	Weight                    int    `json:"weight,omitempty"`
+	ReservedConcurrency       int    `json:"reservedConcurrency,omitempty"`
+	ConnectionsPerEnvironment int    `json:"connectionsPerEnvironment,omitempty"`
+	MemorySize                int    `json:"memorySize,omitempty"`
+	TimeoutSeconds            int    `json:"timeoutSeconds,omitempty"`
+}
+
+// Key is one context key: its name, default (as it would be written on the command line;
+// empty means derived) and what it does.
+type Key struct {
+	Name    string
+	Default string
+	Doc     string
+	apply   func(c *Config, v any) error
+}
+
+// Keys lists every context key the app reads, in the order the README documents them.
+var Keys = []Key{
+	{"prefix", "LambdaRds", "Prefix of every stack name.", func(c *Config, v any) (err error) {
+		c.Prefix, err = pattern(v, stackName, "a letter, then letters, digits or hyphens")
+		return
+	}},
+	{"engine", "postgres", "Database engine: `postgres` or `mysql`.", func(c *Config, v any) (err error) {
+		c.Engine, err = oneOf(v, "postgres", "mysql")
+		return
+	}},
+	{"database", "instance", "Database variant: `instance` (RDS) or `serverless` (Aurora Serverless v2).", func(c *Config, v any) (err error) {
+		c.Database, err = oneOf(v, "instance", "serverless")
+		return
+	}},
+	{"instanceClass", "t4g.micro", "RDS instance class (instance only), e.g. `t4g.medium`, `r6g.large`.", func(c *Config, v any) (err error) {
+		c.InstanceClass, err = pattern(v, instanceClass, "a class such as t4g.micro or r6g.large")
+		return
+	}},
+	{"multiAz", "false", "Multi-AZ standby (instance only).", func(c *Config, v any) (err error) {
+		c.MultiAz, err = boolean(v)
+		return
+	}},
+	{"minAcu", "0.5", "Minimum Aurora capacity units (serverless only); 0 pauses when idle and needs `proxy=false`.", func(c *Config, v any) (err error) {
+		c.MinAcu, err = number(v, 0, 256)
+		return
+	}},
+	{"maxAcu", "4", "Maximum Aurora capacity units (serverless only); sets max_connections.", func(c *Config, v any) (err error) {
+		c.MaxAcu, err = number(v, 1, 256)
+		return
+	}},
+	{"reader", "false", "Add a Serverless v2 reader for failover (serverless only).", func(c *Config, v any) (err error) {
+		c.Reader, err = boolean(v)
+		return
+	}},
+	{"proxy", "true", "Put RDS Proxy between functions and the database; `false` connects directly.", func(c *Config, v any) (err error) {
+		c.Proxy, err = boolean(v)
+		return
+	}},
+	{"maxAzs", "2", "Availability Zones the VPC spans (2-6; more than 2 needs `availabilityZones`).", func(c *Config, v any) (err error) {
+		c.MaxAzs, err = integer(v, 2, 6)
+		return
+	}},
+	{"availabilityZones", "", "Comma-separated AZ names, e.g. `us-east-1a,us-east-1b,us-east-1c`.", func(c *Config, v any) (err error) {
+		c.AvailabilityZones, err = list(v)
+		return
+	}},
+	{"natGateways", "0", "NAT gateways (adds public subnets and an internet gateway); 0 keeps the VPC isolated.", func(c *Config, v any) (err error) {
+		c.NatGateways, err = integer(v, 0, 6)
+		return
+	}},
+	{"interfaceEndpoints", "", "Comma-separated interface endpoint services, e.g. `secretsmanager,sts`.", func(c *Config, v any) (err error) {
+		c.InterfaceEndpoints, err = list(v)
+		return
+	}},
+	{"maxConnections", "", "Set max_connections explicitly (default: derived from the class or max ACU).", func(c *Config, v any) (err error) {
+		c.MaxConnections, err = integer(v, 1, 262143)
+		return
+	}},
+	{"headroom", "", "Connections kept from functions for admins, migrations, monitoring (default: max(5, 10% of max_connections)).", func(c *Config, v any) error {
+		n, err := integer(v, 0, 262143)
+		c.Headroom = &n
+		return err
+	}},
+	{"accountConcurrency", "1000", "The account's Lambda concurrency limit; 100 always stay unreserved.", func(c *Config, v any) (err error) {
+		c.AccountConcurrency, err = integer(v, 100, 10000000)
+		return
+	}},
+	{"borrowTimeoutSeconds", "10", "RDS Proxy connection borrow timeout; must be below every function timeout.", func(c *Config, v any) (err error) {
+		c.BorrowTimeoutSeconds, err = integer(v, 0, 3600)
+		return
+	}},
+	{"removalPolicy", "snapshot", "What deleting the stack does to the database: `snapshot`, `retain` or `destroy`.", func(c *Config, v any) (err error) {
+		c.RemovalPolicy, err = oneOf(v, "snapshot", "retain", "destroy")
+		return
+	}},
+	{"deletionProtection", "", "Deletion protection (default: true when removalPolicy is retain).", func(c *Config, v any) error {
+		b, err := boolean(v)
+		c.DeletionProtection = &b
+		return err
+	}},
+	{"backupRetentionDays", "7", "Automated backup retention in days (1-35).", func(c *Config, v any) (err error) {
+		c.BackupRetentionDays, err = integer(v, 1, 35)
+		return
+	}},
+	{"functions", `{"items":{"entry":"functions/items"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
+		c.Functions, err = functions(v)
+		return
+	}},
+}
+
+var (
+	stackName     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,100}$`)
+	instanceClass = regexp.MustCompile(`^(db\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	functionName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+)
+
+// Context is what Configure reads context from: a construct node's TryGetContext and
+// GetAllContext, or a map in tests.
+type Context interface {
+	TryGetContext(key *string) any
+	GetAllContext(defaults *map[string]any) any
+}
+
+// Configure reads the app's configuration from context. It returns one error listing
+// every invalid or unknown key, each with its value and what is valid.
+func Configure(ctx Context) (Config, error) {
+	var c Config
+	var errs []string
+	known := map[string]bool{}
+	for _, k := range Keys {
+		known[k.Name] = true
+		name := k.Name
+		v := ctx.TryGetContext(&name)
+		if v == nil || v == "" {
+			if k.Default == "" {
+				continue
+			}
+			v = k.Default
+		}
+		if err := k.apply(&c, v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s = %s: %v", k.Name, show(v), err))
+		}
+	}
+	if all, ok := ctx.GetAllContext(nil).(map[string]any); ok {
+		var unknown []string
+		for name := range all {
+			// Keys with ':' or '@' belong to the CDK and its feature flags.
+			if !known[name] && !strings.ContainsAny(name, ":@") {
+				unknown = append(unknown, name)
+			}
+		}
+		sort.Strings(unknown)
+		for _, name := range unknown {
+			errs = append(errs, fmt.Sprintf("%s: unknown context key; known keys: %s", name, strings.Join(KeyNames(), ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid configuration (set with -c key=value or in cdk.json \"context\"):\n  - %s", strings.Join(errs, "\n  - "))
+	}
+	return c, nil
+}
+
+// KeyNames lists the context keys' names.
+func KeyNames() []string {
+	names := make([]string, len(Keys))
+	for i, k := range Keys {
+		names[i] = k.Name
+	}
+	return names
+}
+
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func oneOf(v any, valid ...string) (string, error) {
+	s, ok := v.(string)
+	if ok {
+		for _, w := range valid {
+			if strings.EqualFold(s, w) {
+				return w, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("must be one of %s", strings.Join(valid, ", "))
+}
+
+func pattern(v any, re *regexp.Regexp, what string) (string, error) {
+	s, ok := v.(string)
+	if !ok || !re.MatchString(s) {
+		return "", fmt.Errorf("must be %s", what)
+	}
+	return s, nil
+}
+
+func boolean(v any) (bool, error) {
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		switch strings.ToLower(b) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("must be true or false")
+}
+
+func number(v any, lo, hi float64) (float64, error) {
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(n, 64); err != nil {
+			return 0, fmt.Errorf("must be a number from %g to %g", lo, hi)
+		}
+	default:
+		return 0, fmt.Errorf("must be a number from %g to %g", lo, hi)
+	}
+	if math.IsNaN(f) || f < lo || f > hi {
+		return 0, fmt.Errorf("must be a number from %g to %g", lo, hi)
+	}
+	return f, nil
+}
+
+func integer(v any, lo, hi int) (int, error) {
+	f, err := number(v, float64(lo), float64(hi))
+	if err != nil || f != math.Trunc(f) {
+		return 0, fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+	}
+	return int(f), nil
+}
+
+func list(v any) ([]string, error) {
+	var out []string
+	switch l := v.(type) {
+	case string:
+		for _, s := range strings.Split(l, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	case []any:
+		for _, e := range l {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("must be a list of names")
+			}
+			out = append(out, s)
+		}
+	default:
+		return nil, fmt.Errorf("must be a comma-separated list of names")
+	}
+	return out, nil
+}
+
+func functions(v any) ([]FunctionConfig, error) {
+	raw, ok := v.(string)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		raw = string(b)
+	}
+	var m map[string]FunctionConfig
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf(`must be a JSON object such as {"items":{"entry":"functions/items","weight":2}}: %v`, err)
+	}
+	var errs []string
+	var out []FunctionConfig
+	for name, f := range m {
+		if !functionName.MatchString(name) {
+			errs = append(errs, fmt.Sprintf("function name %q must be a letter then letters or digits", name))
+		}
+		if f.Entry == "" {
+			errs = append(errs, fmt.Sprintf("function %q needs an entry (the directory of its Go main package)", name))
+		}
+		f.Name = name
+		out = append(out, f)
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

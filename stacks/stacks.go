@@ -1,0 +1,129 @@
+// Package stacks composes lambdards's constructs into the deployable stacks of the
+// default app.
+//
+// The Data stack holds the network, the database and its pool (proxy, client security
+// group, connection budget); the Functions stack holds the functions. Functions deploy
+// without touching the Data stack, and every value they take from it is exported
+// explicitly, so adding, removing or renaming a function never removes an export that
+// another stack still imports.
+package stacks
+
+import (
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/proxy"
+)
+
+// App is the default app's stacks and the constructs in them.
+type App struct {
+	Data      awscdk.Stack
+	Functions awscdk.Stack
+	Network   *network.Network
+	Database  database.Database
+	Pool      *pool.Pool
+	Handlers  []*function.Function
+}
+
+// New builds the stacks for cfg in scope (usually the app). It panics with a clear error
+// on invalid settings (see Configure for reading them from context).
+func New(scope constructs.Construct, cfg Config) *App {
+	a := &App{}
+	a.Data = awscdk.NewStack(scope, jsii.String(cfg.Prefix+"Data"), &awscdk.StackProps{
+		Description: jsii.String("lambdards: VPC, database, RDS Proxy and connection budget"),
+	})
+	removal := removalPolicy(cfg.RemovalPolicy)
+	var endpoints []awsec2.InterfaceVpcEndpointAwsService
+	for _, name := range cfg.InterfaceEndpoints {
+		endpoints = append(endpoints, awsec2.NewInterfaceVpcEndpointAwsService(jsii.String(name), nil, nil, nil))
+	}
+	a.Network = network.New(a.Data, jsii.String("Network"), &network.Props{
+		MaxAzs:             cfg.MaxAzs,
+		AvailabilityZones:  cfg.AvailabilityZones,
+		NatGateways:        cfg.NatGateways,
+		InterfaceEndpoints: endpoints,
+		FlowLogRetention:   awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy:      logRemovalPolicy(removal),
+	})
+	common := database.Props{
+		Vpc:                 a.Network.Vpc,
+		VpcSubnets:          a.Network.DatabaseSubnets,
+		Engine:              database.Engine(cfg.Engine),
+		MaxConnections:      cfg.MaxConnections,
+		BackupRetentionDays: cfg.BackupRetentionDays,
+		RemovalPolicy:       removal,
+		DeletionProtection:  cfg.DeletionProtection,
+	}
+	if cfg.Database == "serverless" {
+		min := cfg.MinAcu
+		a.Database = database.NewServerless(a.Data, jsii.String("Database"), &database.ServerlessProps{
+			Props: common, MinCapacity: &min, MaxCapacity: cfg.MaxAcu, Reader: cfg.Reader,
+		})
+	} else {
+		a.Database = database.NewInstance(a.Data, jsii.String("Database"), &database.InstanceProps{
+			Props: common, InstanceClass: cfg.InstanceClass, MultiAz: cfg.MultiAz,
+		})
+	}
+	var proxyProps *proxy.Props
+	if cfg.Proxy {
+		borrow := cfg.BorrowTimeoutSeconds
+		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow}
+	}
+	a.Pool = pool.New(a.Data, jsii.String("Pool"), &pool.Props{
+		Database:           a.Database,
+		Vpc:                a.Network.Vpc,
+		Direct:             !cfg.Proxy,
+		Proxy:              proxyProps,
+		Headroom:           cfg.Headroom,
+		AccountConcurrency: cfg.AccountConcurrency,
+	})
+
+	a.Functions = awscdk.NewStack(scope, jsii.String(cfg.Prefix+"Functions"), &awscdk.StackProps{
+		Description: jsii.String("lambdards: functions, each capped by the connection budget"),
+	})
+	a.Functions.AddStackDependency(a.Data, jsii.String("functions connect to the pool"))
+	for _, f := range cfg.Functions {
+		entry := f.Entry
+		if !filepath.IsAbs(entry) {
+			entry = filepath.Join(cfg.Root, entry)
+		}
+		a.Handlers = append(a.Handlers, function.New(a.Functions, jsii.String(f.Name), &function.Props{
+			Pool:                      a.Pool,
+			Entry:                     entry,
+			DatabaseUser:              f.DatabaseUser,
+			Weight:                    f.Weight,
+			ReservedConcurrency:       f.ReservedConcurrency,
+			ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
+			MemorySize:                f.MemorySize,
+			TimeoutSeconds:            f.TimeoutSeconds,
+		}))
+	}
+	return a
+}
+
+func removalPolicy(name string) awscdk.RemovalPolicy {
+	switch name {
+	case "retain":
+		return awscdk.RemovalPolicy_RETAIN
+	case "destroy":
+		return awscdk.RemovalPolicy_DESTROY
+	}
+	return awscdk.RemovalPolicy_SNAPSHOT
+}
+
+// logRemovalPolicy keeps logs unless everything is destroyed: log groups cannot snapshot.
+func logRemovalPolicy(p awscdk.RemovalPolicy) awscdk.RemovalPolicy {
+	if p == awscdk.RemovalPolicy_DESTROY {
+		return p
+	}
+	return awscdk.RemovalPolicy_RETAIN
+}
