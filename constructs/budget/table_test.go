@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,25 @@ func TestTable(t *testing.T) {
 				t.Errorf("Table() =\n%s\nwant (%s)\n%s", got, path, want)
 			}
 		})
+	}
+}
+
+// TestDocShowsTable keeps the table in the package documentation equal to
+// what Table renders for the example.
+func TestDocShowsTable(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(mustCompute(t, exampleConfig()).Table(), "\n"), "\n") {
+		if line == "" {
+			want.WriteString("//\n")
+		} else {
+			want.WriteString("//\t" + line + "\n")
+		}
+	}
+	if !strings.Contains(string(doc), want.String()) {
+		t.Errorf("doc.go does not show the example's Table(); want it to contain\n%s", want.String())
 	}
 }
