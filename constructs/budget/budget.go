@@ -242,6 +242,11 @@ func Compute(c Config) (*Result, error) {
 	}
 	availableWhy := usableWhy
 	if c.Proxy {
+		// MaxConnectionsPercent is a whole percentage from 1 to 100, and
+		// MaxIdleConnectionsPercent defaults to half of it. Source: Amazon RDS
+		// API Reference, "ConnectionPoolConfiguration"; Amazon RDS User Guide,
+		// "RDS Proxy connection considerations".
+		//
 		// Because pct <= 100*usable/max, max*pct/100 <= usable: the proxy can
 		// never take the reserved or headroom connections.
 		pct := min(100*usable/c.MaxConnections, 100)
@@ -253,7 +258,7 @@ func Compute(c Config) (*Result, error) {
 				raiseMaxOrLowerHeadroom(c.MaxConnections-c.ReservedConnections-ceilDiv(c.MaxConnections, 100)))
 			return nil, errs.err()
 		}
-		idle := pct / 2 // RDS Proxy's default: half of MaxConnectionsPercent
+		idle := pct / 2
 		if c.MaxIdleConnectionsPercent > 0 {
 			idle = int(c.MaxIdleConnectionsPercent)
 			if idle > pct {
