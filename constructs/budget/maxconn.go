@@ -1,0 +1,334 @@
+package budget
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Engine is a database engine family. Aurora and plain RDS share an Engine;
+// the functions that differ between them take an aurora flag.
+type Engine string
+
+// The engines the budget understands.
+const (
+	Postgres Engine = "postgres"
+	MySQL    Engine = "mysql"
+)
+
+func (e Engine) valid() bool { return e == Postgres || e == MySQL }
+
+// Constants of the RDS default max_connections formulas.
+//
+// Source: Amazon RDS User Guide, "Quotas and constraints for Amazon RDS",
+// section "Maximum number of database connections"
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections),
+// and AWS Knowledge Center, "How do I increase the max connections of my Amazon
+// RDS for MySQL or Amazon RDS for PostgreSQL instance?" (rds-mysql-max-connections):
+//
+//	RDS PostgreSQL: LEAST({DBInstanceClassMemory/9531392}, 5000)
+//	RDS MySQL:      {DBInstanceClassMemory/12582880}
+const (
+	postgresBytesPerConnection = 9531392
+	postgresFormulaCap         = 5000
+	mysqlBytesPerConnection    = 12582880
+)
+
+// Hard upper limits of max_connections, used to clamp the MySQL formula and to
+// validate Config.MaxConnections.
+const (
+	// postgresMaxConnectionsLimit is PostgreSQL's largest accepted
+	// max_connections. Source: Amazon Aurora User Guide, "Managing Amazon
+	// Aurora PostgreSQL", section "Maximum connections to an Aurora PostgreSQL
+	// DB instance" ("up to 262,143"), which is PostgreSQL's MAX_BACKENDS.
+	postgresMaxConnectionsLimit = 262143
+	// mysqlMaxConnectionsLimit is MySQL's largest accepted max_connections.
+	// Source: MySQL 8.0 Reference Manual, "Server System Variables",
+	// max_connections (range 1 to 100000).
+	mysqlMaxConnectionsLimit = 100000
+)
+
+func maxConnectionsLimit(e Engine) int {
+	if e == MySQL {
+		return mysqlMaxConnectionsLimit
+	}
+	return postgresMaxConnectionsLimit
+}
+
+// Nominal memory of the DB instance classes, in GiB.
+//
+// Source: Amazon RDS User Guide, "Hardware specifications for DB instance
+// classes" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html),
+// Memory (GiB) column. Within a family the memory doubles with the size up to
+// 16xlarge; the general-purpose (m) families have 4 GiB per vCPU, the
+// memory-optimized (r) families 8 GiB per vCPU.
+var (
+	burstableGiB = map[string]int{
+		"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
+	}
+	generalGiB = map[string]int{
+		"large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64, "8xlarge": 128,
+		"12xlarge": 192, "16xlarge": 256, "24xlarge": 384, "32xlarge": 512, "48xlarge": 768,
+	}
+	memoryGiB = map[string]int{
+		"large": 16, "xlarge": 32, "2xlarge": 64, "4xlarge": 128, "8xlarge": 256,
+		"12xlarge": 384, "16xlarge": 512, "24xlarge": 768, "32xlarge": 1024, "48xlarge": 1536,
+	}
+)
+
+var (
+	burstableSizes = []string{"micro", "small", "medium", "large", "xlarge", "2xlarge"}
+	to16xlarge     = []string{"large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"}
+	to24xlarge     = with(to16xlarge, "24xlarge")
+)
+
+// with returns a copy of sizes with more sizes appended.
+func with(sizes []string, more ...string) []string {
+	return append(slices.Clone(sizes), more...)
+}
+
+// instanceFamilies lists each family with the sizes the hardware
+// specification page lists for it (see the source above): the Graviton
+// families (m6g, m7g, r6g, r7g) stop at 16xlarge; m5 and r5 reach 24xlarge;
+// m6i and r6i add 32xlarge; m7i and r7i add 48xlarge.
+var instanceFamilies = []struct {
+	family string
+	gib    map[string]int
+	sizes  []string
+}{
+	{"m5", generalGiB, to24xlarge},
+	{"m6g", generalGiB, to16xlarge},
+	{"m6i", generalGiB, with(to24xlarge, "32xlarge")},
+	{"m7g", generalGiB, to16xlarge},
+	{"m7i", generalGiB, with(to24xlarge, "48xlarge")},
+	{"r5", memoryGiB, to24xlarge},
+	{"r6g", memoryGiB, to16xlarge},
+	{"r6i", memoryGiB, with(to24xlarge, "32xlarge")},
+	{"r7g", memoryGiB, to16xlarge},
+	{"r7i", memoryGiB, with(to24xlarge, "48xlarge")},
+	{"t3", burstableGiB, burstableSizes},
+	{"t4g", burstableGiB, burstableSizes},
+}
+
+// instanceClassGiB maps "family.size" to nominal memory in GiB, and
+// knownClasses holds the same names in family order, smallest first.
+var instanceClassGiB, knownClasses = buildInstanceClasses()
+
+func buildInstanceClasses() (map[string]int, []string) {
+	gib := map[string]int{}
+	var names []string
+	for _, f := range instanceFamilies {
+		for _, size := range f.sizes {
+			name := f.family + "." + size
+			gib[name] = f.gib[size]
+			names = append(names, name)
+		}
+	}
+	// Family name order, then memory: t3.micro before t3.2xlarge, which plain
+	// string order would not give.
+	sort.SliceStable(names, func(i, j int) bool {
+		fi, _, _ := strings.Cut(names[i], ".")
+		fj, _, _ := strings.Cut(names[j], ".")
+		if fi != fj {
+			return fi < fj
+		}
+		return gib[names[i]] < gib[names[j]]
+	})
+	return gib, names
+}
+
+// KnownInstanceClasses returns the instance classes InstanceMaxConnections
+// knows, without the "db." prefix, sorted by family name and then by memory.
+func KnownInstanceClasses() []string {
+	return append([]string(nil), knownClasses...)
+}
+
+// InstanceMaxConnections returns the RDS (non-Aurora) default max_connections
+// for an engine and an instance class written as CDK writes it ("t4g.micro",
+// "r6g.large"; a leading "db." is accepted too).
+//
+// The value is the RDS default formula evaluated on the class's nominal memory
+// (GiB * 1024^3 bytes) with integer division: for PostgreSQL
+// LEAST(memory/9531392, 5000), for MySQL memory/12582880, clamped to MySQL's
+// own limit of 100000. RDS evaluates the formula on DBInstanceClassMemory,
+// which is the nominal memory minus what the operating system and RDS
+// processes keep, so a running instance left at the default reports less
+// (measured at 88-97 % of this value); write the result into the parameter
+// group to make it exact.
+//
+// An unknown class is an error that lists the known classes and says to set
+// maxConnections explicitly.
+func InstanceMaxConnections(e Engine, class string) (int, error) {
+	if !e.valid() {
+		return 0, fmt.Errorf("engine %q is not supported: use %q or %q", e, Postgres, MySQL)
+	}
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(class)), "db.")
+	gib, ok := instanceClassGiB[name]
+	if !ok {
+		return 0, fmt.Errorf("instance class %q has no known memory size, so its default max_connections is unknown: "+
+			"set maxConnections explicitly, or use one of the known classes: %s",
+			class, strings.Join(knownClasses, ", "))
+	}
+	bytes := gib << 30
+	if e == Postgres {
+		return min(bytes/postgresBytesPerConnection, postgresFormulaCap), nil
+	}
+	return min(bytes/mysqlBytesPerConnection, mysqlMaxConnectionsLimit), nil
+}
+
+// Aurora Serverless v2 capacity limits, in ACU.
+//
+// Source: Amazon RDS API Reference, "ServerlessV2ScalingConfiguration": ACU
+// values in half-step increments; MaxCapacity up to 256 on recent Aurora
+// versions (128 on older ones); MinCapacity down to 0 where auto-pause is
+// supported, else 0.5. AWS CloudFormation, "AWS::RDS::DBCluster
+// ServerlessV2ScalingConfiguration": the maximum must be higher than 0.5 ACU,
+// so the smallest maximum is 1.
+const (
+	acuStep   = 0.5
+	minMaxACU = 1
+	maxMaxACU = 256
+)
+
+// serverlessRow is one row of the published Aurora Serverless v2
+// max_connections table.
+type serverlessRow struct {
+	acu, postgres, mysql int
+}
+
+// serverlessTable is the default max_connections of an Aurora Serverless v2
+// instance by maximum ACU. Source: Amazon Aurora User Guide, "Performance and
+// scaling for Aurora Serverless v2", section "Maximum connections for Aurora
+// Serverless v2"
+// (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html#aurora-serverless-v2.max-connections).
+var serverlessTable = []serverlessRow{
+	{1, 189, 90},
+	{4, 823, 135},
+	{8, 1669, 1000},
+	{16, 3360, 2000},
+	{32, 5000, 3000},
+	{64, 5000, 4000},
+	{128, 5000, 5000},
+}
+
+// serverlessPostgresLowMinCap is the max_connections cap of Aurora PostgreSQL
+// Serverless v2 when the minimum capacity is 0 or 0.5 ACU. Source: the same
+// "Maximum connections for Aurora Serverless v2" section, and AWS re:Post,
+// "Working of max_connections for Amazon Aurora PostgreSQL Serverless".
+const serverlessPostgresLowMinCap = 2000
+
+// ServerlessMaxConnections returns the default max_connections of an Aurora
+// Serverless v2 instance with the capacity range minACU-maxACU.
+//
+// Aurora derives max_connections from the maximum ACU. At a maximum ACU in the
+// published table the result is that row. Between two rows it is the linear
+// interpolation between them, rounded down: the memory-based formula behind
+// the table is concave, so the interpolation stays at or below the real value
+// and never above the upper row. Above the last row (128 ACU) it is the last
+// row. Aurora PostgreSQL with a minimum of 0 or 0.5 ACU is capped at 2000.
+//
+// maxACU must be in [1, 256] and minACU in [0, maxACU], both multiples of 0.5;
+// otherwise the error (an *Error) names each bad value and the valid range.
+func ServerlessMaxConnections(e Engine, minACU, maxACU float64) (int, error) {
+	var errs Error
+	if !e.valid() {
+		errs.add("engine %q is not supported: use %q or %q", e, Postgres, MySQL)
+	}
+	maxOK := maxACU >= minMaxACU && maxACU <= maxMaxACU && halfStep(maxACU)
+	if !maxOK {
+		errs.add("maxAcu %v is out of range: it must be a multiple of %v in [%v, %v]", maxACU, acuStep, minMaxACU, maxMaxACU)
+	}
+	upper := float64(maxMaxACU)
+	if maxOK {
+		upper = maxACU
+	}
+	if !(minACU >= 0 && minACU <= upper && halfStep(minACU)) {
+		errs.add("minAcu %v is out of range: it must be a multiple of %v in [0, %v] (0 to maxAcu)", minACU, acuStep, upper)
+	}
+	if err := errs.err(); err != nil {
+		return 0, err
+	}
+
+	halves := int(maxACU * 2) // exact: maxACU is a multiple of 0.5
+	n := serverlessInterpolate(e, halves)
+	if e == Postgres && minACU <= acuStep {
+		n = min(n, serverlessPostgresLowMinCap)
+	}
+	return n, nil
+}
+
+// serverlessInterpolate reads the table at a maximum capacity given in half
+// ACUs, in integer arithmetic.
+func serverlessInterpolate(e Engine, halves int) int {
+	value := func(r serverlessRow) int {
+		if e == Postgres {
+			return r.postgres
+		}
+		return r.mysql
+	}
+	last := serverlessTable[len(serverlessTable)-1]
+	if halves >= 2*last.acu {
+		return value(last)
+	}
+	for i := 1; i < len(serverlessTable); i++ {
+		lo, hi := serverlessTable[i-1], serverlessTable[i]
+		if halves > 2*hi.acu {
+			continue
+		}
+		// floor(lo + (hi-lo) * (acu-lo.acu) / (hi.acu-lo.acu)), in half ACUs.
+		return value(lo) + (value(hi)-value(lo))*(halves-2*lo.acu)/(2*(hi.acu-lo.acu))
+	}
+	return value(serverlessTable[0]) // halves < 2: unreachable after validation
+}
+
+func halfStep(acu float64) bool {
+	x := acu / acuStep
+	return !math.IsInf(x, 0) && x == math.Trunc(x)
+}
+
+// Connection slots that ordinary users can never use.
+const (
+	// postgresSuperuserReserved and rdsSuperuserReserved are the defaults of
+	// superuser_reserved_connections and rds.rds_superuser_reserved_connections.
+	// Source: AWS Knowledge Center, "Why am I getting the error 'FATAL:
+	// remaining connection slots are reserved for non replicate superuser
+	// connections'...?" (rds-postgresql-error-connection-slots): connections
+	// available to non-superusers = max_connections - 3 - 2.
+	postgresSuperuserReserved = 3
+	rdsSuperuserReserved      = 2
+	// auroraAutomationReserved is what Aurora PostgreSQL needs for AWS
+	// automation. Source: Amazon Aurora User Guide, "Managing Amazon Aurora
+	// PostgreSQL", section "Maximum connections to an Aurora PostgreSQL DB
+	// instance": "plus at least 3 more connections to support AWS automation".
+	auroraAutomationReserved = 3
+)
+
+// ReservedConnections returns the connections inside max_connections that the
+// engine keeps for superusers and AWS automation, which ordinary users, and so
+// Lambda functions, can never use:
+//
+//   - RDS PostgreSQL: 5, the 3 of superuser_reserved_connections plus the 2 of
+//     rds.rds_superuser_reserved_connections.
+//   - Aurora PostgreSQL: 8, the same 5 plus the 3 AWS asks to keep for its
+//     automation.
+//   - MySQL and Aurora MySQL: 0. MySQL reserves no slot inside
+//     max_connections: it accepts max_connections + 1 connections and keeps
+//     the extra one for CONNECTION_ADMIN (or SUPER) holders (MySQL Reference
+//     Manual, "Too many connections"), and on RDS that extra slot belongs to
+//     the rdsadmin account, not to application users. rdsadmin's ordinary
+//     monitoring sessions do count against max_connections, but AWS publishes
+//     no number for them; the headroom (see DefaultHeadroom) covers them.
+//
+// An unknown engine has no reserved connections.
+func ReservedConnections(e Engine, aurora bool) int {
+	if e != Postgres {
+		return 0
+	}
+	n := postgresSuperuserReserved + rdsSuperuserReserved
+	if aurora {
+		n += auroraAutomationReserved
+	}
+	return n
+}

@@ -1,0 +1,288 @@
+package budget
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestInstanceMaxConnections(t *testing.T) {
+	tests := []struct {
+		engine Engine
+		class  string
+		want   int
+	}{
+		// PostgreSQL: LEAST(GiB*1024^3 / 9531392, 5000).
+		{Postgres, "t4g.micro", 112},      // 1073741824 / 9531392 = 112.65
+		{Postgres, "db.t4g.micro", 112},   // "db." prefix accepted
+		{Postgres, " DB.T4G.MICRO ", 112}, // case and spaces ignored
+		{Postgres, "t3.small", 225},       // 2147483648 / 9531392 = 225.3
+		{Postgres, "t4g.medium", 450},     // 4 GiB: 450.6
+		{Postgres, "m6g.large", 901},      // 8 GiB: 901.2
+		{Postgres, "r6g.large", 1802},     // 16 GiB: 1802.4
+		{Postgres, "r6g.xlarge", 3604},    // 32 GiB: 3604.9
+		{Postgres, "r6g.2xlarge", 5000},   // 64 GiB: 7209 capped at 5000
+		{Postgres, "r6g.16xlarge", 5000},  // 512 GiB: 57678 capped at 5000
+		// MySQL: GiB*1024^3 / 12582880, clamped to MySQL's 100000.
+		{MySQL, "t4g.micro", 85},        // 1073741824 / 12582880 = 85.3
+		{MySQL, "t3.small", 170},        // 2 GiB: 170.7
+		{MySQL, "m6g.large", 682},       // 8 GiB: 682.7
+		{MySQL, "r6g.large", 1365},      // 16 GiB: 1365.3
+		{MySQL, "m7i.24xlarge", 32768},  // 384 GiB: 32768.0
+		{MySQL, "r5.24xlarge", 65536},   // 768 GiB: 65536.2
+		{MySQL, "r7i.48xlarge", 100000}, // 1536 GiB: 131072 clamped to 100000
+	}
+	for _, tt := range tests {
+		got, err := InstanceMaxConnections(tt.engine, tt.class)
+		if err != nil || got != tt.want {
+			t.Errorf("InstanceMaxConnections(%q, %q) = %d, %v, want %d, nil", tt.engine, tt.class, got, err, tt.want)
+		}
+	}
+}
+
+func TestInstanceMaxConnectionsUnknownClass(t *testing.T) {
+	for _, class := range []string{"x9.huge", "r6g.24xlarge", "t3", ""} {
+		_, err := InstanceMaxConnections(Postgres, class)
+		if err == nil {
+			t.Errorf("InstanceMaxConnections(postgres, %q) = _, nil, want an error", class)
+			continue
+		}
+		msg := err.Error()
+		wantIn(t, "InstanceMaxConnections(postgres, "+class+")", msg,
+			`"`+class+`"`, "set maxConnections explicitly", strings.Join(KnownInstanceClasses(), ", "))
+	}
+}
+
+func TestInstanceMaxConnectionsUnknownEngine(t *testing.T) {
+	_, err := InstanceMaxConnections("oracle", "r6g.large")
+	if err == nil || !strings.Contains(err.Error(), `"oracle"`) {
+		t.Errorf(`InstanceMaxConnections("oracle", "r6g.large") = _, %v, want an error naming "oracle"`, err)
+	}
+}
+
+func TestKnownInstanceClasses(t *testing.T) {
+	got := KnownInstanceClasses()
+	// The brief's minimum: burstable micro to 2xlarge, the m and r families
+	// large to 16xlarge, and 24xlarge where AWS lists it.
+	var want []string
+	for _, f := range []string{"t3", "t4g"} {
+		for _, s := range []string{"micro", "small", "medium", "large", "xlarge", "2xlarge"} {
+			want = append(want, f+"."+s)
+		}
+	}
+	for _, f := range []string{"m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6g", "r6i", "r7g", "r7i"} {
+		for _, s := range []string{"large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"} {
+			want = append(want, f+"."+s)
+		}
+	}
+	want = append(want, "m5.24xlarge", "m6i.24xlarge", "m7i.24xlarge", "r5.24xlarge", "r6i.24xlarge", "r7i.24xlarge")
+	for _, c := range want {
+		if !slices.Contains(got, c) {
+			t.Errorf("KnownInstanceClasses() lacks %q", c)
+		}
+	}
+	for _, c := range []string{"m6g.24xlarge", "m7g.24xlarge", "r6g.24xlarge", "r7g.24xlarge"} {
+		if slices.Contains(got, c) {
+			t.Errorf("KnownInstanceClasses() has %q, which AWS does not list", c)
+		}
+	}
+
+	// Sorted by family, then by memory.
+	sorted := slices.IsSortedFunc(got, func(a, b string) int {
+		fa, _, _ := strings.Cut(a, ".")
+		fb, _, _ := strings.Cut(b, ".")
+		if c := strings.Compare(fa, fb); c != 0 {
+			return c
+		}
+		return instanceClassGiB[a] - instanceClassGiB[b]
+	})
+	if !sorted {
+		t.Errorf("KnownInstanceClasses() = %v, want sorted by family, then memory", got)
+	}
+	if got[0] != "m5.large" || got[len(got)-1] != "t4g.2xlarge" {
+		t.Errorf("KnownInstanceClasses() runs %q..%q, want m5.large..t4g.2xlarge", got[0], got[len(got)-1])
+	}
+
+	got[0] = "changed"
+	if KnownInstanceClasses()[0] != "m5.large" {
+		t.Errorf("KnownInstanceClasses() shares its slice with callers")
+	}
+}
+
+func TestServerlessMaxConnections(t *testing.T) {
+	tests := []struct {
+		engine         Engine
+		minACU, maxACU float64
+		want           int
+	}{
+		// The published rows, minimum 1 ACU.
+		{Postgres, 1, 1, 189},
+		{Postgres, 1, 4, 823},
+		{Postgres, 1, 8, 1669},
+		{Postgres, 1, 16, 3360},
+		{Postgres, 1, 32, 5000},
+		{Postgres, 1, 64, 5000},
+		{Postgres, 1, 128, 5000},
+		{MySQL, 1, 1, 90},
+		{MySQL, 1, 4, 135},
+		{MySQL, 1, 8, 1000},
+		{MySQL, 1, 16, 2000},
+		{MySQL, 1, 32, 3000},
+		{MySQL, 1, 64, 4000},
+		{MySQL, 1, 128, 5000},
+		// Aurora PostgreSQL with minimum 0 or 0.5 is capped at 2000.
+		{Postgres, 0.5, 16, 2000},
+		{Postgres, 0, 16, 2000},
+		{Postgres, 0.5, 128, 2000},
+		{Postgres, 0, 256, 2000},
+		{Postgres, 0.5, 8, 1669}, // under the cap: the row
+		{Postgres, 0.5, 4, 823},
+		{Postgres, 0, 1, 189},
+		{Postgres, 0.5, 10, 2000}, // 1669 + (3360-1669)*2/8 = 2091.75, capped
+		{MySQL, 0.5, 16, 2000},    // the cap is PostgreSQL's only
+		{MySQL, 0, 128, 5000},
+		{Postgres, 1.5, 16, 3360}, // minimum above 0.5: no cap
+		// Between rows: floor of the linear interpolation.
+		{Postgres, 1, 6, 1246},  // 823 + (1669-823)*2/4 = 1246
+		{Postgres, 1, 1.5, 294}, // 189 + (823-189)*0.5/3 = 294.67
+		{Postgres, 1, 12, 2514}, // 1669 + (3360-1669)*4/8 = 2514.5
+		{Postgres, 1, 24, 4180}, // 3360 + (5000-3360)*8/16 = 4180
+		{MySQL, 1, 6, 567},      // 135 + (1000-135)*2/4 = 567.5
+		{MySQL, 1, 4.5, 243},    // 135 + 865*0.5/4 = 243.125
+		{MySQL, 1, 96, 4500},    // 4000 + 1000*32/64 = 4500
+		// Above the last row: the last row.
+		{Postgres, 1, 200, 5000},
+		{MySQL, 1, 200, 5000},
+		{MySQL, 1, 256, 5000},
+	}
+	for _, tt := range tests {
+		got, err := ServerlessMaxConnections(tt.engine, tt.minACU, tt.maxACU)
+		if err != nil || got != tt.want {
+			t.Errorf("ServerlessMaxConnections(%q, %v, %v) = %d, %v, want %d, nil",
+				tt.engine, tt.minACU, tt.maxACU, got, err, tt.want)
+		}
+	}
+}
+
+// TestServerlessMaxConnectionsBounded checks every valid maximum: the value
+// lies between the two rows around it, never above the upper one, and does not
+// fall as the maximum grows.
+func TestServerlessMaxConnectionsBounded(t *testing.T) {
+	for _, e := range []Engine{Postgres, MySQL} {
+		prev := 0
+		for halves := 2; halves <= 2*maxMaxACU; halves++ {
+			acu := float64(halves) / 2
+			got, err := ServerlessMaxConnections(e, 1, acu)
+			if err != nil {
+				t.Fatalf("ServerlessMaxConnections(%q, 1, %v) = _, %v, want no error", e, acu, err)
+			}
+			lo, hi := boundingRows(e, acu)
+			if got < lo || got > hi {
+				t.Errorf("ServerlessMaxConnections(%q, 1, %v) = %d, want within the rows around it [%d, %d]", e, acu, got, lo, hi)
+			}
+			if got < prev {
+				t.Errorf("ServerlessMaxConnections(%q, 1, %v) = %d, want at least %d (the value at %v)", e, acu, got, prev, acu-0.5)
+			}
+			prev = got
+		}
+	}
+}
+
+// boundingRows returns the published values at the rows around acu.
+func boundingRows(e Engine, acu float64) (lo, hi int) {
+	value := func(r serverlessRow) int {
+		if e == Postgres {
+			return r.postgres
+		}
+		return r.mysql
+	}
+	lo = value(serverlessTable[0])
+	hi = value(serverlessTable[len(serverlessTable)-1])
+	for _, r := range serverlessTable {
+		if float64(r.acu) <= acu {
+			lo = value(r)
+		}
+		if float64(r.acu) >= acu {
+			return lo, value(r)
+		}
+	}
+	return lo, hi
+}
+
+func TestServerlessMaxConnectionsErrors(t *testing.T) {
+	tests := []struct {
+		engine         Engine
+		minACU, maxACU float64
+		want           []string // each problem must contain these
+	}{
+		{Postgres, 0.5, 0.5, []string{"maxAcu 0.5", "[1, 256]"}},
+		{Postgres, 0.5, 257, []string{"maxAcu 257", "[1, 256]"}},
+		{Postgres, 0.5, 4.25, []string{"maxAcu 4.25", "multiple of 0.5"}},
+		{Postgres, 0.5, math.NaN(), []string{"maxAcu NaN"}},
+		{Postgres, 0.5, math.Inf(1), []string{"maxAcu +Inf"}},
+		{Postgres, -0.5, 4, []string{"minAcu -0.5", "[0, 4]"}},
+		{Postgres, 8, 4, []string{"minAcu 8", "[0, 4]"}},
+		{MySQL, 0.25, 4, []string{"minAcu 0.25", "multiple of 0.5"}},
+		{"oracle", 0.5, 4, []string{`engine "oracle"`}},
+	}
+	for _, tt := range tests {
+		_, err := ServerlessMaxConnections(tt.engine, tt.minACU, tt.maxACU)
+		problems := problemsOf(t, err)
+		if len(problems) != 1 {
+			t.Errorf("ServerlessMaxConnections(%q, %v, %v) problems = %q, want 1", tt.engine, tt.minACU, tt.maxACU, problems)
+			continue
+		}
+		wantIn(t, "ServerlessMaxConnections", problems[0], tt.want...)
+	}
+
+	// Both bounds wrong: both reported at once.
+	_, err := ServerlessMaxConnections(Postgres, -1, 300)
+	if got := problemsOf(t, err); len(got) != 2 {
+		t.Errorf("ServerlessMaxConnections(postgres, -1, 300) problems = %q, want 2", got)
+	}
+}
+
+func TestReservedConnections(t *testing.T) {
+	tests := []struct {
+		engine Engine
+		aurora bool
+		want   int
+	}{
+		{Postgres, false, 5}, // 3 superuser_reserved + 2 rds_superuser_reserved
+		{Postgres, true, 8},  // the same 5 + 3 for AWS automation
+		{MySQL, false, 0},    // the CONNECTION_ADMIN slot is max_connections + 1
+		{MySQL, true, 0},
+		{"oracle", false, 0},
+	}
+	for _, tt := range tests {
+		if got := ReservedConnections(tt.engine, tt.aurora); got != tt.want {
+			t.Errorf("ReservedConnections(%q, %t) = %d, want %d", tt.engine, tt.aurora, got, tt.want)
+		}
+	}
+}
+
+// problemsOf returns the problems of an *Error, failing the test if err is
+// not one.
+func problemsOf(t *testing.T, err error) []string {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v (%T), want an *Error", err, err)
+	}
+	if e.Error() != strings.Join(e.Problems, "\n") {
+		t.Errorf("(*Error).Error() = %q, want the problems one per line", e.Error())
+	}
+	return e.Problems
+}
+
+// wantIn fails the test unless msg contains every part.
+func wantIn(t *testing.T, call, msg string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(msg, p) {
+			t.Errorf("%s error = %q, want it to contain %q", call, msg, p)
+		}
+	}
+}

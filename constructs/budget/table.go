@@ -1,0 +1,71 @@
+package budget
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// Table renders the result as an aligned plain-text table for synth output:
+// the database and its connection arithmetic, the proxy's share, one row per
+// function (connections per environment, weight or "fixed", reserved
+// concurrency, connections, what limited it), the totals, the spare
+// connections and the account's concurrency. The output depends only on r.
+func (r *Result) Table() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	row := func(cells ...any) {
+		for i, c := range cells {
+			if i > 0 {
+				fmt.Fprint(w, "\t")
+			}
+			fmt.Fprint(w, c)
+		}
+		fmt.Fprint(w, "\n")
+	}
+
+	row("database", r.Database)
+	row("engine", r.Engine)
+	row("max_connections", r.MaxConnections)
+	row("engine-reserved", r.ReservedConnections)
+	row("headroom", r.Headroom)
+	row("usable", r.Usable)
+	if r.Proxy {
+		row("proxy", fmt.Sprintf("MaxConnectionsPercent %d%% = %d connections, MaxIdleConnectionsPercent %d%%",
+			r.ProxyMaxConnectionsPercent, r.ProxyConnections, r.ProxyMaxIdleConnectionsPercent))
+	} else {
+		row("proxy", "none (functions connect directly)")
+	}
+	row("available to functions", r.Available)
+	row()
+
+	if len(r.Functions) == 0 {
+		row("functions", "none")
+	} else {
+		row("function", "conn/env", "weight", "reserved concurrency", "connections", "limited by")
+		for _, a := range r.Functions {
+			weight := "fixed"
+			if !a.Fixed {
+				weight = fmt.Sprint(a.Weight)
+			}
+			row(a.Name, a.ConnectionsPerEnvironment, weight, a.ReservedConcurrency, a.Connections, a.LimitedBy)
+		}
+		row("total", "", "", r.TotalReservedConcurrency, r.TotalConnections, "")
+	}
+	row()
+
+	row("spare connections", r.Spare)
+	row("account concurrency", fmt.Sprintf("%d (reserved %d, unreserved %d, minimum unreserved %d)",
+		r.AccountConcurrency, r.TotalReservedConcurrency, r.UnreservedConcurrency, r.UnreservedMinimum))
+	w.Flush()
+	return trimLines(b.String())
+}
+
+// trimLines drops the padding tabwriter leaves after the last cell of a row.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

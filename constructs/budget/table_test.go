@@ -1,0 +1,73 @@
+package budget
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestTable(t *testing.T) {
+	tests := []struct {
+		golden string
+		in     Config
+	}{
+		{"example.golden", exampleConfig()},
+		{"direct.golden", Config{
+			Database: "rds mysql t4g.micro", Engine: MySQL, MaxConnections: 85, Headroom: DefaultHeadroom(85),
+			AccountConcurrency: 400, UnreservedMinimum: 50,
+			Functions: []Function{
+				{Name: "orders-api", Weight: 2},
+				{Name: "reports", ConnectionsPerEnvironment: 3},
+				{Name: "nightly-import", ReservedConcurrency: 1, ConnectionsPerEnvironment: 4},
+			},
+		}},
+		{"empty.golden", Config{Database: "idle", Engine: Postgres, MaxConnections: 112, ReservedConnections: 5,
+			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			r := mustCompute(t, tt.in)
+			got := r.Table()
+			if again := r.Table(); again != got {
+				t.Errorf("Table() differs between two calls:\n%s\nthen\n%s", got, again)
+			}
+			path := filepath.Join("testdata", tt.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("reading golden file (run go test -update to create it): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("Table() =\n%s\nwant (%s)\n%s", got, path, want)
+			}
+		})
+	}
+}
+
+// TestDocShowsTable keeps the table in the package documentation equal to
+// what Table renders for the example.
+func TestDocShowsTable(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(mustCompute(t, exampleConfig()).Table(), "\n"), "\n") {
+		if line == "" {
+			want.WriteString("//\n")
+		} else {
+			want.WriteString("//\t" + line + "\n")
+		}
+	}
+	if !strings.Contains(string(doc), want.String()) {
+		t.Errorf("doc.go does not show the example's Table(); want it to contain\n%s", want.String())
+	}
+}
