@@ -288,17 +288,14 @@ func newShared(this constructs.Construct, p Props) (awsec2.SecurityGroup, awskms
 		Description:   jsii.String("lambdards database subnets"),
 		RemovalPolicy: keyPolicy,
 	})
-	creds := awsrds.Credentials_FromGeneratedSecret(jsii.String(p.MasterUsername), &awsrds.CredentialsBaseOptions{
+	// The secret is built here rather than by the database construct so that it has a
+	// plain construct ID and can be kept as long as the key: a restored snapshot needs it.
+	secret := awsrds.NewDatabaseSecret(this, jsii.String("Secret"), &awsrds.DatabaseSecretProps{
+		Username:      jsii.String(p.MasterUsername),
 		EncryptionKey: key,
 	})
-	return sg, key, subnets, creds
-}
-
-// retainSecret keeps the master secret as long as the key: a restored snapshot needs it.
-func retainSecret(secret awssecretsmanager.ISecret, p Props) {
-	if secret != nil && p.RemovalPolicy != awscdk.RemovalPolicy_DESTROY {
-		secret.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-	}
+	secret.ApplyRemovalPolicy(keyPolicy)
+	return sg, key, subnets, awsrds.Credentials_FromSecret(secret, nil)
 }
 
 func itoa(n int) *string { return jsii.Sprintf("%d", n) }

@@ -125,7 +125,6 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		DeleteAutomatedBackups:  jsii.Bool(p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY),
 	})
-	retainSecret(instance.Secret(), p.Props)
 
 	multi := ""
 	if p.MultiAz {

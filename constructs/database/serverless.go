@@ -143,7 +143,6 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		RemovalPolicy:                 p.RemovalPolicy,
 		CloudwatchLogsExports:         logExports(p.Engine),
 	})
-	retainSecret(cluster.Secret(), p.Props)
 
 	reader := ""
 	if p.Reader {

@@ -1,0 +1,243 @@
+package database_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+// build makes a stack with a network and whatever database newDB builds in it.
+func build(t *testing.T, newDB func(awscdk.Stack, database.Props) database.Database) (database.Database, assertions.Template) {
+	t.Helper()
+	stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Db"), nil)
+	net := network.New(stack, jsii.String("Network"), nil)
+	db := newDB(stack, database.Props{Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets})
+	return db, assertions.Template_FromStack(stack, nil)
+}
+
+func instance(engine database.Engine, class string) func(awscdk.Stack, database.Props) database.Database {
+	return func(s awscdk.Stack, p database.Props) database.Database {
+		p.Engine = engine
+		return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, InstanceClass: class})
+	}
+}
+
+func serverless(engine database.Engine, min, max float64) func(awscdk.Stack, database.Props) database.Database {
+	return func(s awscdk.Stack, p database.Props) database.Database {
+		p.Engine = engine
+		return database.NewServerless(s, jsii.String("Database"), &database.ServerlessProps{Props: p, MinCapacity: &min, MaxCapacity: max})
+	}
+}
+
+func TestInstance(t *testing.T) {
+	for _, tc := range []struct {
+		engine   database.Engine
+		class    string
+		family   string
+		port     int
+		maxConns string
+		tls      map[string]any
+	}{
+		// 2 GiB / 9531392 = 225; 4 GiB / 12582880 = 341 (see package budget).
+		{database.Postgres, "t4g.small", "postgres17", 5432, "225", map[string]any{"rds.force_ssl": "1"}},
+		{database.MySQL, "t4g.medium", "mysql8.4", 3306, "341", map[string]any{"require_secure_transport": "ON"}},
+	} {
+		t.Run(string(tc.engine), func(t *testing.T) {
+			db, tmpl := build(t, instance(tc.engine, tc.class))
+			if db.Port() != tc.port || db.Engine() != tc.engine {
+				t.Errorf("Port(), Engine() = %d, %s, want %d, %s", db.Port(), db.Engine(), tc.port, tc.engine)
+			}
+			tmpl.HasResource(jsii.String("AWS::RDS::DBInstance"), &map[string]any{
+				"Properties": map[string]any{
+					"DBInstanceClass":                 "db." + tc.class,
+					"StorageEncrypted":                true,
+					"KmsKeyId":                        assertions.Match_AnyValue(),
+					"EnableIAMDatabaseAuthentication": true,
+					"PubliclyAccessible":              false,
+					"MultiAZ":                         false,
+					"BackupRetentionPeriod":           7,
+					"DeletionProtection":              false,
+					"DBName":                          "app",
+					"StorageType":                     "gp3",
+					"DBParameterGroupName":            assertions.Match_AnyValue(),
+				},
+				"DeletionPolicy":      "Snapshot",
+				"UpdateReplacePolicy": "Snapshot",
+			})
+			params := map[string]any{"max_connections": tc.maxConns}
+			for k, v := range tc.tls {
+				params[k] = v
+			}
+			tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBParameterGroup"), &map[string]any{
+				"Family": tc.family, "Parameters": params,
+			})
+			checkShared(t, tmpl)
+		})
+	}
+}
+
+func TestServerless(t *testing.T) {
+	for _, tc := range []struct {
+		engine     database.Engine
+		min, max   float64
+		family     string
+		maxConns   string
+		clusterTLS map[string]any
+	}{
+		// Aurora Serverless v2 published figures at 8 and 16 ACU (see package budget).
+		{database.Postgres, 0.5, 8, "aurora-postgresql17", "1669", map[string]any{"rds.force_ssl": "1"}},
+		{database.MySQL, 1, 16, "aurora-mysql8.0", "2000", map[string]any{"require_secure_transport": "ON"}},
+	} {
+		t.Run(string(tc.engine), func(t *testing.T) {
+			db, tmpl := build(t, serverless(tc.engine, tc.min, tc.max))
+			if db.AutoPause() {
+				t.Errorf("AutoPause() = true with minimum %g ACU, want false", tc.min)
+			}
+			tmpl.HasResource(jsii.String("AWS::RDS::DBCluster"), &map[string]any{
+				"Properties": map[string]any{
+					"StorageEncrypted":                 true,
+					"KmsKeyId":                         assertions.Match_AnyValue(),
+					"EnableIAMDatabaseAuthentication":  true,
+					"ServerlessV2ScalingConfiguration": map[string]any{"MinCapacity": tc.min, "MaxCapacity": tc.max},
+					"BackupRetentionPeriod":            7,
+					"DatabaseName":                     "app",
+				},
+				"DeletionPolicy": "Snapshot",
+			})
+			tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBClusterParameterGroup"), &map[string]any{
+				"Family": tc.family, "Parameters": tc.clusterTLS,
+			})
+			tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBParameterGroup"), &map[string]any{
+				"Family": tc.family, "Parameters": map[string]any{"max_connections": tc.maxConns},
+			})
+			tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBInstance"), &map[string]any{
+				"DBInstanceClass": "db.serverless", "PubliclyAccessible": false,
+			})
+			checkShared(t, tmpl)
+		})
+	}
+}
+
+// checkShared asserts what every variant must have: a rotating key that outlives the
+// database, a master secret encrypted with it, a security group with no ingress and no
+// egress of its own, and a subnet group on isolated subnets.
+func checkShared(t *testing.T, tmpl assertions.Template) {
+	t.Helper()
+	tmpl.HasResource(jsii.String("AWS::KMS::Key"), &map[string]any{
+		"Properties":     map[string]any{"EnableKeyRotation": true},
+		"DeletionPolicy": "Retain",
+	})
+	tmpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), &map[string]any{
+		"Properties":     map[string]any{"KmsKeyId": assertions.Match_AnyValue()},
+		"DeletionPolicy": "Retain",
+	})
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(0))
+	for id, sg := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroup") {
+		p := cdktest.Props(sg)
+		if p["SecurityGroupIngress"] != nil {
+			t.Errorf("security group %s has ingress %v, want none until a proxy or client is allowed", id, p["SecurityGroupIngress"])
+		}
+		// CDK writes a rule that matches no traffic when a group may not send anything.
+		egress, _ := p["SecurityGroupEgress"].([]any)
+		if len(egress) != 1 || egress[0].(map[string]any)["CidrIp"] != "255.255.255.255/32" {
+			t.Errorf("security group %s egress = %v, want only CDK's deny-all placeholder", id, egress)
+		}
+	}
+	subnets := cdktest.Resources(tmpl, "AWS::RDS::DBSubnetGroup")
+	if len(subnets) != 1 {
+		t.Fatalf("DB subnet groups = %d, want 1", len(subnets))
+	}
+	for _, sg := range subnets {
+		for _, ref := range cdktest.Props(sg)["SubnetIds"].([]any) {
+			if id := ref.(map[string]any)["Ref"].(string); !strings.Contains(id, "DatabaseSubnet") {
+				t.Errorf("database subnet group holds %s, want only Database subnets", id)
+			}
+		}
+	}
+}
+
+func TestRemovalPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy     awscdk.RemovalPolicy
+		deletion   string
+		protection bool
+		keyPolicy  string
+	}{
+		{awscdk.RemovalPolicy_SNAPSHOT, "Snapshot", false, "Retain"},
+		{awscdk.RemovalPolicy_RETAIN, "Retain", true, "Retain"},
+		{awscdk.RemovalPolicy_DESTROY, "Delete", false, "Delete"},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			_, tmpl := build(t, func(s awscdk.Stack, p database.Props) database.Database {
+				p.RemovalPolicy = tc.policy
+				return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p})
+			})
+			tmpl.HasResource(jsii.String("AWS::RDS::DBInstance"), &map[string]any{
+				"Properties":     map[string]any{"DeletionProtection": tc.protection},
+				"DeletionPolicy": tc.deletion,
+			})
+			tmpl.HasResource(jsii.String("AWS::KMS::Key"), &map[string]any{"DeletionPolicy": tc.keyPolicy})
+		})
+	}
+}
+
+func TestInvalidProps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(awscdk.Stack, database.Props) database.Database
+		want  []string
+	}{
+		{"unknown class", instance(database.Postgres, "x9.huge"), []string{`instanceClass "x9.huge"`, "t4g.micro"}},
+		{"unknown engine", instance("oracle", "t4g.micro"), []string{`engine "oracle": must be one of`}},
+		{"max ACU too high", serverless(database.Postgres, 0.5, 512), []string{"512", "256"}},
+		{"min above max", serverless(database.MySQL, 8, 4), []string{"8", "4"}},
+		{"every problem at once", func(s awscdk.Stack, p database.Props) database.Database {
+			p.DatabaseName, p.MasterUsername, p.BackupRetentionDays = "1app", "admin-user", 40
+			return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, AllocatedStorageGiB: 5})
+		}, []string{`databaseName "1app"`, `masterUsername "admin-user"`, "backupRetentionDays 40: must be 1 to 35", "allocatedStorageGiB 5"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := panicMessage(func() { build(t, tc.build) })
+			if !strings.HasPrefix(msg, "Db/Database: invalid database") {
+				t.Errorf("message %q does not start with the construct path", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestExplicitMaxConnections(t *testing.T) {
+	db, tmpl := build(t, func(s awscdk.Stack, p database.Props) database.Database {
+		p.MaxConnections = 300
+		return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, InstanceClass: "m7g.large"})
+	})
+	if db.MaxConnections() != 300 {
+		t.Errorf("MaxConnections() = %d, want 300", db.MaxConnections())
+	}
+	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBParameterGroup"), &map[string]any{
+		"Parameters": map[string]any{"max_connections": "300"},
+	})
+}
+
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok {
+				msg = err.Error()
+			}
+		}
+	}()
+	f()
+	return ""
+}

@@ -1,0 +1,108 @@
+package network_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+func synth(t *testing.T, props *network.Props) assertions.Template {
+	t.Helper()
+	stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Net"), nil)
+	network.New(stack, jsii.String("Network"), props)
+	return assertions.Template_FromStack(stack, nil)
+}
+
+func TestDefaultIsIsolated(t *testing.T) {
+	tmpl := synth(t, nil)
+	for typ, want := range map[string]int{
+		"AWS::EC2::InternetGateway":      0,
+		"AWS::EC2::NatGateway":           0,
+		"AWS::EC2::EIP":                  0,
+		"AWS::EC2::VPCGatewayAttachment": 0,
+		"AWS::EC2::Subnet":               4, // Database and Functions groups in 2 AZs
+		"AWS::EC2::FlowLog":              1,
+		"AWS::EC2::Route":                0, // isolated subnets: local route only
+		"AWS::EC2::VPCEndpoint":          0,
+	} {
+		tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(want))
+	}
+	for id, s := range cdktest.Resources(tmpl, "AWS::EC2::Subnet") {
+		if p := cdktest.Props(s); p["MapPublicIpOnLaunch"] != false {
+			t.Errorf("subnet %s: MapPublicIpOnLaunch = %v, want false", id, p["MapPublicIpOnLaunch"])
+		}
+	}
+	tmpl.HasResourceProperties(jsii.String("AWS::EC2::FlowLog"), &map[string]any{
+		"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs", "ResourceType": "VPC",
+	})
+	tmpl.HasResource(jsii.String("AWS::Logs::LogGroup"), &map[string]any{
+		"Properties":     map[string]any{"RetentionInDays": 365},
+		"DeletionPolicy": "Retain",
+	})
+}
+
+func TestNatIsOptIn(t *testing.T) {
+	tmpl := synth(t, &network.Props{NatGateways: 1, InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{
+		awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER(),
+	}})
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::Subnet"), jsii.Number(6))
+	tmpl.HasResourceProperties(jsii.String("AWS::EC2::VPCEndpoint"), &map[string]any{
+		"VpcEndpointType": "Interface", "PrivateDnsEnabled": true,
+	})
+	// Public subnets hold only the NAT gateways: nothing launched there gets a public IP.
+	for id, s := range cdktest.Resources(tmpl, "AWS::EC2::Subnet") {
+		if p := cdktest.Props(s); p["MapPublicIpOnLaunch"] != false {
+			t.Errorf("subnet %s: MapPublicIpOnLaunch = %v, want false", id, p["MapPublicIpOnLaunch"])
+		}
+	}
+}
+
+func TestInvalidProps(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		props network.Props
+		want  []string
+	}{
+		{"one AZ", network.Props{MaxAzs: 1}, []string{"maxAzs 1: must be 2 to 6"}},
+		{"one named AZ", network.Props{AvailabilityZones: []string{"us-east-1a"}}, []string{"at least 2 Availability Zones"}},
+		{"too many NATs", network.Props{NatGateways: 3}, []string{"natGateways 3: at most one per Availability Zone (2)"}},
+		{"snapshot logs", network.Props{RemovalPolicy: awscdk.RemovalPolicy_SNAPSHOT}, []string{`removalPolicy "SNAPSHOT"`}},
+		{"all at once", network.Props{MaxAzs: 9, NatGateways: -1}, []string{"maxAzs 9", "natGateways -1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := panicMessage(func() {
+				stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Net"), nil)
+				network.New(stack, jsii.String("Network"), &tc.props)
+			})
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("network.New(%+v) panicked with %q, want it to contain %q", tc.props, msg, w)
+				}
+			}
+			if !strings.HasPrefix(msg, "Net/Network: invalid network") {
+				t.Errorf("message %q does not start with the construct path", msg)
+			}
+		})
+	}
+}
+
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok {
+				msg = err.Error()
+			}
+		}
+	}()
+	f()
+	return ""
+}
