@@ -3,16 +3,23 @@
 package cdktest
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 )
 
-// NewApp returns an App for unit tests: no built-in CloudFormation validation (2-4 s per
+// NewApp returns an App for unit tests: the feature flags of the project's cdk.json (so
+// tests see what `cdk synth` builds), no built-in CloudFormation validation (2-4 s per
 // synth; the tests that check deployability keep it on), function bundling skipped, and
 // the given context added.
 func NewApp(context map[string]any) awscdk.App {
-	ctx := map[string]any{"lambdards:skipBundling": true}
+	ctx := ProjectContext()
+	ctx["lambdards:skipBundling"] = true
 	for k, v := range context {
 		ctx[k] = v
 	}
@@ -35,4 +42,23 @@ func Resources(t assertions.Template, typ string) map[string]map[string]any {
 func Props(r map[string]any) map[string]any {
 	p, _ := r["Properties"].(map[string]any)
 	return p
+}
+
+// Root is the project's root directory.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// ProjectContext returns the "context" of the project's cdk.json: its feature flags.
+func ProjectContext() map[string]any {
+	var cdk struct{ Context map[string]any }
+	b, err := os.ReadFile(filepath.Join(Root(), "cdk.json"))
+	if err != nil {
+		panic(err)
+	}
+	if err := json.Unmarshal(b, &cdk); err != nil {
+		panic(err)
+	}
+	return cdk.Context
 }

@@ -51,16 +51,24 @@ func Build(dir string) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", Args(filepath.Join(out, Binary))...)
-	cmd.Dir = abs
+	if err := Compile(abs, filepath.Join(out, Binary)); err != nil {
+		return "", fmt.Errorf("entry %q: %w", dir, err)
+	}
+	built[abs] = out
+	return out, nil
+}
+
+// Compile builds the main package in dir into the binary out, reproducibly.
+func Compile(dir, out string) error {
+	cmd := exec.Command("go", Args(out)...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), Env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("entry %q: go build failed: %v\n%s", dir, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("go build failed: %v\n%s", err, strings.TrimSpace(stderr.String()))
 	}
-	built[abs] = out
-	return out, nil
+	return nil
 }
 
 // Env is the environment a build adds: a static linux/arm64 binary.

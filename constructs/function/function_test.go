@@ -1,0 +1,163 @@
+package function_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+func TestFunction(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	fn := function.New(f.Functions, jsii.String("Items"), &function.Props{
+		Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items_rw",
+		ConnectionsPerEnvironment: 2, MemorySize: 512, TimeoutSeconds: 20,
+		Environment: map[string]string{"LOG_LEVEL": "debug"},
+	})
+	if fn.Name != "Functions/Items" {
+		t.Errorf("Name = %q, want Functions/Items", fn.Name)
+	}
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+	tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1))
+	// 94 proxy connections / 2 per environment = 47 environments.
+	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Runtime":                      "provided.al2023",
+		"Architectures":                []any{"arm64"},
+		"Handler":                      "bootstrap",
+		"MemorySize":                   512,
+		"Timeout":                      20,
+		"ReservedConcurrentExecutions": 47,
+		"LoggingConfig":                map[string]any{"LogGroup": assertions.Match_AnyValue()},
+		"VpcConfig": map[string]any{
+			"SecurityGroupIds": []any{stackOutput("PoolClientSecurityGroup")},
+			"SubnetIds":        []any{stackOutput("FunctionsSubnet1"), stackOutput("FunctionsSubnet2")},
+		},
+		"Environment": map[string]any{"Variables": map[string]any{
+			function.EnvEngine:   "postgres",
+			function.EnvHost:     stackOutput("PoolProxy"),
+			function.EnvPort:     "5432",
+			function.EnvUser:     "items_rw",
+			function.EnvName:     "app",
+			function.EnvAuth:     "iam",
+			function.EnvTLS:      "verify-full",
+			function.EnvMaxConns: "2",
+			"LOG_LEVEL":          "debug",
+		}},
+	})
+	// rds-db:connect through the proxy, for this function's user only.
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Action": "rds-db:connect", "Effect": "Allow",
+			"Resource": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{":dbuser:", "/items_rw"})}},
+		}}},
+	})
+	tmpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), &map[string]any{"RetentionInDays": 365})
+}
+
+// stackOutput matches a weak cross-stack reference to an output of the Data stack.
+func stackOutput(contains string) any {
+	return map[string]any{"Fn::GetStackOutput": assertions.Match_ObjectLike(&map[string]any{
+		"StackName":  "Data",
+		"OutputName": assertions.Match_StringLikeRegexp(jsii.String(contains)),
+	})}
+}
+
+func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
+	f := cdktest.NewFixture(&pool.Props{Direct: true}, nil)
+	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+			function.EnvTLS: "require", function.EnvHost: stackOutput("DatabaseInstance"), function.EnvUser: "lambdards",
+		})},
+	})
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Action": "rds-db:connect", "Effect": "Allow",
+			"Resource": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
+				stackOutput("DbiResourceId"), "/lambdards",
+			})}},
+		}}},
+	})
+}
+
+func TestBundlesTheGoBinary(t *testing.T) {
+	ctx := cdktest.ProjectContext()
+	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false), Outdir: jsii.String(t.TempDir()), Context: &ctx})
+	g := cdktest.NewFixtureIn(app, nil, nil)
+	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry()})
+	asm := app.Synth(nil)
+	manifest, err := os.ReadFile(filepath.Join(*asm.Directory(), "Functions.assets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assets struct {
+		Files map[string]struct {
+			Source struct{ Path, Packaging string }
+		}
+	}
+	if err := json.Unmarshal(manifest, &assets); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, a := range assets.Files {
+		bin := filepath.Join(*asm.Directory(), a.Source.Path, "bootstrap")
+		if b, err := os.ReadFile(bin); err == nil {
+			found = append(found, fmt.Sprintf("%s %d bytes", a.Source.Packaging, len(b)))
+			if !strings.HasPrefix(string(b), "\x7fELF") {
+				t.Errorf("%s is not an ELF binary", bin)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("assets with a bootstrap binary = %v, want exactly one", found)
+	}
+}
+
+func TestInvalidProps(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	for _, tc := range []struct {
+		name  string
+		props function.Props
+		want  []string
+	}{
+		{"no pool", function.Props{Entry: "x"}, []string{"pool: required"}},
+		{"no entry", function.Props{Pool: f.Pool}, []string{"entry: required"}},
+		{"all at once", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "bad-user", MemorySize: 64,
+			TimeoutSeconds: 901, Weight: -1, ConnectionsPerEnvironment: -2, ReservedConcurrency: -3},
+			[]string{`databaseUser "bad-user"`, "memorySize 64: must be 128 to 10240", "timeoutSeconds 901: must be 1 to 900",
+				"weight -1", "connectionsPerEnvironment -2", "reservedConcurrency -3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := panicMessage(func() {
+				props := tc.props
+				function.New(f.Functions, jsii.String(strings.ReplaceAll(tc.name, " ", "")), &props)
+			})
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("panicked with %q, want it to contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}

@@ -1,0 +1,257 @@
+package pool_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+// rule is one security-group rule, with groups named by the construct that owns them.
+type rule struct{ dir, group, peer, port string }
+
+func (r rule) String() string { return fmt.Sprintf("%s %s %s %s", r.group, r.dir, r.peer, r.port) }
+
+// groupName maps a security group's logical ID to a short name.
+func groupName(logicalID string) string {
+	for _, n := range []string{"ClientSecurityGroup", "ProxySecurityGroup", "DatabaseSecurityGroup"} {
+		if strings.Contains(logicalID, n) {
+			return strings.TrimSuffix(n, "SecurityGroup")
+		}
+	}
+	return logicalID
+}
+
+// ref names the security group a GroupId or peer value points at, or a CIDR.
+func ref(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "cidr:" + x
+	case map[string]any:
+		if ga, ok := x["Fn::GetAtt"].([]any); ok {
+			return groupName(ga[0].(string))
+		}
+		if r, ok := x["Ref"].(string); ok {
+			return groupName(r)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func port(r map[string]any) string {
+	from, to := r["FromPort"], r["ToPort"]
+	if ga, ok := from.(map[string]any); ok && fmt.Sprint(ga) == fmt.Sprint(to) {
+		return "db-port" // Fn::GetAtt Endpoint.Port of the database
+	}
+	if fmt.Sprint(from) == fmt.Sprint(to) && (fmt.Sprint(from) == "5432" || fmt.Sprint(from) == "3306") {
+		return "db-port"
+	}
+	return fmt.Sprintf("%v-%v/%v", from, to, r["IpProtocol"])
+}
+
+// rules lists every security-group rule in the template: standalone resources and the
+// rules written inline in security groups (less CDK's deny-all egress placeholder).
+func rules(t *testing.T, tmpl assertions.Template) []string {
+	t.Helper()
+	var out []string
+	for _, r := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroupIngress") {
+		p := cdktest.Props(r)
+		peer := ref(p["SourceSecurityGroupId"])
+		if p["CidrIp"] != nil {
+			peer = ref(p["CidrIp"])
+		}
+		out = append(out, rule{"ingress-from", ref(p["GroupId"]), peer, port(p)}.String())
+	}
+	for _, r := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroupEgress") {
+		p := cdktest.Props(r)
+		peer := ref(p["DestinationSecurityGroupId"])
+		if p["CidrIp"] != nil {
+			peer = ref(p["CidrIp"])
+		}
+		out = append(out, rule{"egress-to", ref(p["GroupId"]), peer, port(p)}.String())
+	}
+	for id, sg := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroup") {
+		p := cdktest.Props(sg)
+		for _, in := range asList(p["SecurityGroupIngress"]) {
+			out = append(out, rule{"ingress-from", groupName(id), ref(firstOf(in, "SourceSecurityGroupId", "CidrIp")), port(in)}.String())
+		}
+		for _, e := range asList(p["SecurityGroupEgress"]) {
+			if e["CidrIp"] == "255.255.255.255/32" && e["IpProtocol"] == "icmp" {
+				continue // matches no traffic: CDK's way to write "no egress"
+			}
+			out = append(out, rule{"egress-to", groupName(id), ref(firstOf(e, "DestinationSecurityGroupId", "CidrIp")), port(e)}.String())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func asList(v any) []map[string]any {
+	var out []map[string]any
+	l, _ := v.([]any)
+	for _, e := range l {
+		out = append(out, e.(map[string]any))
+	}
+	return out
+}
+
+func firstOf(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+func TestSecurityGroupRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		direct bool
+		want   []string
+	}{
+		{"proxy", false, []string{
+			"Client egress-to Proxy db-port",
+			"Database ingress-from Proxy db-port",
+			"Proxy egress-to Database db-port",
+			"Proxy ingress-from Client db-port",
+		}},
+		{"direct", true, []string{
+			"Client egress-to Database db-port",
+			"Database ingress-from Client db-port",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := cdktest.NewFixture(&pool.Props{Direct: tc.direct}, nil)
+			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+			got := rules(t, assertions.Template_FromStack(f.Data, nil))
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("security-group rules:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			// The functions' stack adds no rule of its own: one shared group, set up once.
+			if fr := rules(t, assertions.Template_FromStack(f.Functions, nil)); len(fr) != 0 {
+				t.Errorf("functions stack rules = %v, want none", fr)
+			}
+		})
+	}
+}
+
+func TestProxy(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	tmpl := assertions.Template_FromStack(f.Data, nil)
+	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
+		"DefaultAuthScheme": "IAM_AUTH",
+		"RequireTLS":        true,
+		"EngineFamily":      "POSTGRESQL",
+		"IdleClientTimeout": 1800,
+		"DebugLogging":      false,
+	})
+	// The budget of an RDS PostgreSQL t4g.micro: max_connections 112, 5 reserved,
+	// headroom max(5, ceil(11.2)) = 12, usable 95: floor(100*95/112) = 84 %.
+	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBProxyTargetGroup"), &map[string]any{
+		"ConnectionPoolConfigurationInfo": map[string]any{
+			"MaxConnectionsPercent":     84,
+			"MaxIdleConnectionsPercent": 42,
+			"ConnectionBorrowTimeout":   pool.DefaultBorrowTimeoutSeconds,
+		},
+	})
+	// End-to-end IAM: the proxy role may connect to this database, and holds no secret.
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Action": "rds-db:connect", "Effect": "Allow",
+			"Resource": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
+				map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseInstance")), "DbiResourceId"}},
+				"/*",
+			})}},
+		}}},
+	})
+	if f.Pool.Proxy.Settings.MaxConnectionsPercent != 84 {
+		t.Errorf("Proxy.Settings.MaxConnectionsPercent = %d, want 84", f.Pool.Proxy.Settings.MaxConnectionsPercent)
+	}
+}
+
+func TestBudgetSetsReservedConcurrency(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), Weight: 3})
+	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), ReservedConcurrency: 2})
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+	// 84 % of 112 = 94 proxy connections; Cron takes 2; 92 left, weights 3:1 → 69 and 23.
+	want := map[string]float64{"Reader": 69, "Writer": 23, "Cron": 2}
+	got := map[string]float64{}
+	for id, fn := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
+		for name := range want {
+			if strings.HasPrefix(id, name) {
+				got[name] = cdktest.Props(fn)["ReservedConcurrentExecutions"].(float64)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ReservedConcurrentExecutions = %v, want %v", got, want)
+	}
+	res, err := f.Pool.Budget()
+	if err != nil || res.Spare != 0 || res.TotalConnections != 94 {
+		t.Errorf("Budget() = spare %d, total %d, %v; want 0, 94, nil", res.Spare, res.TotalConnections, err)
+	}
+}
+
+func TestBudgetFailsSynth(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), ReservedConcurrency: 500})
+	msg := panicMessage(func() { f.App.Synth(nil) })
+	for _, want := range []string{"Validation failed", "connection budget:", "Functions/Greedy", "500"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Synth() failed with %q, want it to mention %q", msg, want)
+		}
+	}
+}
+
+func TestInvalidProps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"auto-pause with a proxy", func() {
+			zero := 0.0
+			cdktest.NewFixture(nil, &database.ServerlessProps{MinCapacity: &zero})
+		}, "pauses at 0 ACU, but an RDS Proxy keeps connections open"},
+		{"percent set by hand", func() {
+			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
+		}, "proxy.maxConnectionsPercent 90: the connection budget sets it"},
+		{"proxy and direct", func() { cdktest.NewFixture(&pool.Props{Direct: true, Proxy: &proxy.Props{}}, nil) }, "give proxy settings or direct, not both"},
+		{"idle above max", func() {
+			idle := 95
+			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)
+		}, "95"},
+		{"negative headroom", func() {
+			h := -1
+			cdktest.NewFixture(&pool.Props{Headroom: &h}, nil)
+		}, "headroom -1: must be 0 or more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if msg := panicMessage(tc.run); !strings.Contains(msg, tc.want) {
+				t.Errorf("panicked with %q, want it to contain %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}

@@ -1,0 +1,57 @@
+package cdktest
+
+import (
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
+)
+
+// Fixture is a Data stack (network, database, pool) and an empty Functions stack, the
+// layout package stacks uses, for tests of the constructs that go in them.
+type Fixture struct {
+	App       awscdk.App
+	Data      awscdk.Stack
+	Functions awscdk.Stack
+	Network   *network.Network
+	Database  database.Database
+	Pool      *pool.Pool
+}
+
+// NewFixture builds a Fixture with an RDS PostgreSQL t4g.micro unless serverless props
+// are given. props may be nil.
+func NewFixture(props *pool.Props, serverless *database.ServerlessProps) *Fixture {
+	return NewFixtureIn(NewApp(nil), props, serverless)
+}
+
+// NewFixtureIn builds a Fixture in app.
+func NewFixtureIn(app awscdk.App, props *pool.Props, serverless *database.ServerlessProps) *Fixture {
+	f := &Fixture{App: app}
+	f.Data = awscdk.NewStack(f.App, jsii.String("Data"), nil)
+	f.Network = network.New(f.Data, jsii.String("Network"), nil)
+	common := database.Props{Vpc: f.Network.Vpc, VpcSubnets: f.Network.DatabaseSubnets}
+	if serverless != nil {
+		s := *serverless
+		s.Props.Vpc, s.Props.VpcSubnets = common.Vpc, common.VpcSubnets
+		f.Database = database.NewServerless(f.Data, jsii.String("Database"), &s)
+	} else {
+		f.Database = database.NewInstance(f.Data, jsii.String("Database"), &database.InstanceProps{Props: common})
+	}
+	var p pool.Props
+	if props != nil {
+		p = *props
+	}
+	p.Database, p.Vpc = f.Database, f.Network.Vpc
+	f.Pool = pool.New(f.Data, jsii.String("Pool"), &p)
+	f.Functions = awscdk.NewStack(f.App, jsii.String("Functions"), nil)
+	return f
+}
+
+// SampleEntry is the directory of the sample function, functions/items.
+func SampleEntry() string {
+	return filepath.Join(Root(), "functions", "items")
+}
