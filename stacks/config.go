@@ -31,6 +31,7 @@ type Config struct {
 	Headroom             *int
 	AccountConcurrency   int
 	BorrowTimeoutSeconds int
+	MaxIdlePercent       *int
 	RemovalPolicy        string
 	DeletionProtection   *bool
 	BackupRetentionDays  int
@@ -128,6 +129,11 @@ var Keys = []Key{
 	{"borrowTimeoutSeconds", "10", "RDS Proxy connection borrow timeout; must be below every function timeout.", func(c *Config, v any) (err error) {
 		c.BorrowTimeoutSeconds, err = integer(v, 0, 3600)
 		return
+	}},
+	{"maxIdleConnectionsPercent", "", "RDS Proxy idle connections, percent of max_connections (default: half the budget's MaxConnectionsPercent).", func(c *Config, v any) error {
+		n, err := integer(v, 0, 100)
+		c.MaxIdlePercent = &n
+		return err
 	}},
 	{"removalPolicy", "snapshot", "What deleting the stack does to the database: `snapshot`, `retain` or `destroy`.", func(c *Config, v any) (err error) {
 		c.RemovalPolicy, err = oneOf(v, "snapshot", "retain", "destroy")

@@ -76,7 +76,8 @@ func New(scope constructs.Construct, cfg Config) *App {
 	var proxyProps *proxy.Props
 	if cfg.Proxy {
 		borrow := cfg.BorrowTimeoutSeconds
-		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow}
+		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
+			MaxIdleConnectionsPercent: cfg.MaxIdlePercent}
 	}
 	a.Pool = pool.New(a.Data, jsii.String("Pool"), &pool.Props{
 		Database:           a.Database,

@@ -212,7 +212,7 @@ func Compute(c Config) (*Result, error) {
 
 	ok := validateDatabase(c, &errs)
 	ok = validateAccount(c, account, unreserved, &errs) && ok
-	fns, fnsOK := resolveFunctions(c.Functions, account-unreserved, &errs)
+	fns, fnsOK := resolveFunctions(c.Functions, account-unreserved, account, unreserved, &errs)
 	checkTimeouts(c, fns, &errs)
 	if !ok || !fnsOK {
 		return nil, errs.err()
@@ -350,7 +350,8 @@ func validateAccount(c Config, account, unreserved int, errs *Error) bool {
 
 // resolveFunctions validates the functions and applies their defaults.
 // reservable is the concurrency the account may reserve.
-func resolveFunctions(in []Function, reservable int, errs *Error) ([]function, bool) {
+// account and unreserved are the figures it comes from, for messages.
+func resolveFunctions(in []Function, reservable, account, unreserved int, errs *Error) ([]function, bool) {
 	n := len(errs.Problems)
 	seen := map[string]int{}
 	out := make([]function, 0, len(in))
@@ -372,11 +373,11 @@ func resolveFunctions(in []Function, reservable int, errs *Error) ([]function, b
 			errs.add("%s: weight %d is out of range: use 1 to %d (0 means 1)", label, f.Weight, maxWeight)
 		}
 		if f.ReservedConcurrency < 0 {
-			errs.add("%s: fixedReservedConcurrency %d is negative: use 1 or more, or 0 to derive it from the weight",
+			errs.add("%s: reservedConcurrency %d is negative: use 1 or more, or 0 to derive it from the weight",
 				label, f.ReservedConcurrency)
 		} else if reservable >= 0 && f.ReservedConcurrency > reservable {
-			errs.add("%s: fixedReservedConcurrency %d exceeds the %d the account may reserve (accountConcurrency minus the "+
-				"concurrency Lambda keeps unreserved): lower it or raise accountConcurrency", label, f.ReservedConcurrency, reservable)
+			errs.add("%s: reservedConcurrency %d exceeds the %d the account may reserve (accountConcurrency %d minus the %d "+
+				"Lambda keeps unreserved): lower it or raise accountConcurrency", label, f.ReservedConcurrency, reservable, account, unreserved)
 		}
 		if !(f.TimeoutSeconds >= 0 && f.TimeoutSeconds <= maxLambdaTimeoutSeconds) {
 			errs.add("%s: timeoutSeconds %v is out of range: use 1 to %d seconds (0 means not checked)",
@@ -465,13 +466,13 @@ func allocate(r *Result, fns []function, availableWhy string, errs *Error) {
 	fixedList := strings.Join(fixedParts, ", ")
 	if fixedConns > r.Available {
 		errs.add("fixed functions need %d connections (%s; reservedConcurrency × connectionsPerEnvironment) but only %d are "+
-			"available to functions (%s): lower a fixedReservedConcurrency or its connectionsPerEnvironment, lower headroom, "+
+			"available to functions (%s): lower a reservedConcurrency or its connectionsPerEnvironment, lower headroom, "+
 			"or raise max connections (choose a larger instance class or raise maxAcu)",
 			fixedConns, fixedList, r.Available, availableWhy)
 	}
 	if r.TotalReservedConcurrency > reservable {
 		errs.add("total reserved concurrency %d exceeds the %d the account may reserve (accountConcurrency %d - %d Lambda "+
-			"keeps unreserved); fixed functions reserve %d (%s): lower a fixedReservedConcurrency or raise accountConcurrency",
+			"keeps unreserved); fixed functions reserve %d (%s): lower a reservedConcurrency or raise accountConcurrency",
 			r.TotalReservedConcurrency, reservable, r.AccountConcurrency, r.UnreservedMinimum, fixedConc, fixedList)
 	}
 	errs.Problems = append(errs.Problems, zero...)
@@ -487,7 +488,7 @@ func zeroReason(f function, totalWeight, connShare, remaining, byAcct, reservabl
 		if remaining > 0 {
 			fix += "raise its weight, lower its connectionsPerEnvironment, "
 		}
-		fix += "or lower a fixedReservedConcurrency"
+		fix += "or lower a reservedConcurrency"
 		return fmt.Sprintf("%s: its weight %d of %d gives it %d of the %d connections left after fixed functions "+
 			"(%d available - %d fixed), fewer than its connectionsPerEnvironment %d: %s",
 			head, f.weight, totalWeight, connShare, remaining, r.Available, fixedConns, f.conns, fix)
@@ -496,7 +497,7 @@ func zeroReason(f function, totalWeight, connShare, remaining, byAcct, reservabl
 	if reservableLeft > 0 {
 		fix += "raise its weight, "
 	}
-	fix += "or lower a fixedReservedConcurrency"
+	fix += "or lower a reservedConcurrency"
 	return fmt.Sprintf("%s: its weight %d of %d gives it %d of the %d concurrency the account may still reserve "+
 		"(accountConcurrency %d - %d unreserved - %d fixed): %s",
 		head, f.weight, totalWeight, byAcct, reservableLeft, r.AccountConcurrency, r.UnreservedMinimum, fixedConc, fix)

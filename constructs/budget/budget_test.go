@@ -297,7 +297,7 @@ func TestComputeChecks(t *testing.T) {
 			in:   small(Function{Name: "jobs", ReservedConcurrency: 30, ConnectionsPerEnvironment: 3}, Function{Name: "api"}),
 			want: [][]string{
 				{"fixed functions need 90 connections", `"jobs" 30 × 3 = 90`, "only 85 are available",
-					"max_connections 100 - reserved 5 - headroom 10 = 85", "lower a fixedReservedConcurrency",
+					"max_connections 100 - reserved 5 - headroom 10 = 85", "lower a reservedConcurrency",
 					"choose a larger instance class or raise maxAcu"},
 				{`function "api" gets reserved concurrency 0`, "0 of the 0 connections left", "85 available - 90 fixed"},
 			},
@@ -343,7 +343,7 @@ func TestComputeChecks(t *testing.T) {
 				{Name: "a", ReservedConcurrency: 500}, {Name: "b", ReservedConcurrency: 500}}},
 			want: [][]string{
 				{"total reserved concurrency 1000 exceeds the 900", "accountConcurrency 1000 - 100",
-					`"a" 500 × 1 = 500`, `"b" 500 × 1 = 500`, "lower a fixedReservedConcurrency or raise accountConcurrency"},
+					`"a" 500 × 1 = 500`, `"b" 500 × 1 = 500`, "lower a reservedConcurrency or raise accountConcurrency"},
 			},
 		},
 		{
@@ -446,9 +446,9 @@ func TestComputeInvalid(t *testing.T) {
 		{"huge weight", fn(Function{Name: "api", Weight: 2_000_000}),
 			[][]string{{`function "api": weight 2000000 is out of range`, "1 to 1000000"}}},
 		{"negative fixed concurrency", fn(Function{Name: "api", ReservedConcurrency: -1}),
-			[][]string{{`function "api": fixedReservedConcurrency -1 is negative`}}},
+			[][]string{{`function "api": reservedConcurrency -1 is negative`}}},
 		{"fixed concurrency above the account's reservable", fn(Function{Name: "api", ReservedConcurrency: 901}),
-			[][]string{{`function "api": fixedReservedConcurrency 901 exceeds the 900 the account may reserve`}}},
+			[][]string{{`function "api": reservedConcurrency 901 exceeds the 900 the account may reserve (accountConcurrency 1000 minus the 100`}}},
 		{"negative timeout", fn(Function{Name: "api", TimeoutSeconds: -1}),
 			[][]string{{`function "api": timeoutSeconds -1 is out of range`, "1 to 900"}}},
 		{"timeout above Lambda's limit", fn(Function{Name: "api", TimeoutSeconds: 901}),

@@ -157,6 +157,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		Description:                  jsii.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
 	})
 	p.Pool.GrantConnect(fn, p.DatabaseUser)
+	awscdk.NewCfnOutput(this, jsii.String("ReservedConcurrency"), &awscdk.CfnOutputProps{
+		Description: jsii.Sprintf("lambdards connection budget: reserved concurrency of %s", name),
+		Value:       awscdk.Token_AsString(reserved, nil),
+	})
 	return &Function{Construct: this, Function: fn, LogGroup: logs, Name: name}
 }
 

@@ -9,6 +9,7 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -159,7 +160,50 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
 	}
 	this.Node().AddValidation(&validation{pl})
+	pl.addOutputs()
 	return pl
+}
+
+// figure is one number of the budget shown as a stack output.
+type figure struct {
+	id, description string
+	value           func(*budget.Result) int
+}
+
+// addOutputs shows the budget in the deployed stack's outputs.
+func (pl *Pool) addOutputs() {
+	figures := []figure{
+		{"MaxConnections", "max_connections written into the database's parameter group", func(r *budget.Result) int { return r.MaxConnections }},
+		{"ReservedConnections", "connections the engine keeps for superusers and AWS automation", func(r *budget.Result) int { return r.ReservedConnections }},
+		{"Headroom", "connections kept from functions for admins, migrations and monitoring", func(r *budget.Result) int { return r.Headroom }},
+		{"AvailableToFunctions", "connections the functions share", func(r *budget.Result) int { return r.Available }},
+		{"TotalReservedConcurrency", "reserved concurrency of all functions in the budget", func(r *budget.Result) int { return r.TotalReservedConcurrency }},
+		{"SpareConnections", "connections no function may use", func(r *budget.Result) int { return r.Spare }},
+	}
+	if pl.Proxy != nil {
+		figures = append(figures, figure{"ProxyMaxConnectionsPercent", "share of max_connections RDS Proxy may open",
+			func(r *budget.Result) int { return r.ProxyMaxConnectionsPercent }})
+	}
+	for _, f := range figures {
+		awscdk.NewCfnOutput(pl.Construct, jsii.String("Budget"+f.id), &awscdk.CfnOutputProps{
+			Description: jsii.String("lambdards connection budget: " + f.description),
+			Value:       awscdk.Lazy_String(&budgetFigure{pool: pl, value: f.value}, nil),
+		})
+	}
+}
+
+type budgetFigure struct {
+	pool  *Pool
+	value func(*budget.Result) int
+}
+
+// Produce renders one figure of the budget; an invalid budget fails validation first.
+func (b *budgetFigure) Produce() *string {
+	res, err := b.pool.Budget()
+	if err != nil || res == nil {
+		return jsii.String("invalid")
+	}
+	return jsii.Sprintf("%d", b.value(res))
 }
 
 // Host is the endpoint functions connect to: the proxy's, or the database's when direct.
@@ -230,11 +274,14 @@ func (v *validation) Validate() *[]*string {
 	if err == nil {
 		return &[]*string{}
 	}
+	problems := []string{err.Error()}
+	var be *budget.Error
+	if errors.As(err, &be) {
+		problems = be.Problems
+	}
 	var out []*string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, jsii.String("connection budget: "+line))
-		}
+	for _, p := range problems {
+		out = append(out, jsii.String("connection budget: "+p))
 	}
 	return &out
 }

@@ -1,0 +1,48 @@
+package pool_test
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
+)
+
+// Example embeds lambdards's constructs in another CDK app: an isolated VPC, an Aurora
+// Serverless v2 PostgreSQL cluster of up to 8 ACU, an RDS Proxy sized by the connection
+// budget, and two Go functions sharing it 2:1.
+func Example() {
+	app := awscdk.NewApp(&awscdk.AppProps{
+		// Skip compiling the handlers here; `cdk synth` would build them with go build.
+		Context: &map[string]any{function.SkipBundlingContext: true},
+	})
+	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
+
+	net := network.New(stack, jsii.String("Network"), nil)
+	db := database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
+		Props:       database.Props{Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets},
+		MaxCapacity: 8,
+	})
+	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc})
+	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items", Weight: 2})
+	function.New(stack, jsii.String("Worker"), &function.Props{Pool: pl, Entry: "../../functions/items"})
+	app.Synth(nil)
+
+	budget, err := pl.Budget()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("max_connections %d, proxy %d%%\n", budget.MaxConnections, budget.ProxyMaxConnectionsPercent)
+	for _, f := range budget.Functions {
+		fmt.Printf("%s: reserved concurrency %d (limited by %s)\n", f.Name, f.ReservedConcurrency, f.LimitedBy)
+	}
+	// Output:
+	// max_connections 1669, proxy 89%
+	// Orders/Api: reserved concurrency 600 (limited by account concurrency)
+	// Orders/Worker: reserved concurrency 300 (limited by account concurrency)
+}

@@ -1,0 +1,83 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+)
+
+// mapContext stands in for a construct node's context.
+type mapContext map[string]any
+
+func (m mapContext) TryGetContext(key *string) any     { return m[*key] }
+func (m mapContext) GetAllContext(*map[string]any) any { return map[string]any(m) }
+
+func TestConfigureDefaults(t *testing.T) {
+	c, err := Configure(mapContext{"@aws-cdk/core:enablePartitionLiterals": true, "aws:cdk:enable-path-metadata": true})
+	if err != nil {
+		t.Fatalf("Configure(defaults) = %v", err)
+	}
+	if c.Engine != "postgres" || c.Database != "instance" || c.InstanceClass != "t4g.micro" || !c.Proxy ||
+		c.MaxAzs != 2 || c.NatGateways != 0 || c.MinAcu != 0.5 || c.MaxAcu != 4 || c.AccountConcurrency != 1000 ||
+		c.BorrowTimeoutSeconds != 10 || c.RemovalPolicy != "snapshot" || c.BackupRetentionDays != 7 || c.Prefix != "LambdaRds" {
+		t.Errorf("Configure(defaults) = %+v", c)
+	}
+	if c.Headroom != nil || c.DeletionProtection != nil || c.MaxConnections != 0 {
+		t.Errorf("derived settings were set: headroom %v, deletionProtection %v, maxConnections %d", c.Headroom, c.DeletionProtection, c.MaxConnections)
+	}
+	if len(c.Functions) != 1 || c.Functions[0].Name != "items" || c.Functions[0].Entry != "functions/items" {
+		t.Errorf("Functions = %+v, want the sample items function", c.Functions)
+	}
+}
+
+func TestConfigureReadsStringsAndJSON(t *testing.T) {
+	// -c key=value gives strings; cdk.json gives JSON types.
+	for _, ctx := range []mapContext{
+		{"engine": "MySQL", "database": "serverless", "maxAcu": "16", "minAcu": "1", "proxy": "false", "headroom": "20",
+			"availabilityZones": "us-east-1a,us-east-1b,us-east-1c", "maxAzs": "3",
+			"functions": `{"b":{"entry":"x","weight":3},"a":{"entry":"y","reservedConcurrency":5}}`},
+		{"engine": "mysql", "database": "serverless", "maxAcu": 16.0, "minAcu": 1.0, "proxy": false, "headroom": 20.0,
+			"availabilityZones": []any{"us-east-1a", "us-east-1b", "us-east-1c"}, "maxAzs": 3.0,
+			"functions": map[string]any{"b": map[string]any{"entry": "x", "weight": 3.0}, "a": map[string]any{"entry": "y", "reservedConcurrency": 5.0}}},
+	} {
+		c, err := Configure(ctx)
+		if err != nil {
+			t.Fatalf("Configure(%v) = %v", ctx, err)
+		}
+		if c.Engine != "mysql" || c.Database != "serverless" || c.MaxAcu != 16 || c.MinAcu != 1 || c.Proxy || *c.Headroom != 20 ||
+			len(c.AvailabilityZones) != 3 || c.MaxAzs != 3 {
+			t.Errorf("Configure(%v) = %+v", ctx, c)
+		}
+		// Functions come sorted by name, so the template does not depend on map order.
+		if len(c.Functions) != 2 || c.Functions[0].Name != "a" || c.Functions[0].ReservedConcurrency != 5 || c.Functions[1].Weight != 3 {
+			t.Errorf("Functions = %+v", c.Functions)
+		}
+	}
+}
+
+func TestConfigureErrors(t *testing.T) {
+	for _, tc := range []struct {
+		ctx  mapContext
+		want string
+	}{
+		{mapContext{"engine": "oracle"}, `engine = "oracle": must be one of postgres, mysql`},
+		{mapContext{"database": 3.0}, `database = 3: must be one of instance, serverless`},
+		{mapContext{"maxAcu": "lots"}, `maxAcu = "lots": must be a number from 1 to 256`},
+		{mapContext{"maxAzs": "2.5"}, `maxAzs = "2.5": must be a whole number from 2 to 6`},
+		{mapContext{"proxy": "yes"}, `proxy = "yes": must be true or false`},
+		{mapContext{"instanceClass": "huge"}, `instanceClass = "huge": must be a class such as t4g.micro or r6g.large`},
+		{mapContext{"functions": `{"items":{}}`}, `function "items" needs an entry`},
+		{mapContext{"functions": `{"items":{"entry":"x","wieght":2}}`}, `unknown field "wieght"`},
+		{mapContext{"functions": `[1]`}, `must be a JSON object`},
+		{mapContext{"enigne": "mysql"}, `enigne: unknown context key; known keys: prefix, engine,`},
+	} {
+		_, err := Configure(tc.ctx)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Configure(%v) = %v, want an error containing %q", tc.ctx, err, tc.want)
+		}
+	}
+	// Every problem is reported at once.
+	_, err := Configure(mapContext{"engine": "oracle", "maxAcu": "0", "proxy": "maybe"})
+	if err == nil || strings.Count(err.Error(), "\n  - ") != 3 {
+		t.Errorf("Configure(three bad keys) = %v, want three problems", err)
+	}
+}

@@ -1,0 +1,103 @@
+package stacks
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+// build synthesizes the app for the given context and returns both templates.
+func build(t *testing.T, ctx mapContext) (*App, assertions.Template, assertions.Template) {
+	t.Helper()
+	cfg, err := Configure(ctx)
+	if err != nil {
+		t.Fatalf("Configure(%v) = %v", ctx, err)
+	}
+	cfg.Root = cdktest.Root()
+	a := New(cdktest.NewApp(nil), cfg)
+	return a, assertions.Template_FromStack(a.Data, nil), assertions.Template_FromStack(a.Functions, nil)
+}
+
+// TestEveryCombination switches each choice with one context value and checks what every
+// combination must have.
+func TestEveryCombination(t *testing.T) {
+	for _, database := range []string{"instance", "serverless"} {
+		for _, engine := range []string{"postgres", "mysql"} {
+			for _, proxy := range []string{"true", "false"} {
+				name := fmt.Sprintf("%s/%s/proxy=%s", database, engine, proxy)
+				t.Run(name, func(t *testing.T) {
+					a, data, fns := build(t, mapContext{"database": database, "engine": engine, "proxy": proxy})
+					data.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
+					data.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
+					kind := map[string]string{"instance": "AWS::RDS::DBInstance", "serverless": "AWS::RDS::DBCluster"}[database]
+					data.ResourceCountIs(jsii.String(kind), jsii.Number(1))
+					wantProxies := map[string]int{"true": 1, "false": 0}[proxy]
+					data.ResourceCountIs(jsii.String("AWS::RDS::DBProxy"), jsii.Number(wantProxies))
+					if wantProxies == 1 {
+						family := map[string]string{"postgres": "POSTGRESQL", "mysql": "MYSQL"}[engine]
+						data.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
+							"EngineFamily": family, "RequireTLS": true, "DefaultAuthScheme": "IAM_AUTH",
+						})
+					}
+					res, err := a.Pool.Budget()
+					if err != nil {
+						t.Fatalf("Budget() = %v", err)
+					}
+					fns.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+						"VpcConfig":                    assertions.Match_ObjectLike(&map[string]any{}),
+						"ReservedConcurrentExecutions": res.Functions[0].ReservedConcurrency,
+					})
+					if res.Functions[0].ReservedConcurrency < 1 {
+						t.Errorf("reserved concurrency = %d, want at least 1", res.Functions[0].ReservedConcurrency)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCapacityDrivesTheBudget is the connection budget's contract: one context value (the
+// instance class or the maximum ACU) moves max_connections in the parameter group, the
+// proxy's MaxConnectionsPercent and every function's reserved concurrency.
+func TestCapacityDrivesTheBudget(t *testing.T) {
+	fns := `{"api":{"entry":"functions/items","weight":3},"jobs":{"entry":"functions/items"}}`
+	for _, tc := range []struct {
+		name     string
+		ctx      mapContext
+		maxConns string
+		percent  float64
+		api      float64
+		jobs     float64
+	}{
+		// 1 GiB / 9531392 = 112; 5 reserved; headroom 12: 95 usable, 84 % = 94; 3:1.
+		{"t4g.micro", mapContext{"instanceClass": "t4g.micro"}, "112", 84, 70, 23},
+		// 8 GiB / 9531392 = 901; headroom 91: 805 usable, 89 % = 801; 3:1 → 600, 200.
+		{"t4g.large", mapContext{"instanceClass": "t4g.large"}, "901", 89, 600, 200},
+		// Aurora PostgreSQL 4 ACU = 823; 8 reserved; headroom 83: 732 usable, 88 % = 724.
+		{"4 ACU", mapContext{"database": "serverless", "maxAcu": "4"}, "823", 88, 543, 181},
+		// 8 ACU = 1669; 8 reserved; headroom 167: 1494, 89 % = 1485: the account's 900 bind.
+		{"8 ACU", mapContext{"database": "serverless", "maxAcu": "8"}, "1669", 89, 675, 225},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.ctx["functions"] = fns
+			_, data, functions := build(t, tc.ctx)
+			data.HasResourceProperties(jsii.String("AWS::RDS::DBParameterGroup"), &map[string]any{
+				"Parameters": assertions.Match_ObjectLike(&map[string]any{"max_connections": tc.maxConns}),
+			})
+			data.HasResourceProperties(jsii.String("AWS::RDS::DBProxyTargetGroup"), &map[string]any{
+				"ConnectionPoolConfigurationInfo": assertions.Match_ObjectLike(&map[string]any{"MaxConnectionsPercent": tc.percent}),
+			})
+			got := map[string]float64{}
+			for id, fn := range cdktest.Resources(functions, "AWS::Lambda::Function") {
+				got[id[:3]] = cdktest.Props(fn)["ReservedConcurrentExecutions"].(float64)
+			}
+			if got["api"] != tc.api || got["job"] != tc.jobs {
+				t.Errorf("reserved concurrency = api %v, jobs %v; want %v, %v", got["api"], got["job"], tc.api, tc.jobs)
+			}
+		})
+	}
+}

@@ -1,0 +1,74 @@
+package test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+// cdk runs the pinned CDK CLI (what `make synth` runs) in the project root.
+func cdk(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cli := filepath.Join(cdktest.Root(), "node_modules", ".bin", "cdk")
+	cmd := exec.Command(cli, args...)
+	cmd.Dir = cdktest.Root()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestCLISynth is README's synth command with the real CLI, the real go build of the
+// sample function and aws-cdk-lib's built-in template validation on (the flags in
+// cdk.json turn its findings into errors).
+func TestCLISynth(t *testing.T) {
+	dir := t.TempDir()
+	out, err := cdk(t, "synth", "-q", "--output", dir)
+	if err != nil {
+		t.Fatalf("cdk synth: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "max_connections") {
+		t.Errorf("cdk synth output has no budget table:\n%s", out)
+	}
+	data := template(t, dir, "LambdaRdsData")
+	for typ, want := range map[string]int{
+		"AWS::EC2::VPC": 1, "AWS::EC2::InternetGateway": 0, "AWS::EC2::NatGateway": 0,
+		"AWS::RDS::DBInstance": 1, "AWS::RDS::DBProxy": 1, "AWS::EC2::FlowLog": 1,
+	} {
+		if got := len(resources(data, typ)); got != want {
+			t.Errorf("%s count = %d, want %d", typ, got, want)
+		}
+	}
+	for _, s := range resources(data, "AWS::EC2::Subnet") {
+		if s["MapPublicIpOnLaunch"] != false {
+			t.Errorf("subnet %v maps public IPs", s["Tags"])
+		}
+	}
+	proxy := resources(data, "AWS::RDS::DBProxy")[0]
+	if proxy["RequireTLS"] != true || proxy["DefaultAuthScheme"] != "IAM_AUTH" {
+		t.Errorf("proxy RequireTLS %v, DefaultAuthScheme %v; want true, IAM_AUTH", proxy["RequireTLS"], proxy["DefaultAuthScheme"])
+	}
+	fn := resources(template(t, dir, "LambdaRdsFunctions"), "AWS::Lambda::Function")[0]
+	if fn["VpcConfig"] == nil || fn["ReservedConcurrentExecutions"] != 94.0 {
+		t.Errorf("function VpcConfig %v, ReservedConcurrentExecutions %v; want a VPC and 94", fn["VpcConfig"], fn["ReservedConcurrentExecutions"])
+	}
+}
+
+// TestCLISynthFails shows the CLI path: a budget that cannot hold fails `cdk synth` with
+// the app's message and a non-zero exit.
+func TestCLISynthFails(t *testing.T) {
+	out, err := cdk(t, "synth", "-q", "--output", t.TempDir(), "-c", "lambdards:skipBundling=true",
+		"-c", `functions={"items":{"entry":"functions/items","reservedConcurrency":500}}`)
+	if _, ok := err.(*exec.ExitError); !ok {
+		t.Fatalf("cdk synth = %v, want a non-zero exit\n%s", err, out)
+	}
+	for _, want := range []string{"connection budget:", "LambdaRdsFunctions/items", "500"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cdk synth output does not contain %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "goroutine ") {
+		t.Errorf("cdk synth shows a goroutine dump:\n%s", out)
+	}
+}

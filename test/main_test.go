@@ -1,0 +1,117 @@
+// Package test runs the app as a user does: the real cdk CLI, and the compiled app program
+// with context as the CLI passes it, checking templates, messages and exit codes.
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lambdards/lambdards/internal/cdktest"
+)
+
+// appBinary is the compiled app, built once for the package.
+var appBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdards-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	appBinary = filepath.Join(dir, "lambdards")
+	build := exec.Command("go", "build", "-o", appBinary, ".")
+	build.Dir = cdktest.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the app: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the app program.
+type result struct {
+	code   int
+	stdout string
+	stderr string
+	outdir string
+}
+
+// synth runs the app program the way `cdk synth -c key=value` does: context in
+// CDK_CONTEXT_JSON (the project's cdk.json flags plus ctx), output to a fresh directory.
+func synth(t *testing.T, ctx map[string]any) result {
+	t.Helper()
+	all := cdktest.ProjectContext()
+	for k, v := range ctx {
+		all[k] = v
+	}
+	b, _ := json.Marshal(all)
+	r := result{outdir: t.TempDir()}
+	cmd := exec.Command(appBinary)
+	cmd.Dir = cdktest.Root()
+	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(b), "CDK_OUTDIR="+r.outdir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	if exit, ok := err.(*exec.ExitError); ok {
+		r.code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running the app: %v", err)
+	}
+	return r
+}
+
+// assertFails checks a failed synth: non-zero exit, every wanted fragment in the message,
+// no stack trace, and no cloud assembly that looks complete.
+func assertFails(t *testing.T, r result, want ...string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("synth exited 0, want non-zero; stdout:\n%s", r.stdout)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr does not contain %q:\n%s", w, r.stderr)
+		}
+	}
+	for _, trace := range []string{"goroutine ", "panic(", "\n    at ", ".go:"} {
+		if strings.Contains(r.stderr, trace) {
+			t.Errorf("stderr shows a stack trace (%q):\n%s", trace, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(r.outdir, "manifest.json")); err == nil {
+		t.Errorf("a failed synth left %s/manifest.json, a cloud assembly that looks valid", r.outdir)
+	}
+}
+
+// template reads a synthesized stack's template.
+func template(t *testing.T, dir, stack string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, stack+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl map[string]any
+	if err := json.Unmarshal(b, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// resources returns a template's resources of one type.
+func resources(tmpl map[string]any, typ string) []map[string]any {
+	var out []map[string]any
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		if r := r.(map[string]any); r["Type"] == typ {
+			out = append(out, r["Properties"].(map[string]any))
+		}
+	}
+	return out
+}
