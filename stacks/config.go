@@ -14,6 +14,7 @@ import (
 type Config struct {
 	// Root is the directory function entries are relative to; not read from context.
 	Root                 string
+	Env                  string
 	Prefix               string
 	Engine               string
 	Database             string
@@ -59,8 +60,33 @@ type Key struct {
 	apply   func(c *Config, v any) error
 }
 
+// Presets are named sets of defaults, chosen with the "env" context key. A key set in
+// context overrides its preset value. Costs are in README.md.
+var Presets = map[string]map[string]string{
+	// dev: cheap and destroyable: the keys' own defaults (the smallest RDS instance behind
+	// a proxy, a final snapshot, no deletion protection) with one day of backups.
+	"dev": {"backupRetentionDays": "1"},
+	// prod: Aurora Serverless v2 with a reader in a second AZ for failover, 30 days of
+	// backups, retained on delete with deletion protection.
+	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "proxy": "true",
+		"backupRetentionDays": "30", "removalPolicy": "retain"},
+	// cheapest: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
+	// cluster from pausing), Aurora Serverless v2 pausing at 0 ACU when idle; the budget
+	// caps the functions' direct connections.
+	"cheapest": {"database": "serverless", "minAcu": "0", "maxAcu": "2", "proxy": "false", "backupRetentionDays": "1",
+		"removalPolicy": "snapshot"},
+}
+
+// PresetNames lists the presets in the order README documents them.
+var PresetNames = []string{"dev", "prod", "cheapest"}
+
 // Keys lists every context key the app reads, in the order the README documents them.
+// A preset's value replaces a key's Default.
 var Keys = []Key{
+	{"env", "dev", "Preset: `dev`, `prod` or `cheapest` (see Presets); every other key overrides it.", func(c *Config, v any) (err error) {
+		c.Env, err = oneOf(v, PresetNames...)
+		return
+	}},
 	{"prefix", "LambdaRds", "Prefix of every stack name.", func(c *Config, v any) (err error) {
 		c.Prefix, err = pattern(v, stackName, "a letter, then letters, digits or hyphens")
 		return
@@ -173,18 +199,25 @@ func Configure(ctx Context) (Config, error) {
 	var c Config
 	var errs []string
 	known := map[string]bool{}
+	preset := map[string]string{}
 	for _, k := range Keys {
 		known[k.Name] = true
 		name := k.Name
 		v := ctx.TryGetContext(&name)
 		if v == nil || v == "" {
-			if k.Default == "" {
+			v = k.Default
+			if p, ok := preset[k.Name]; ok {
+				v = p
+			}
+			if v == "" {
 				continue
 			}
-			v = k.Default
 		}
 		if err := k.apply(&c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s = %s: %v", k.Name, show(v), err))
+		}
+		if k.Name == "env" {
+			preset = Presets[c.Env]
 		}
 	}
 	if all, ok := ctx.GetAllContext(nil).(map[string]any); ok {

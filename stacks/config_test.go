@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,8 @@ func TestConfigureDefaults(t *testing.T) {
 	}
 	if c.Engine != "postgres" || c.Database != "instance" || c.InstanceClass != "t4g.micro" || !c.Proxy ||
 		c.MaxAzs != 2 || c.NatGateways != 0 || c.MinAcu != 0.5 || c.MaxAcu != 4 || c.AccountConcurrency != 1000 ||
-		c.BorrowTimeoutSeconds != 10 || c.RemovalPolicy != "snapshot" || c.BackupRetentionDays != 7 || c.Prefix != "LambdaRds" {
+		c.BorrowTimeoutSeconds != 10 || c.RemovalPolicy != "snapshot" || c.BackupRetentionDays != 1 || c.Prefix != "LambdaRds" ||
+		c.Env != "dev" {
 		t.Errorf("Configure(defaults) = %+v", c)
 	}
 	if c.Headroom != nil || c.DeletionProtection != nil || c.MaxConnections != 0 {
@@ -68,7 +70,7 @@ func TestConfigureErrors(t *testing.T) {
 		{mapContext{"functions": `{"items":{}}`}, `function "items" needs an entry`},
 		{mapContext{"functions": `{"items":{"entry":"x","wieght":2}}`}, `unknown field "wieght"`},
 		{mapContext{"functions": `[1]`}, `must be a JSON object`},
-		{mapContext{"enigne": "mysql"}, `enigne: unknown context key; known keys: prefix, engine,`},
+		{mapContext{"enigne": "mysql"}, `enigne: unknown context key; known keys: env, prefix, engine,`},
 	} {
 		_, err := Configure(tc.ctx)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -79,5 +81,43 @@ func TestConfigureErrors(t *testing.T) {
 	_, err := Configure(mapContext{"engine": "oracle", "maxAcu": "0", "proxy": "maybe"})
 	if err == nil || strings.Count(err.Error(), "\n  - ") != 3 {
 		t.Errorf("Configure(three bad keys) = %v, want three problems", err)
+	}
+}
+
+func TestPresets(t *testing.T) {
+	for _, tc := range []struct {
+		ctx   mapContext
+		check func(Config) bool
+	}{
+		{mapContext{"env": "prod"}, func(c Config) bool {
+			return c.Database == "serverless" && c.Reader && c.Proxy && c.RemovalPolicy == "retain" && c.BackupRetentionDays == 30 && c.MaxAcu == 16
+		}},
+		{mapContext{"env": "cheapest"}, func(c Config) bool {
+			return c.Database == "serverless" && c.MinAcu == 0 && !c.Proxy && c.BackupRetentionDays == 1
+		}},
+		// Every setting of a preset can be overridden on its own.
+		{mapContext{"env": "prod", "reader": "false", "engine": "mysql"}, func(c Config) bool {
+			return c.Database == "serverless" && !c.Reader && c.Engine == "mysql" && c.RemovalPolicy == "retain"
+		}},
+		{mapContext{"env": "cheapest", "backupRetentionDays": 5.0}, func(c Config) bool { return c.BackupRetentionDays == 5 && c.MinAcu == 0 }},
+	} {
+		c, err := Configure(tc.ctx)
+		if err != nil || !tc.check(c) {
+			t.Errorf("Configure(%v) = %+v, %v", tc.ctx, c, err)
+		}
+	}
+	if _, err := Configure(mapContext{"env": "staging"}); err == nil || !strings.Contains(err.Error(), `env = "staging": must be one of dev, prod, cheapest`) {
+		t.Errorf("Configure(env=staging) = %v, want the list of presets", err)
+	}
+	// Every preset names only known keys with valid values.
+	for name, p := range Presets {
+		for k := range p {
+			if !slices.Contains(KeyNames(), k) {
+				t.Errorf("preset %s sets unknown key %s", name, k)
+			}
+		}
+		if _, err := Configure(mapContext{"env": name}); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,13 +9,24 @@ import (
 	"testing"
 )
 
-// TestReadmeListsEveryKey keeps README's table of context keys equal to Keys.
+var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's generated tables")
+
+// TestReadmeListsEveryKey keeps README's tables of context keys and presets equal to
+// Keys and Presets; -update-readme rewrites them.
 func TestReadmeListsEveryKey(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	path := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
+	if *updateReadme {
+		readme = replaceBetween(t, readme, "context-keys", keysTable())
+		readme = replaceBetween(t, readme, "presets", presetsTable())
+		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	start := strings.Index(readme, "<!-- context-keys:start -->\n")
 	end := strings.Index(readme, "<!-- context-keys:end -->")
 	if start < 0 || end < start {
@@ -24,21 +36,77 @@ func TestReadmeListsEveryKey(t *testing.T) {
 	if want := keysTable(); got != want {
 		t.Errorf("README.md's context keys table is out of date; want:\n%s", want)
 	}
+	start = strings.Index(readme, "<!-- presets:start -->\n")
+	end = strings.Index(readme, "<!-- presets:end -->")
+	if start < 0 || end < start {
+		t.Fatal("README.md has no presets markers")
+	}
+	if got, want := readme[start+len("<!-- presets:start -->\n"):end], presetsTable(); got != want {
+		t.Errorf("README.md's presets table is out of date; want:\n%s", want)
+	}
 }
 
 // keysTable renders Keys as README's Markdown table.
 func keysTable() string {
 	var b strings.Builder
-	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	b.WriteString("| key | default (dev) | meaning |\n|---|---|---|\n")
 	for _, k := range Keys {
 		def := "(none)"
-		switch {
-		case k.Default != "":
+		if v, ok := Presets["dev"][k.Name]; ok {
+			def = "`" + v + "`"
+		} else if k.Default != "" {
 			def = "`" + k.Default + "`"
+		}
+		switch {
+		case def != "(none)":
 		case strings.Contains(k.Doc, "default:"):
 			def = "(derived)"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, def, k.Doc)
 	}
 	return b.String()
+}
+
+// presetsTable renders what each preset sets, side by side, for every key some preset sets.
+func presetsTable() string {
+	var b strings.Builder
+	b.WriteString("| key |")
+	for _, p := range PresetNames {
+		fmt.Fprintf(&b, " `%s` |", p)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(PresetNames)) + "\n")
+	for _, k := range Keys {
+		set := false
+		for _, p := range PresetNames {
+			_, ok := Presets[p][k.Name]
+			set = set || ok
+		}
+		if !set {
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` |", k.Name)
+		for _, p := range PresetNames {
+			v, ok := Presets[p][k.Name]
+			if !ok {
+				v = k.Default
+			}
+			if v == "" {
+				v = "(derived)"
+			}
+			fmt.Fprintf(&b, " %s |", v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// replaceBetween replaces the text between <!-- name:start --> and <!-- name:end -->.
+func replaceBetween(t *testing.T, doc, name, text string) string {
+	t.Helper()
+	start, end := "<!-- "+name+":start -->\n", "<!-- "+name+":end -->"
+	i, j := strings.Index(doc, start), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %s markers", name)
+	}
+	return doc[:i+len(start)] + text + doc[j:]
 }

@@ -22,41 +22,54 @@ func build(t *testing.T, ctx mapContext) (*App, assertions.Template, assertions.
 	return a, assertions.Template_FromStack(a.Data, nil), assertions.Template_FromStack(a.Functions, nil)
 }
 
+// combinations are the configurations every preset, engine and variant gives.
+func combinations() []mapContext {
+	var out []mapContext
+	for _, engine := range []string{"postgres", "mysql"} {
+		for _, env := range PresetNames {
+			out = append(out, mapContext{"env": env, "engine": engine})
+		}
+		for _, database := range []string{"instance", "serverless"} {
+			for _, proxy := range []string{"true", "false"} {
+				out = append(out, mapContext{"database": database, "engine": engine, "proxy": proxy})
+			}
+		}
+	}
+	return out
+}
+
 // TestEveryCombination switches each choice with one context value and checks what every
 // combination must have.
 func TestEveryCombination(t *testing.T) {
-	for _, database := range []string{"instance", "serverless"} {
-		for _, engine := range []string{"postgres", "mysql"} {
-			for _, proxy := range []string{"true", "false"} {
-				name := fmt.Sprintf("%s/%s/proxy=%s", database, engine, proxy)
-				t.Run(name, func(t *testing.T) {
-					a, data, fns := build(t, mapContext{"database": database, "engine": engine, "proxy": proxy})
-					data.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
-					data.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
-					kind := map[string]string{"instance": "AWS::RDS::DBInstance", "serverless": "AWS::RDS::DBCluster"}[database]
-					data.ResourceCountIs(jsii.String(kind), jsii.Number(1))
-					wantProxies := map[string]int{"true": 1, "false": 0}[proxy]
-					data.ResourceCountIs(jsii.String("AWS::RDS::DBProxy"), jsii.Number(wantProxies))
-					if wantProxies == 1 {
-						family := map[string]string{"postgres": "POSTGRESQL", "mysql": "MYSQL"}[engine]
-						data.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
-							"EngineFamily": family, "RequireTLS": true, "DefaultAuthScheme": "IAM_AUTH",
-						})
-					}
-					res, err := a.Pool.Budget()
-					if err != nil {
-						t.Fatalf("Budget() = %v", err)
-					}
-					fns.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
-						"VpcConfig":                    assertions.Match_ObjectLike(&map[string]any{}),
-						"ReservedConcurrentExecutions": res.Functions[0].ReservedConcurrency,
-					})
-					if res.Functions[0].ReservedConcurrency < 1 {
-						t.Errorf("reserved concurrency = %d, want at least 1", res.Functions[0].ReservedConcurrency)
-					}
+	for _, ctx := range combinations() {
+		t.Run(fmt.Sprint(ctx), func(t *testing.T) {
+			a, data, fns := build(t, ctx)
+			cfg, _ := Configure(ctx)
+			data.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
+			data.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
+			kind := map[string]string{"instance": "AWS::RDS::DBInstance", "serverless": "AWS::RDS::DBCluster"}[cfg.Database]
+			data.ResourceCountIs(jsii.String(kind), jsii.Number(1))
+			proxies := 0
+			if cfg.Proxy {
+				proxies = 1
+				family := map[string]string{"postgres": "POSTGRESQL", "mysql": "MYSQL"}[cfg.Engine]
+				data.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
+					"EngineFamily": family, "RequireTLS": true, "DefaultAuthScheme": "IAM_AUTH",
 				})
 			}
-		}
+			data.ResourceCountIs(jsii.String("AWS::RDS::DBProxy"), jsii.Number(proxies))
+			res, err := a.Pool.Budget()
+			if err != nil {
+				t.Fatalf("Budget() = %v", err)
+			}
+			if res.Functions[0].ReservedConcurrency < 1 {
+				t.Errorf("reserved concurrency = %d, want at least 1", res.Functions[0].ReservedConcurrency)
+			}
+			fns.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+				"VpcConfig":                    assertions.Match_ObjectLike(&map[string]any{}),
+				"ReservedConcurrentExecutions": res.Functions[0].ReservedConcurrency,
+			})
+		})
 	}
 }
 
