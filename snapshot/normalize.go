@@ -29,9 +29,10 @@ const (
 // replaced or removed, keys sorted, two-space indent, a trailing newline.
 //
 // It replaces asset hashes (64 lower-case hex digits standing alone, as in S3 keys,
-// TemplateURLs, container image tags and legacy asset parameter names) by AssetHash, the
-// hash in a function's currentVersion logical ID by VersionHash, and the bootstrap
-// qualifier in bootstrap bucket, repository and role names by Qualifier. It removes the
+// TemplateURLs and container image tags) by AssetHash, the hash in a function's
+// currentVersion logical ID by VersionHash, the bootstrap qualifier in bootstrap bucket,
+// repository and role names by Qualifier, and numbers the asset parameters of
+// LegacyStackSynthesizer (AssetParameters<asset-1>S3Bucket). It removes the
 // AWS::CDK::Metadata resource and its CDKMetadataAvailable condition, the BootstrapVersion
 // parameter and the CheckBootstrapVersion rule, "aws:asset:*" resource metadata and any
 // "aws:cdk:version" key, and then any section left empty. A hash written as

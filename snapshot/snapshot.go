@@ -52,7 +52,7 @@ import (
 )
 
 // DefaultDir is where golden files go, relative to the test's package directory.
-var DefaultDir = filepath.Join("testdata", "snapshots")
+const DefaultDir = "testdata/snapshots"
 
 var update = updateFlag()
 
@@ -79,7 +79,7 @@ type options struct {
 }
 
 // Dir keeps golden files under dir instead of DefaultDir.
-func Dir(dir string) Option { return func(o *options) { o.dir = dir } }
+func Dir(dir string) Option { return func(o *options) { o.dir = filepath.FromSlash(dir) } }
 
 // Name names the golden file: <dir>/<name>.json. Slashes in name make subdirectories.
 // Default: the test's name (subtests as subdirectories), and for Match a last element
@@ -94,7 +94,7 @@ func (o options) file(name string) string {
 }
 
 func newOptions(opts []Option) options {
-	o := options{dir: DefaultDir}
+	o := options{dir: filepath.FromSlash(DefaultDir)}
 	for _, opt := range opts {
 		opt(&o)
 	}
