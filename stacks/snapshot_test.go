@@ -203,6 +203,9 @@ func entry(t *testing.T, message string) string {
 // file, and skipping bundling changes no logical ID.
 func TestSnapshotIgnoresCode(t *testing.T) {
 	want := of(t, baseline)
+	// Package gobuild writes each bundle under os.TempDir(), named after its entry's path;
+	// the entries here are new each run, so their bundles go where the test cleans up.
+	t.Setenv("TMPDIR", t.TempDir())
 	keys := map[string]string{} // S3 key → variant
 	for _, v := range []struct{ name, entry string }{
 		{"functions/items", "functions/items"},
