@@ -44,5 +44,9 @@ test: deps ## run every test
 vet: ## go vet
 	go vet ./...
 
+.PHONY: snapshots
+snapshots: npm-deps ## refresh the golden templates in stacks/testdata/snapshots after an intended change
+	go test -count=1 ./stacks -run '^TestSnapshot$$' -update
+
 clean: ## remove generated output
 	rm -rf cdk.out
