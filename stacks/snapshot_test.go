@@ -18,35 +18,13 @@ import (
 )
 
 // configuration is one set of context values the default app is snapshot-tested with.
-type configuration struct {
-	name    string
-	context map[string]any
-}
+type configuration = stacks.Combination
 
-// configurations are the configurations TestSnapshot keeps golden files for: each
-// database variant with each engine, with and without RDS Proxy. A preset is one more
-// entry, for example {"env-prod", map[string]any{"env": "prod"}}.
-func configurations() []configuration {
-	var out []configuration
-	for _, database := range []string{"instance", "serverless"} {
-		for _, engine := range []string{"postgres", "mysql"} {
-			for _, proxy := range []bool{true, false} {
-				via := "direct"
-				if proxy {
-					via = "proxy"
-				}
-				out = append(out, configuration{
-					name:    database + "-" + engine + "-" + via,
-					context: map[string]any{"database": database, "engine": engine, "proxy": proxy},
-				})
-			}
-		}
-	}
-	return out
-}
+// configurations are the configurations TestSnapshot keeps golden files for.
+func configurations() []configuration { return stacks.Combinations() }
 
 // baseline is the configuration the determinism tests vary: the app's defaults.
-var baseline = configuration{"instance-postgres-proxy", map[string]any{"database": "instance", "engine": "postgres", "proxy": true}}
+var baseline = configuration{Name: "instance-postgres-proxy", Context: map[string]any{"database": "instance", "engine": "postgres", "proxy": true}}
 
 // build builds the default app's stacks for context, on top of the feature flags in
 // cdk.json, with bundling skipped unless context says otherwise.
@@ -90,17 +68,17 @@ var synthesized sync.Map // name → templates
 // of returns c's templates, synthesizing c if no test has yet.
 func of(t *testing.T, c configuration) templates {
 	t.Helper()
-	if v, ok := synthesized.Load(c.name); ok {
+	if v, ok := synthesized.Load(c.Name); ok {
 		return v.(templates)
 	}
-	got := normalized(t, build(t, c.context))
-	synthesized.Store(c.name, got)
+	got := normalized(t, build(t, c.Context))
+	synthesized.Store(c.Name, got)
 	return got
 }
 
 // with returns c's context with the given entries added.
 func with(c configuration, extra map[string]any) map[string]any {
-	ctx := maps.Clone(c.context)
+	ctx := maps.Clone(c.Context)
 	maps.Copy(ctx, extra)
 	return ctx
 }
@@ -121,11 +99,11 @@ func functionsContext(t *testing.T, fns map[string]any) string {
 //	go test ./stacks -run '^TestSnapshot$' -update
 func TestSnapshot(t *testing.T) {
 	for _, c := range configurations() {
-		t.Run(c.name, func(t *testing.T) {
-			a := build(t, c.context)
+		t.Run(c.Name, func(t *testing.T) {
+			a := build(t, c.Context)
 			snapshot.Match(t, a.Data)
 			snapshot.Match(t, a.Functions)
-			synthesized.Store(c.name, normalized(t, a))
+			synthesized.Store(c.Name, normalized(t, a))
 		})
 	}
 }

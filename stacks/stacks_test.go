@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -22,27 +21,12 @@ func build(t *testing.T, ctx mapContext) (*App, assertions.Template, assertions.
 	return a, assertions.Template_FromStack(a.Data, nil), assertions.Template_FromStack(a.Functions, nil)
 }
 
-// combinations are the configurations every preset, engine and variant gives.
-func combinations() []mapContext {
-	var out []mapContext
-	for _, engine := range []string{"postgres", "mysql"} {
-		for _, env := range PresetNames {
-			out = append(out, mapContext{"env": env, "engine": engine})
-		}
-		for _, database := range []string{"instance", "serverless"} {
-			for _, proxy := range []string{"true", "false"} {
-				out = append(out, mapContext{"database": database, "engine": engine, "proxy": proxy})
-			}
-		}
-	}
-	return out
-}
-
 // TestEveryCombination switches each choice with one context value and checks what every
 // combination must have.
 func TestEveryCombination(t *testing.T) {
-	for _, ctx := range combinations() {
-		t.Run(fmt.Sprint(ctx), func(t *testing.T) {
+	for _, c := range Combinations() {
+		ctx := mapContext(c.Context)
+		t.Run(c.Name, func(t *testing.T) {
 			a, data, fns := build(t, ctx)
 			cfg, _ := Configure(ctx)
 			data.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
