@@ -9,6 +9,7 @@
 package stacks
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,12 +27,15 @@ import (
 
 // App is the default app's stacks and the constructs in them.
 type App struct {
-	Data      awscdk.Stack
+	Data awscdk.Stack
+	// Functions is the first functions stack, the only one up to FunctionsPerStack functions.
 	Functions awscdk.Stack
-	Network   *network.Network
-	Database  database.Database
-	Pool      *pool.Pool
-	Handlers  []*function.Function
+	// FunctionStacks are all the functions stacks.
+	FunctionStacks []awscdk.Stack
+	Network        *network.Network
+	Database       database.Database
+	Pool           *pool.Pool
+	Handlers       []*function.Function
 }
 
 // New builds the stacks for cfg in scope (usually the app). It panics with a clear error
@@ -88,16 +92,26 @@ func New(scope constructs.Construct, cfg Config) *App {
 		AccountConcurrency: cfg.AccountConcurrency,
 	})
 
-	a.Functions = awscdk.NewStack(scope, jsii.String(cfg.Prefix+"Functions"), &awscdk.StackProps{
-		Description: jsii.String("lambdards: functions, each capped by the connection budget"),
-	})
-	a.Functions.AddStackDependency(a.Data, jsii.String("functions connect to the pool"))
+	shards := Shard(names(cfg.Functions), FunctionsPerStack)
+	for i := range shards {
+		id := cfg.Prefix + "Functions"
+		if i > 0 {
+			id = fmt.Sprintf("%sFunctions%d", cfg.Prefix, i+1)
+		}
+		stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+			Description: jsii.String("lambdards: functions, each capped by the connection budget"),
+		})
+		stack.AddStackDependency(a.Data, jsii.String("functions connect to the pool"))
+		a.FunctionStacks = append(a.FunctionStacks, stack)
+	}
+	a.Functions = a.FunctionStacks[0]
 	for _, f := range cfg.Functions {
 		entry := f.Entry
 		if !filepath.IsAbs(entry) {
 			entry = filepath.Join(cfg.Root, entry)
 		}
-		a.Handlers = append(a.Handlers, function.New(a.Functions, jsii.String(f.Name), &function.Props{
+		stack := a.FunctionStacks[ShardOf(f.Name, len(shards))]
+		a.Handlers = append(a.Handlers, function.New(stack, jsii.String(f.Name), &function.Props{
 			Pool:                      a.Pool,
 			Entry:                     entry,
 			DatabaseUser:              f.DatabaseUser,
@@ -109,6 +123,14 @@ func New(scope constructs.Construct, cfg Config) *App {
 		}))
 	}
 	return a
+}
+
+func names(fns []FunctionConfig) []string {
+	out := make([]string, len(fns))
+	for i, f := range fns {
+		out[i] = f.Name
+	}
+	return out
 }
 
 func removalPolicy(name string) awscdk.RemovalPolicy {
