@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -110,7 +111,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
-	code, err := bundle(scope, p.Entry)
+	code, err := bundle(skips(p.Pool), p.Entry)
 	if err != nil {
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
 	}
@@ -142,8 +143,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		TimeoutSeconds:            float64(p.TimeoutSeconds),
 	})
 	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
-		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 awslambda.Architecture_ARM_64(),
+		Runtime:                      statics().runtime,
+		Architecture:                 statics().arch,
 		Handler:                      jsii.String(gobuild.Binary),
 		Code:                         code,
 		MemorySize:                   jsii.Number(p.MemorySize),
@@ -230,9 +231,35 @@ func tlsMode(p *pool.Pool) string {
 	return "require"
 }
 
-// bundle compiles entry, or stands in a placeholder when SkipBundlingContext is true.
-func bundle(scope constructs.Construct, entry string) (awslambda.Code, error) {
-	if skip := scope.Node().TryGetContext(jsii.String(SkipBundlingContext)); skip == true || skip == "true" {
+// statics are aws-cdk-lib's static values a function uses, fetched once per process:
+// each fetch is a round trip to node.
+var statics = sync.OnceValue(func() struct {
+	runtime awslambda.Runtime
+	arch    awslambda.Architecture
+} {
+	return struct {
+		runtime awslambda.Runtime
+		arch    awslambda.Architecture
+	}{awslambda.Runtime_PROVIDED_AL2023(), awslambda.Architecture_ARM_64()}
+})
+
+// skipBundling remembers, per pool, whether SkipBundlingContext is true: context is
+// app-wide and a pool belongs to one app, so it is read once for all its functions.
+var skipBundling sync.Map // *pool.Pool → bool
+
+func skips(p *pool.Pool) bool {
+	if v, ok := skipBundling.Load(p); ok {
+		return v.(bool)
+	}
+	v := p.Node().TryGetContext(jsii.String(SkipBundlingContext))
+	skip := v == true || v == "true"
+	skipBundling.Store(p, skip)
+	return skip
+}
+
+// bundle compiles entry, or stands in a placeholder when skip is true.
+func bundle(skip bool, entry string) (awslambda.Code, error) {
+	if skip {
 		dir := filepath.Join(os.TempDir(), "lambdards-build", "placeholder")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err

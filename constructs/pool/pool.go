@@ -71,6 +71,7 @@ type Pool struct {
 	// database port only.
 	ClientSecurityGroup awsec2.SecurityGroup
 
+	host    *string
 	config  budget.Config
 	members []budget.Function
 	result  *budget.Result
@@ -159,6 +160,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
 		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
 	}
+	// Kept, not looked up per function: every jsii call costs a round trip to node.
+	pl.host = p.Database.Endpoint()
+	if pl.Proxy != nil {
+		pl.host = pl.Proxy.Endpoint()
+	}
 	this.Node().AddValidation(&validation{pl})
 	pl.addOutputs()
 	return pl
@@ -207,12 +213,7 @@ func (b *budgetFigure) Produce() *string {
 }
 
 // Host is the endpoint functions connect to: the proxy's, or the database's when direct.
-func (pl *Pool) Host() *string {
-	if pl.Proxy != nil {
-		return pl.Proxy.Endpoint()
-	}
-	return pl.Database.Endpoint()
-}
+func (pl *Pool) Host() *string { return pl.host }
 
 // Port is the database port.
 func (pl *Pool) Port() int { return pl.Database.Port() }
