@@ -260,12 +260,8 @@ func skips(p *pool.Pool) bool {
 // bundle compiles entry, or stands in a placeholder when skip is true.
 func bundle(skip bool, entry string) (awslambda.Code, error) {
 	if skip {
-		dir := filepath.Join(os.TempDir(), "lambdards-build", "placeholder")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		placeholder := []byte("#!/bin/sh\necho 'lambdards: bundling was skipped; this asset is a placeholder' >&2\nexit 1\n")
-		if err := os.WriteFile(filepath.Join(dir, gobuild.Binary), placeholder, 0o755); err != nil {
+		dir, err := placeholder()
+		if err != nil {
 			return nil, err
 		}
 		return awslambda.Code_FromAsset(jsii.String(dir), nil), nil
@@ -276,3 +272,22 @@ func bundle(skip bool, entry string) (awslambda.Code, error) {
 	}
 	return awslambda.Code_FromAsset(jsii.String(dir), nil), nil
 }
+
+// placeholder stores the stand-in bootstrap that skipped bundling deploys.
+var placeholder = sync.OnceValues(func() (string, error) {
+	root := filepath.Join(os.TempDir(), "lambdards-build")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(root, "tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, gobuild.Binary)
+	script := []byte("#!/bin/sh\necho 'lambdards: bundling was skipped; this asset is a placeholder' >&2\nexit 1\n")
+	if err := os.WriteFile(bin, script, 0o755); err != nil {
+		return "", err
+	}
+	return gobuild.Store(root, dir, bin)
+})

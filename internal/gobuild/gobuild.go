@@ -29,7 +29,9 @@ var (
 
 // Build compiles the main package in dir (absolute, or relative to the working directory)
 // and returns a directory holding only the bootstrap binary. Each package is built once
-// per process; later calls return the same directory.
+// per process. The directory is named after the binary's SHA-256 and never rewritten, so
+// processes that build at the same time (parallel test packages) cannot disturb each
+// other, and the same binary is stored once.
 func Build(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -43,18 +45,45 @@ func Build(dir string) (string, error) {
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("entry %q: not a directory holding a Go main package", dir)
 	}
-	sum := sha256.Sum256([]byte(abs))
-	out := filepath.Join(os.TempDir(), "lambdards-build", hex.EncodeToString(sum[:8]))
-	if err := os.RemoveAll(out); err != nil {
+	root := filepath.Join(os.TempDir(), "lambdards-build")
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	tmp, err := os.MkdirTemp(root, "tmp-")
+	if err != nil {
 		return "", err
 	}
-	if err := Compile(abs, filepath.Join(out, Binary)); err != nil {
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, Binary)
+	if err := Compile(abs, bin); err != nil {
 		return "", fmt.Errorf("entry %q: %w", dir, err)
 	}
+	out, err := Store(root, tmp, bin)
+	if err != nil {
+		return "", err
+	}
 	built[abs] = out
+	return out, nil
+}
+
+// Store moves dir, which holds the file bin, to root/<SHA-256 of bin> unless that exists
+// already, and returns the stored directory.
+func Store(root, dir, bin string) (string, error) {
+	content, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(content)
+	out := filepath.Join(root, hex.EncodeToString(sum[:]))
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.Rename(dir, out); err != nil {
+		if _, statErr := os.Stat(out); statErr == nil {
+			return out, nil // another process stored the same binary first
+		}
+		return "", err
+	}
 	return out, nil
 }
 
