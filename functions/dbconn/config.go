@@ -254,67 +254,67 @@ func (c Config) validate(n names) []string {
 	switch c.Engine {
 	case Postgres, MySQL:
 	case "":
-		p = append(p, fmt.Sprintf("%s is not set; want %s or %s", n["Engine"], Postgres, MySQL))
+		p = append(p, fmt.Sprintf("%s is not set, want %s or %s", n["Engine"], Postgres, MySQL))
 	default:
-		p = append(p, fmt.Sprintf("%s = %q; want %s or %s", n["Engine"], c.Engine, Postgres, MySQL))
+		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Engine"], c.Engine, Postgres, MySQL))
 	}
 	if c.Host == "" {
-		p = append(p, fmt.Sprintf("%s is not set; want the RDS Proxy endpoint's host name", n["Host"]))
+		p = append(p, fmt.Sprintf("%s is not set, want the RDS Proxy endpoint's host name", n["Host"]))
 	}
 	// Port 0 is left only when Engine is bad, which is reported already.
 	if c.Port < 0 || c.Port > 65535 {
-		p = append(p, fmt.Sprintf("%s = %d; want a TCP port, 1 to 65535", n["Port"], c.Port))
+		p = append(p, fmt.Sprintf("%s = %d, want a TCP port, 1 to 65535", n["Port"], c.Port))
 	}
 	if c.User == "" {
-		p = append(p, fmt.Sprintf("%s is not set; want the database user name", n["User"]))
+		p = append(p, fmt.Sprintf("%s is not set, want the database user name", n["User"]))
 	}
 	if c.Database == "" {
-		p = append(p, fmt.Sprintf("%s is not set; want the database name", n["Database"]))
+		p = append(p, fmt.Sprintf("%s is not set, want the database name", n["Database"]))
 	}
 	switch c.Auth {
 	case AuthIAM:
 		if c.Password != "" {
-			p = append(p, fmt.Sprintf("%s is set but %s is %s; unset it, or use %s=%s", n["Password"], n["Auth"], AuthIAM, n["Auth"], AuthPassword))
+			p = append(p, fmt.Sprintf("%s is set but %s is %s: unset it, or use %s=%s", n["Password"], n["Auth"], AuthIAM, n["Auth"], AuthPassword))
 		}
 		if c.Region == "" {
-			p = append(p, fmt.Sprintf("%s is not set; IAM authentication signs its token for a Region (Lambda sets %s itself)", n["Region"], EnvRegion))
+			p = append(p, fmt.Sprintf("%s is not set: IAM authentication signs its token for a Region (Lambda sets %s itself)", n["Region"], EnvRegion))
 		}
 		if c.TLS == TLSDisable {
 			// RDS Proxy: "IAM authentication is allowed only with SSL
 			// connections" (Amazon RDS User Guide, "Troubleshooting for
 			// RDS Proxy").
-			p = append(p, fmt.Sprintf("%s = %s with %s = %s; RDS Proxy accepts IAM tokens only over TLS: want %s or %s", n["TLS"], TLSDisable, n["Auth"], AuthIAM, TLSVerifyFull, TLSRequire))
+			p = append(p, fmt.Sprintf("%s = %s with %s = %s: RDS Proxy accepts IAM tokens only over TLS, want %s or %s", n["TLS"], TLSDisable, n["Auth"], AuthIAM, TLSVerifyFull, TLSRequire))
 		}
 	case AuthPassword:
 		if c.Password == "" {
-			p = append(p, fmt.Sprintf("%s is not set; %s = %s needs it", n["Password"], n["Auth"], AuthPassword))
+			p = append(p, fmt.Sprintf("%s is not set, but %s = %s needs it", n["Password"], n["Auth"], AuthPassword))
 		}
 	default:
-		p = append(p, fmt.Sprintf("%s = %q; want %s or %s", n["Auth"], c.Auth, AuthIAM, AuthPassword))
+		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Auth"], c.Auth, AuthIAM, AuthPassword))
 	}
 	switch c.TLS {
 	case TLSVerifyFull, TLSRequire, TLSDisable:
 	default:
-		p = append(p, fmt.Sprintf("%s = %q; want %s, %s or %s", n["TLS"], c.TLS, TLSVerifyFull, TLSRequire, TLSDisable))
+		p = append(p, fmt.Sprintf("%s = %q, want %s, %s or %s", n["TLS"], c.TLS, TLSVerifyFull, TLSRequire, TLSDisable))
 	}
 	if c.MaxConns < 1 {
-		p = append(p, fmt.Sprintf("%s = %d; want 1 or more", n["MaxConns"], c.MaxConns))
+		p = append(p, fmt.Sprintf("%s = %d, want 1 or more", n["MaxConns"], c.MaxConns))
 	}
 	if c.ConnectTimeout < 0 {
-		p = append(p, fmt.Sprintf("Config.ConnectTimeout = %v; want a positive duration", c.ConnectTimeout))
+		p = append(p, fmt.Sprintf("Config.ConnectTimeout = %v, want a positive duration", c.ConnectTimeout))
 	}
 	if c.ConnMaxIdleTime < 0 {
-		p = append(p, fmt.Sprintf("Config.ConnMaxIdleTime = %v; want a positive duration", c.ConnMaxIdleTime))
+		p = append(p, fmt.Sprintf("Config.ConnMaxIdleTime = %v, want a positive duration", c.ConnMaxIdleTime))
 	}
 	r := c.Retry
 	if r.Attempts < 1 {
-		p = append(p, fmt.Sprintf("Config.Retry.Attempts = %d; want 1 or more", r.Attempts))
+		p = append(p, fmt.Sprintf("Config.Retry.Attempts = %d, want 1 or more", r.Attempts))
 	}
 	if r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
-		p = append(p, fmt.Sprintf("Config.Retry delays = %v, %v, %v; want positive durations", r.BaseDelay, r.MaxDelay, r.MaxElapsed))
+		p = append(p, fmt.Sprintf("Config.Retry delays = %v, %v, %v, want positive durations", r.BaseDelay, r.MaxDelay, r.MaxElapsed))
 	}
 	if r.MaxDelay < r.BaseDelay {
-		p = append(p, fmt.Sprintf("Config.Retry.MaxDelay = %v is below BaseDelay = %v; want MaxDelay >= BaseDelay", r.MaxDelay, r.BaseDelay))
+		p = append(p, fmt.Sprintf("Config.Retry.MaxDelay = %v is below BaseDelay = %v, want MaxDelay >= BaseDelay", r.MaxDelay, r.BaseDelay))
 	}
 	return p
 }
@@ -350,7 +350,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if v := get(EnvPort); v != "" {
 		port, err := strconv.Atoi(v)
 		if err != nil || port < 1 || port > 65535 {
-			problems = append(problems, fmt.Sprintf("%s = %q; want a TCP port, 1 to 65535", EnvPort, v))
+			problems = append(problems, fmt.Sprintf("%s = %q, want a TCP port, 1 to 65535", EnvPort, v))
 		} else {
 			c.Port = port
 		}
@@ -358,7 +358,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if v := get(EnvMaxConns); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			problems = append(problems, fmt.Sprintf("%s = %q; want a whole number, 1 or more", EnvMaxConns, v))
+			problems = append(problems, fmt.Sprintf("%s = %q, want a whole number, 1 or more", EnvMaxConns, v))
 		} else {
 			c.MaxConns = n
 		}

@@ -62,7 +62,7 @@ func TestFromEnvErrors(t *testing.T) {
 			name: "nothing set",
 			vars: map[string]string{},
 			want: []string{
-				"LAMBDARDS_DB_ENGINE is not set; want postgres or mysql",
+				"LAMBDARDS_DB_ENGINE is not set, want postgres or mysql",
 				"LAMBDARDS_DB_HOST is not set",
 				"LAMBDARDS_DB_USER is not set",
 				"LAMBDARDS_DB_NAME is not set",
@@ -76,11 +76,11 @@ func TestFromEnvErrors(t *testing.T) {
 				EnvAuth: "kerberos", EnvTLS: "verify-ca", EnvMaxConns: "0",
 			},
 			want: []string{
-				`LAMBDARDS_DB_PORT = "99999"; want a TCP port, 1 to 65535`,
-				`LAMBDARDS_DB_MAX_CONNS = "0"; want a whole number, 1 or more`,
-				`LAMBDARDS_DB_ENGINE = "oracle"; want postgres or mysql`,
-				`LAMBDARDS_DB_AUTH = "kerberos"; want iam or password`,
-				`LAMBDARDS_DB_TLS = "verify-ca"; want verify-full, require or disable`,
+				`LAMBDARDS_DB_PORT = "99999", want a TCP port, 1 to 65535`,
+				`LAMBDARDS_DB_MAX_CONNS = "0", want a whole number, 1 or more`,
+				`LAMBDARDS_DB_ENGINE = "oracle", want postgres or mysql`,
+				`LAMBDARDS_DB_AUTH = "kerberos", want iam or password`,
+				`LAMBDARDS_DB_TLS = "verify-ca", want verify-full, require or disable`,
 			},
 		},
 		{
@@ -91,7 +91,7 @@ func TestFromEnvErrors(t *testing.T) {
 			},
 			want: []string{
 				"LAMBDARDS_DB_PASSWORD is set but LAMBDARDS_DB_AUTH is iam",
-				"LAMBDARDS_DB_TLS = disable with LAMBDARDS_DB_AUTH = iam; RDS Proxy accepts IAM tokens only over TLS",
+				"LAMBDARDS_DB_TLS = disable with LAMBDARDS_DB_AUTH = iam: RDS Proxy accepts IAM tokens only over TLS",
 			},
 		},
 		{
@@ -101,7 +101,7 @@ func TestFromEnvErrors(t *testing.T) {
 			},
 			want: []string{
 				`LAMBDARDS_DB_PORT = "abc"`,
-				"LAMBDARDS_DB_PASSWORD is not set; LAMBDARDS_DB_AUTH = password needs it",
+				"LAMBDARDS_DB_PASSWORD is not set, but LAMBDARDS_DB_AUTH = password needs it",
 			},
 		},
 	}
