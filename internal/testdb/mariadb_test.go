@@ -9,8 +9,11 @@ import (
 
 func TestStartMariaDB(t *testing.T) {
 	t.Parallel()
-	m := StartMariaDB(t, MariaDBOptions{MaxConnections: 11})
+	m := StartMariaDB(t, MariaDBOptions{MaxConnections: 11, SSL: true})
 	ctx := testContext(t)
+	if m.CACertPEM == nil || m.RootCAs() == nil || m.TLSConfig() == nil {
+		t.Fatalf("StartMariaDB(SSL: true) exposes no CA")
+	}
 
 	var got int
 	if err := m.DB(t).QueryRowContext(ctx, "SELECT @@max_connections").Scan(&got); err != nil {
@@ -28,6 +31,26 @@ func TestStartMariaDB(t *testing.T) {
 	defer db.Close()
 	if err := db.PingContext(ctx); err == nil {
 		t.Errorf("Ping as root without a password succeeded, want access denied")
+	}
+
+	// TLS, verified against the test CA.
+	cfg, err := mysql.ParseDSN(m.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS = m.TLSConfig()
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsDB := sql.OpenDB(conn)
+	defer tlsDB.Close()
+	var name, cipher string
+	if err := tlsDB.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err != nil {
+		t.Fatalf("SHOW SESSION STATUS over TLS: %v", err)
+	}
+	if cipher == "" {
+		t.Errorf("Ssl_cipher = %q, want a cipher (a TLS session)", cipher)
 	}
 }
 
@@ -61,30 +84,5 @@ func TestMariaDBUserDatabaseAndRestart(t *testing.T) {
 	}
 	if v != "before" {
 		t.Errorf("SELECT v FROM t = %q, want %q", v, "before")
-	}
-}
-
-func TestMariaDBSSL(t *testing.T) {
-	t.Parallel()
-	m := StartMariaDB(t, MariaDBOptions{SSL: true})
-	ctx := testContext(t)
-
-	cfg, err := mysql.ParseDSN(m.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TLS = m.TLSConfig()
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(conn)
-	defer db.Close()
-	var name, cipher string
-	if err := db.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err != nil {
-		t.Fatalf("SHOW SESSION STATUS over TLS: %v", err)
-	}
-	if cipher == "" {
-		t.Errorf("Ssl_cipher = %q, want a cipher (a TLS session)", cipher)
 	}
 }
