@@ -180,10 +180,20 @@ func (h *Handler) ensureSchema(ctx context.Context) error {
 // raceLost reports whether a CREATE TABLE IF NOT EXISTS failed because a
 // concurrent one created the table first. PostgreSQL checks for the table
 // before taking locks, so two sessions can both miss it, and the loser
-// fails on the catalog's unique index instead of skipping.
+// fails instead of skipping: on the table's row type (42710
+// duplicate_object, "type "items" already exists"), on the catalog's unique
+// index (23505 unique_violation), or on the table itself (42P07
+// duplicate_table), depending on timing.
 func raceLost(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") // unique_violation, duplicate_table
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "42710", "23505", "42P07":
+		return true
+	}
+	return false
 }
 
 func (h *Handler) put(ctx context.Context, name string) (Item, error) {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/internal/testdb"
@@ -55,6 +58,25 @@ func TestParseEvent(t *testing.T) {
 		var ee *EventError
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("parseEvent(%.60s) error = %v, want an *EventError containing %q", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestRaceLost(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "42710", Message: `type "items" already exists`}, true},
+		{&pgconn.PgError{Code: "23505"}, true},
+		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "42P07"}), true},
+		{&pgconn.PgError{Code: "42501"}, false}, // insufficient_privilege
+		{errors.New("other"), false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := raceLost(tt.err); got != tt.want {
+			t.Errorf("raceLost(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }
