@@ -80,7 +80,9 @@ type Postgres struct {
 // (fails it under CI=true).
 func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 	t.Helper()
-	paths := SkipIfMissing(t, "initdb", "postgres")
+	// initdb must come from the same installation as postgres.
+	bin := filepath.Dir(SkipIfMissing(t, "postgres")[0])
+	initdbPath := SkipIfMissing(t, filepath.Join(bin, "initdb"))[0]
 	if opts.MaxConnections == 0 {
 		opts.MaxConnections = 20
 	}
@@ -101,7 +103,7 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 		Database:  "postgres",
 		SocketDir: filepath.Join(base, "sock"),
 		DataDir:   filepath.Join(base, "data"),
-		bin:       filepath.Dir(paths[1]),
+		bin:       bin,
 		base:      base,
 		as:        as,
 	}
@@ -117,7 +119,7 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 
 	// --no-sync: a throwaway cluster need not survive a power cut, and
 	// skipping fsync saves most of initdb's time.
-	initdb := as.command(base, paths[0],
+	initdb := as.command(base, initdbPath,
 		"-D", p.DataDir, "-U", p.User, "--pwfile", filepath.Join(base, "pwfile"),
 		"--auth-local=trust", "--auth-host=scram-sha-256",
 		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")

@@ -59,8 +59,9 @@ func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Skipf(format, args...)
 }
 
-// lookupBinary finds a program by name in PATH and in the places Debian
-// installs database servers, which are often not in a test's PATH.
+// lookupBinary finds a program by name: in LAMBDARDS_PG_BINDIR, in PATH,
+// then in the places Debian installs database servers, which are often not
+// in a test's PATH.
 func lookupBinary(name string) (string, error) {
 	if strings.Contains(name, "/") {
 		if fi, err := os.Stat(name); err == nil && !fi.IsDir() {
@@ -102,7 +103,6 @@ type runAs struct {
 	cred *syscall.Credential
 	uid  int
 	gid  int
-	name string
 }
 
 // serviceUser picks the OS user for servers that refuse to run as root: the
@@ -126,7 +126,6 @@ func serviceUser(t testing.TB) runAs {
 			cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
 			uid:  uid,
 			gid:  gid,
-			name: name,
 		}
 	}
 	skipOrFail(t, "testdb: running as root and neither the postgres nor the nobody OS user exists; PostgreSQL and pgbouncer refuse to run as root")
