@@ -119,7 +119,10 @@ func classify(err error) (class, string) {
 			return busy, "database unavailable: not accepting connections yet"
 		case pgErr.Code == "57P01", pgErr.Code == "57P02": // admin_shutdown, crash_shutdown: backend terminated
 			return lost, "database connection lost: server ended the session"
-		case strings.HasPrefix(pgErr.Code, "08"): // connection_exception class
+		case pgErr.Code == "08000", pgErr.Code == "08003", pgErr.Code == "08006":
+			// connection_exception, connection_does_not_exist,
+			// connection_failure. Not all of class 08: poolers send
+			// 08P01 (protocol_violation) for failed logins too.
 			return lost, "database connection lost"
 		}
 		return permanent, ""

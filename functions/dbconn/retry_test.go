@@ -29,6 +29,7 @@ func TestClassify(t *testing.T) {
 		{"pg admin_shutdown", &pgconn.PgError{Code: "57P01"}, lost},
 		{"pg crash_shutdown", &pgconn.PgError{Code: "57P02"}, lost},
 		{"pg connection_failure", &pgconn.PgError{Code: "08006"}, lost},
+		{"pgbouncer login failure", &pgconn.PgError{Code: "08P01", Message: "password authentication failed"}, permanent},
 		{"pg undefined_table", &pgconn.PgError{Code: "42P01"}, permanent},
 		{"pg invalid_password", &pgconn.PgError{Code: "28P01"}, permanent},
 		{"rds proxy borrow timeout (postgres)", errors.New("FATAL: Timed-out waiting to acquire database connection."), busy},
