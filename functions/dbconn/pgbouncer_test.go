@@ -53,6 +53,16 @@ func TestPgbouncer(t *testing.T) {
 		}
 	})
 
+	t.Run("WrongPasswordIsPermanent", func(t *testing.T) {
+		wrong := cfg
+		wrong.Password = "not-it"
+		_, err := newDB(t, wrong).Get(ctx)
+		var re *dbconn.RetryableError
+		if err == nil || errors.As(err, &re) || !strings.Contains(err.Error(), "authentication failed") {
+			t.Errorf("Get() through pgbouncer with a wrong password error = %v, want a permanent authentication error", err)
+		}
+	})
+
 	t.Run("PoolerRestart", func(t *testing.T) {
 		before := backendPID(t, ctx, db)
 		b.Restart(t)
