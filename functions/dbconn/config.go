@@ -1,0 +1,371 @@
+package dbconn
+
+import (
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Engine is the database engine family, which decides the driver and the
+// default port.
+type Engine string
+
+// Engines.
+const (
+	// Postgres is RDS for PostgreSQL or Aurora PostgreSQL.
+	Postgres Engine = "postgres"
+	// MySQL is RDS for MySQL, RDS for MariaDB or Aurora MySQL.
+	MySQL Engine = "mysql"
+)
+
+// Auth is how the function proves who it is to the database (or proxy).
+type Auth string
+
+// Authentication methods.
+const (
+	// AuthIAM uses a short-lived IAM authentication token as the password.
+	AuthIAM Auth = "iam"
+	// AuthPassword uses Config.Password; meant for local runs.
+	AuthPassword Auth = "password"
+)
+
+// TLSMode says whether and how the connection is encrypted.
+type TLSMode string
+
+// TLS modes, named after libpq's sslmode values.
+const (
+	// TLSVerifyFull encrypts and checks the certificate chain and the host
+	// name.
+	TLSVerifyFull TLSMode = "verify-full"
+	// TLSRequire encrypts without checking the certificate.
+	TLSRequire TLSMode = "require"
+	// TLSDisable does not encrypt; for local databases only.
+	TLSDisable TLSMode = "disable"
+)
+
+// Environment variable names read by FromEnv.
+const (
+	EnvEngine   = "LAMBDARDS_DB_ENGINE"
+	EnvHost     = "LAMBDARDS_DB_HOST"
+	EnvPort     = "LAMBDARDS_DB_PORT"
+	EnvUser     = "LAMBDARDS_DB_USER"
+	EnvName     = "LAMBDARDS_DB_NAME"
+	EnvAuth     = "LAMBDARDS_DB_AUTH"
+	EnvPassword = "LAMBDARDS_DB_PASSWORD"
+	EnvTLS      = "LAMBDARDS_DB_TLS"
+	EnvMaxConns = "LAMBDARDS_DB_MAX_CONNS"
+	EnvRegion   = "AWS_REGION"
+)
+
+// Config says how to reach the database. The zero value of every optional
+// field means its default; New applies the defaults and rejects invalid
+// values.
+type Config struct {
+	// Engine is the engine family.
+	// Required.
+	Engine Engine
+
+	// Host is the host name of the RDS Proxy endpoint (or database).
+	// Required.
+	Host string
+
+	// Port is the TCP port.
+	// Default: 5432 for Postgres, 3306 for MySQL.
+	Port int
+
+	// User is the database user.
+	// Required.
+	User string
+
+	// Database is the database name.
+	// Required.
+	Database string
+
+	// Auth is the authentication method.
+	// Default: AuthIAM.
+	Auth Auth
+
+	// Password is the password for AuthPassword; it must be empty with
+	// AuthIAM.
+	// Default: none.
+	Password string
+
+	// TLS is the TLS mode. AuthIAM needs TLS: RDS Proxy rejects IAM
+	// authentication without it.
+	// Default: TLSVerifyFull.
+	TLS TLSMode
+
+	// MaxConns is the most connections this execution environment opens.
+	// Lambda runs one invocation at a time per environment, so one
+	// connection is enough, and the connection budget counts on it.
+	// Default: 1.
+	MaxConns int
+
+	// Region is the AWS Region the IAM token is signed for; needed with
+	// AuthIAM.
+	// Default: none.
+	Region string
+
+	// RootCAs are the roots TLSVerifyFull trusts.
+	// Default: nil, the system roots (RDS Proxy's certificates come from
+	// AWS Certificate Manager and chain to Amazon's public roots).
+	RootCAs *x509.CertPool
+
+	// Credentials sign IAM tokens.
+	// Default: nil, the AWS SDK's default chain (in Lambda: the
+	// function's role), loaded once, on the first connection.
+	Credentials aws.CredentialsProvider
+
+	// ConnectTimeout bounds one attempt to open a connection (TCP, TLS
+	// and authentication).
+	// Default: 5 s.
+	ConnectTimeout time.Duration
+
+	// ConnMaxIdleTime closes a connection left idle this long.
+	// Default: 29 minutes, just under RDS Proxy's default
+	// IdleClientTimeout of 1,800 s, after which the proxy closes an idle
+	// client connection itself (Amazon RDS User Guide, "RDS Proxy
+	// connection considerations": IdleClientTimeout).
+	ConnMaxIdleTime time.Duration
+
+	// Retry bounds the retries of Do and Get.
+	// Default: see RetryPolicy.
+	Retry RetryPolicy
+}
+
+// RetryPolicy bounds retries of work that failed because the database was
+// busy or the connection was lost. The zero value means the defaults.
+type RetryPolicy struct {
+	// Attempts is the most tries in all, the first included.
+	// Default: 4.
+	Attempts int
+
+	// BaseDelay is the backoff before the second try; it doubles with each
+	// further try, and each wait is drawn uniformly from zero to the
+	// backoff ("full jitter").
+	// Default: 50 ms.
+	BaseDelay time.Duration
+
+	// MaxDelay caps the backoff.
+	// Default: 1 s.
+	MaxDelay time.Duration
+
+	// MaxElapsed is how long retrying may go on: no new try starts after
+	// it. The context's deadline bounds retrying too, whichever is sooner.
+	// Default: 10 s.
+	MaxElapsed time.Duration
+}
+
+// Defaults. None of them is an AWS figure except where noted.
+const (
+	defaultPostgresPort = 5432
+	defaultMySQLPort    = 3306
+	defaultMaxConns     = 1
+	defaultConnTimeout  = 5 * time.Second
+	// RDS Proxy closes client connections idle for IdleClientTimeout,
+	// default 1,800 s (Amazon RDS User Guide, "RDS Proxy connection
+	// considerations"). Closing ours a minute earlier means a reused
+	// connection is one the proxy still has.
+	defaultConnMaxIdleTime = 1800*time.Second - time.Minute
+	defaultAttempts        = 4
+	defaultBaseDelay       = 50 * time.Millisecond
+	defaultMaxDelay        = time.Second
+	defaultMaxElapsed      = 10 * time.Second
+)
+
+// withDefaults returns c with every unset optional field at its default.
+// It is the one place defaults are applied.
+func (c Config) withDefaults() Config {
+	if c.Port == 0 {
+		switch c.Engine {
+		case Postgres:
+			c.Port = defaultPostgresPort
+		case MySQL:
+			c.Port = defaultMySQLPort
+		}
+	}
+	if c.Auth == "" {
+		c.Auth = AuthIAM
+	}
+	if c.TLS == "" {
+		c.TLS = TLSVerifyFull
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = defaultConnTimeout
+	}
+	if c.ConnMaxIdleTime == 0 {
+		c.ConnMaxIdleTime = defaultConnMaxIdleTime
+	}
+	if c.Retry.Attempts == 0 {
+		c.Retry.Attempts = defaultAttempts
+	}
+	if c.Retry.BaseDelay == 0 {
+		c.Retry.BaseDelay = defaultBaseDelay
+	}
+	if c.Retry.MaxDelay == 0 {
+		c.Retry.MaxDelay = defaultMaxDelay
+	}
+	if c.Retry.MaxElapsed == 0 {
+		c.Retry.MaxElapsed = defaultMaxElapsed
+	}
+	return c
+}
+
+// ConfigError reports every problem found in a configuration.
+type ConfigError struct {
+	// Problems are one sentence fragment per bad setting, each naming the
+	// setting (environment variable or Config field), its value, and what
+	// would be valid.
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return "dbconn: invalid database configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// names maps a Config field to how the user set it: an environment
+// variable for FromEnv, the field itself for New.
+type names map[string]string
+
+var fieldNames = names{
+	"Engine": "Config.Engine", "Host": "Config.Host", "Port": "Config.Port",
+	"User": "Config.User", "Database": "Config.Database", "Auth": "Config.Auth",
+	"Password": "Config.Password", "TLS": "Config.TLS", "MaxConns": "Config.MaxConns",
+	"Region": "Config.Region",
+}
+
+var envNames = names{
+	"Engine": EnvEngine, "Host": EnvHost, "Port": EnvPort, "User": EnvUser,
+	"Database": EnvName, "Auth": EnvAuth, "Password": EnvPassword, "TLS": EnvTLS,
+	"MaxConns": EnvMaxConns, "Region": EnvRegion,
+}
+
+// validate returns the problems in c, which has its defaults applied.
+func (c Config) validate(n names) []string {
+	var p []string
+	switch c.Engine {
+	case Postgres, MySQL:
+	case "":
+		p = append(p, fmt.Sprintf("%s is not set, want %s or %s", n["Engine"], Postgres, MySQL))
+	default:
+		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Engine"], c.Engine, Postgres, MySQL))
+	}
+	if c.Host == "" {
+		p = append(p, fmt.Sprintf("%s is not set, want the RDS Proxy endpoint's host name", n["Host"]))
+	}
+	// Port 0 is left only when Engine is bad, which is reported already.
+	if c.Port < 0 || c.Port > 65535 {
+		p = append(p, fmt.Sprintf("%s = %d, want a TCP port, 1 to 65535", n["Port"], c.Port))
+	}
+	if c.User == "" {
+		p = append(p, fmt.Sprintf("%s is not set, want the database user name", n["User"]))
+	}
+	if c.Database == "" {
+		p = append(p, fmt.Sprintf("%s is not set, want the database name", n["Database"]))
+	}
+	switch c.Auth {
+	case AuthIAM:
+		if c.Password != "" {
+			p = append(p, fmt.Sprintf("%s is set but %s is %s: unset it, or use %s=%s", n["Password"], n["Auth"], AuthIAM, n["Auth"], AuthPassword))
+		}
+		if c.Region == "" {
+			p = append(p, fmt.Sprintf("%s is not set: IAM authentication signs its token for a Region (Lambda sets %s itself)", n["Region"], EnvRegion))
+		}
+		if c.TLS == TLSDisable {
+			// RDS Proxy: "IAM authentication is allowed only with SSL
+			// connections" (Amazon RDS User Guide, "Troubleshooting for
+			// RDS Proxy").
+			p = append(p, fmt.Sprintf("%s = %s with %s = %s: RDS Proxy accepts IAM tokens only over TLS, want %s or %s", n["TLS"], TLSDisable, n["Auth"], AuthIAM, TLSVerifyFull, TLSRequire))
+		}
+	case AuthPassword:
+		if c.Password == "" {
+			p = append(p, fmt.Sprintf("%s is not set, but %s = %s needs it", n["Password"], n["Auth"], AuthPassword))
+		}
+	default:
+		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Auth"], c.Auth, AuthIAM, AuthPassword))
+	}
+	switch c.TLS {
+	case TLSVerifyFull, TLSRequire, TLSDisable:
+	default:
+		p = append(p, fmt.Sprintf("%s = %q, want %s, %s or %s", n["TLS"], c.TLS, TLSVerifyFull, TLSRequire, TLSDisable))
+	}
+	if c.MaxConns < 1 {
+		p = append(p, fmt.Sprintf("%s = %d, want 1 or more", n["MaxConns"], c.MaxConns))
+	}
+	if c.ConnectTimeout < 0 {
+		p = append(p, fmt.Sprintf("Config.ConnectTimeout = %v, want a positive duration", c.ConnectTimeout))
+	}
+	if c.ConnMaxIdleTime < 0 {
+		p = append(p, fmt.Sprintf("Config.ConnMaxIdleTime = %v, want a positive duration", c.ConnMaxIdleTime))
+	}
+	r := c.Retry
+	if r.Attempts < 1 {
+		p = append(p, fmt.Sprintf("Config.Retry.Attempts = %d, want 1 or more", r.Attempts))
+	}
+	if r.BaseDelay < 0 || r.MaxDelay < 0 || r.MaxElapsed < 0 {
+		p = append(p, fmt.Sprintf("Config.Retry delays = %v, %v, %v, want positive durations", r.BaseDelay, r.MaxDelay, r.MaxElapsed))
+	}
+	if r.MaxDelay < r.BaseDelay {
+		p = append(p, fmt.Sprintf("Config.Retry.MaxDelay = %v is below BaseDelay = %v, want MaxDelay >= BaseDelay", r.MaxDelay, r.BaseDelay))
+	}
+	return p
+}
+
+// FromEnv reads the configuration from the environment variables listed in
+// the package documentation. It returns a *ConfigError naming every
+// missing or invalid variable.
+func FromEnv() (Config, error) {
+	return fromLookup(os.LookupEnv)
+}
+
+// fromLookup is FromEnv with the environment passed in, for tests.
+func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	c := Config{
+		Engine:   Engine(strings.ToLower(get(EnvEngine))),
+		Host:     get(EnvHost),
+		User:     get(EnvUser),
+		Database: get(EnvName),
+		Auth:     Auth(strings.ToLower(get(EnvAuth))),
+		TLS:      TLSMode(strings.ToLower(get(EnvTLS))),
+		Region:   get(EnvRegion),
+	}
+	// Passwords may legitimately start or end with spaces.
+	c.Password, _ = lookup(EnvPassword)
+
+	// A value that does not parse is reported here and left at zero, so
+	// that validate, seeing the default, does not report it again.
+	var problems []string
+	if v := get(EnvPort); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			problems = append(problems, fmt.Sprintf("%s = %q, want a TCP port, 1 to 65535", EnvPort, v))
+		} else {
+			c.Port = port
+		}
+	}
+	if v := get(EnvMaxConns); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems = append(problems, fmt.Sprintf("%s = %q, want a whole number, 1 or more", EnvMaxConns, v))
+		} else {
+			c.MaxConns = n
+		}
+	}
+	problems = append(problems, c.withDefaults().validate(envNames)...)
+	if len(problems) > 0 {
+		return Config{}, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}

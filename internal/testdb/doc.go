@@ -1,0 +1,17 @@
+// Package testdb starts throwaway database servers for tests: PostgreSQL,
+// MariaDB, and pgbouncer in front of PostgreSQL.
+//
+// Each server gets a fresh data directory, a free loopback port, and its own
+// socket directory, and is stopped and removed by t.Cleanup. Servers that
+// refuse to run as root (postgres, pgbouncer) run as the "postgres" OS user
+// when the test runs as root. Start-up trades durability for speed (fsync
+// off), so nothing here is fit for data anyone wants to keep.
+//
+// When a server's binaries are missing, the Start functions skip the test,
+// unless the environment variable CI is "true": there they fail it, so that
+// CI cannot pass by skipping every database test.
+//
+// Binaries are looked up in this order: the directory named by
+// LAMBDARDS_PG_BINDIR (PostgreSQL only), PATH, then the Debian locations
+// (/usr/lib/postgresql/*/bin, /usr/sbin, /usr/bin).
+package testdb
