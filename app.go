@@ -39,6 +39,9 @@ func run() (err error) {
 		return err
 	}
 	built := stacks.New(app, cfg)
+	if nag := app.Node().TryGetContext(jsii.String(stacks.NagContext)); nag == true || nag == "true" {
+		stacks.Nag(app)
+	}
 	asm := app.Synth(nil)
 	return built.Report(*asm.Directory(), os.Stdout)
 }
