@@ -5,7 +5,8 @@
 // one for functions, and no public subnet, internet gateway or NAT gateway: nothing in it
 // can be reached from, or reach, the internet. NAT gateways (which add public subnets) and
 // interface endpoints are opt-in. Flow logs go to a CloudWatch Logs group that the
-// network owns.
+// network owns, encrypted with a customer-managed key (LogKey) that other constructs' log
+// groups can share, and written by a role whose permissions are a customer-managed policy.
 package network
 
 import (
@@ -14,6 +15,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -51,7 +54,8 @@ type Props struct {
 	// FlowLogRetention is how long VPC flow logs are kept.
 	// Default: awslogs.RetentionDays_ONE_YEAR.
 	FlowLogRetention awslogs.RetentionDays
-	// RemovalPolicy applies to the flow log group: RETAIN or DESTROY.
+	// RemovalPolicy applies to the flow log group and the key that encrypts logs: RETAIN or
+	// DESTROY.
 	// Default: awscdk.RemovalPolicy_RETAIN.
 	RemovalPolicy awscdk.RemovalPolicy
 }
@@ -63,6 +67,12 @@ type Network struct {
 	Vpc awsec2.IVpc
 	// FlowLogGroup receives the VPC's flow logs.
 	FlowLogGroup awslogs.ILogGroup
+	// LogKey encrypts the flow logs. CloudWatch Logs may use it for any log group of the
+	// stack's account and Region, so functions' log groups can share it.
+	LogKey awskms.IKey
+	// Endpoints are the interface endpoints, by service short name (for example
+	// "secretsmanager").
+	Endpoints map[string]awsec2.IInterfaceVpcEndpoint
 	// DatabaseSubnets selects the subnets for the database and the proxy.
 	DatabaseSubnets *awsec2.SubnetSelection
 	// FunctionSubnets selects the subnets for Lambda functions.
@@ -94,10 +104,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		Name: jsii.String(FunctionSubnets), SubnetType: functionSubnetType, CidrMask: jsii.Number(20),
 	})
 
+	logKey := newLogKey(this, p.RemovalPolicy)
 	logGroup := awslogs.NewLogGroup(this, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
 		Retention:     p.FlowLogRetention,
 		RemovalPolicy: p.RemovalPolicy,
+		EncryptionKey: logKey,
 	})
+	flowLogRole := newFlowLogRole(this, logGroup)
 	vpcProps := &awsec2.VpcProps{
 		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String(p.Cidr)),
 		NatGateways:         jsii.Number(p.NatGateways),
@@ -106,7 +119,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		EnableDnsSupport:    jsii.Bool(true),
 		FlowLogs: &map[string]*awsec2.FlowLogOptions{
 			"All": {
-				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, nil),
+				// Given without policy updates, so the flow log cannot add an inline policy.
+				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, flowLogRole.WithoutPolicyUpdates(nil)),
 				TrafficType: awsec2.FlowLogTrafficType_ALL,
 			},
 		},
@@ -122,17 +136,77 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		Construct:       this,
 		Vpc:             vpc,
 		FlowLogGroup:    logGroup,
+		LogKey:          logKey,
+		Endpoints:       map[string]awsec2.IInterfaceVpcEndpoint{},
 		DatabaseSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(DatabaseSubnets)},
 		FunctionSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(FunctionSubnets)},
 	}
 	for _, svc := range p.InterfaceEndpoints {
-		vpc.AddInterfaceEndpoint(jsii.String(endpointID(svc)), &awsec2.InterfaceVpcEndpointOptions{
+		ep := vpc.AddInterfaceEndpoint(jsii.String(endpointID(svc)), &awsec2.InterfaceVpcEndpointOptions{
 			Service:           svc,
 			Subnets:           n.FunctionSubnets,
 			PrivateDnsEnabled: jsii.Bool(true),
+			// Open to the VPC as below, with the range written out rather than referenced, so
+			// that the rule can be read (and checked by policy packs) in the template.
+			Open: jsii.Bool(false),
 		})
+		ep.Connections().AllowFrom(awsec2.Peer_Ipv4(jsii.String(p.Cidr)), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from the VPC"))
+		n.Endpoints[*svc.ShortName()] = ep
 	}
 	return n
+}
+
+// newLogKey builds the key that encrypts log groups. CloudWatch Logs may use it for any log
+// group of the stack's account and Region, so that adding a function's log group never
+// changes the key policy (AWS CloudWatch Logs User Guide, "Encrypt log data in CloudWatch
+// Logs using AWS Key Management Service", step 2: the key policy for CloudWatch Logs).
+func newLogKey(scope constructs.Construct, removal awscdk.RemovalPolicy) awskms.Key {
+	stack := awscdk.Stack_Of(scope)
+	key := awskms.NewKey(scope, jsii.String("LogKey"), &awskms.KeyProps{
+		Description:       jsii.String("lambdards CloudWatch Logs: VPC flow logs and function logs"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*stack.Region()+"."+*stack.UrlSuffix()), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnLike": map[string]any{
+			"kms:EncryptionContext:aws:logs:arn": stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String("*"),
+				ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			}),
+		}},
+	}), nil)
+	return key
+}
+
+// newFlowLogRole builds the role VPC flow logs write with. Its permissions are a
+// customer-managed policy rather than the inline policy CDK would attach, and only the
+// flow logs of this account may assume it (Amazon VPC User Guide, "IAM role for publishing
+// flow logs to CloudWatch Logs": the actions, and the confused-deputy conditions).
+func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) awsiam.Role {
+	stack := awscdk.Stack_Of(scope)
+	role := awsiam.NewRole(scope, jsii.String("FlowLogRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("vpc-flow-logs.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+				"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("ec2"), Resource: jsii.String("vpc-flow-log"), ResourceName: jsii.String("*"),
+				})},
+			},
+		}),
+		Description: jsii.String("lambdards: VPC flow logs to CloudWatch Logs"),
+	})
+	awsiam.NewManagedPolicy(scope, jsii.String("FlowLogPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("lambdards: write VPC flow logs to their log group"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+			Resources: jsii.Strings(*logGroup.LogGroupArn()),
+		})},
+	})
+	return role
 }
 
 // endpointID names an endpoint construct after its service ("secretsmanager" becomes
