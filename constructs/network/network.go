@@ -110,20 +110,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		RemovalPolicy: p.RemovalPolicy,
 		EncryptionKey: logKey,
 	})
-	flowLogRole := newFlowLogRole(this, logGroup)
 	vpcProps := &awsec2.VpcProps{
 		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String(p.Cidr)),
 		NatGateways:         jsii.Number(p.NatGateways),
 		SubnetConfiguration: &subnets,
 		EnableDnsHostnames:  jsii.Bool(true),
 		EnableDnsSupport:    jsii.Bool(true),
-		FlowLogs: &map[string]*awsec2.FlowLogOptions{
-			"All": {
-				// Given without policy updates, so the flow log cannot add an inline policy.
-				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, flowLogRole.WithoutPolicyUpdates(nil)),
-				TrafficType: awsec2.FlowLogTrafficType_ALL,
-			},
-		},
 	}
 	if len(p.AvailabilityZones) > 0 {
 		vpcProps.AvailabilityZones = jsii.Strings(p.AvailabilityZones...)
@@ -131,6 +123,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		vpcProps.MaxAzs = jsii.Number(p.MaxAzs)
 	}
 	vpc := awsec2.NewVpc(this, jsii.String("Vpc"), vpcProps)
+	flowLogRole, flowLogPolicy := newFlowLogRole(this, logGroup)
+	flowLog := vpc.AddFlowLog(jsii.String("All"), &awsec2.FlowLogOptions{
+		// Given without policy updates, so the flow log cannot add an inline policy.
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, flowLogRole.WithoutPolicyUpdates(nil)),
+		TrafficType: awsec2.FlowLogTrafficType_ALL,
+	})
+	flowLog.Node().AddDependency(flowLogPolicy)
 
 	n := &Network{
 		Construct:       this,
@@ -185,7 +184,7 @@ func newLogKey(scope constructs.Construct, removal awscdk.RemovalPolicy) awskms.
 // customer-managed policy rather than the inline policy CDK would attach, and only the
 // flow logs of this account may assume it (Amazon VPC User Guide, "IAM role for publishing
 // flow logs to CloudWatch Logs": the actions, and the confused-deputy conditions).
-func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) awsiam.Role {
+func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) (awsiam.Role, awsiam.ManagedPolicy) {
 	stack := awscdk.Stack_Of(scope)
 	role := awsiam.NewRole(scope, jsii.String("FlowLogRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("vpc-flow-logs.amazonaws.com"), &awsiam.ServicePrincipalOpts{
@@ -198,7 +197,7 @@ func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) awsi
 		}),
 		Description: jsii.String("lambdards: VPC flow logs to CloudWatch Logs"),
 	})
-	awsiam.NewManagedPolicy(scope, jsii.String("FlowLogPolicy"), &awsiam.ManagedPolicyProps{
+	policy := awsiam.NewManagedPolicy(scope, jsii.String("FlowLogPolicy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String("lambdards: write VPC flow logs to their log group"),
 		Roles:       &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -206,7 +205,7 @@ func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) awsi
 			Resources: jsii.Strings(*logGroup.LogGroupArn()),
 		})},
 	})
-	return role
+	return role, policy
 }
 
 // endpointID names an endpoint construct after its service ("secretsmanager" becomes
