@@ -10,6 +10,7 @@ package stacks
 
 import (
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -43,7 +44,12 @@ func New(scope constructs.Construct, cfg Config) *App {
 	})
 	removal := removalPolicy(cfg.RemovalPolicy)
 	var endpoints []awsec2.InterfaceVpcEndpointAwsService
-	for _, name := range cfg.InterfaceEndpoints {
+	names := cfg.InterfaceEndpoints
+	// Secret rotation runs in the isolated database subnets: give it a way to Secrets Manager.
+	if cfg.RotationDays > 0 && !slices.Contains(names, secretsManager) {
+		names = append(slices.Clone(names), secretsManager)
+	}
+	for _, name := range names {
 		endpoints = append(endpoints, awsec2.NewInterfaceVpcEndpointAwsService(jsii.String(name), nil, nil, nil))
 	}
 	a.Network = network.New(a.Data, jsii.String("Network"), &network.Props{
@@ -54,14 +60,19 @@ func New(scope constructs.Construct, cfg Config) *App {
 		FlowLogRetention:   awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy:      logRemovalPolicy(removal),
 	})
+	rotation, monitoring := cfg.RotationDays, cfg.MonitoringIntervalSeconds
 	common := database.Props{
-		Vpc:                 a.Network.Vpc,
-		VpcSubnets:          a.Network.DatabaseSubnets,
-		Engine:              database.Engine(cfg.Engine),
-		MaxConnections:      cfg.MaxConnections,
-		BackupRetentionDays: cfg.BackupRetentionDays,
-		RemovalPolicy:       removal,
-		DeletionProtection:  cfg.DeletionProtection,
+		Vpc:                       a.Network.Vpc,
+		VpcSubnets:                a.Network.DatabaseSubnets,
+		Engine:                    database.Engine(cfg.Engine),
+		EngineVersion:             cfg.EngineVersion,
+		MaxConnections:            cfg.MaxConnections,
+		BackupRetentionDays:       cfg.BackupRetentionDays,
+		RemovalPolicy:             removal,
+		DeletionProtection:        cfg.DeletionProtection,
+		RotationDays:              &rotation,
+		SecretsManagerEndpoint:    a.Network.Endpoints[secretsManager],
+		MonitoringIntervalSeconds: &monitoring,
 	}
 	if cfg.Database == "serverless" {
 		min := cfg.MinAcu
@@ -105,10 +116,14 @@ func New(scope constructs.Construct, cfg Config) *App {
 			ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
 			MemorySize:                f.MemorySize,
 			TimeoutSeconds:            f.TimeoutSeconds,
+			LogKey:                    a.Network.LogKey,
 		}))
 	}
 	return a
 }
+
+// secretsManager is the Secrets Manager interface endpoint's service short name.
+const secretsManager = "secretsmanager"
 
 func removalPolicy(name string) awscdk.RemovalPolicy {
 	switch name {
