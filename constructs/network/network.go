@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // Subnet group names. They are part of the public contract: they name the subnets in the
@@ -130,6 +132,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		TrafficType: awsec2.FlowLogTrafficType_ALL,
 	})
 	flowLog.Node().AddDependency(flowLogPolicy)
+	for _, subnet := range *vpc.PublicSubnets() {
+		nag.Suppress(subnet.Node().FindChild(jsii.String("DefaultRoute")), "natGateways is not 0 by configuration: "+
+			"a NAT gateway needs a public subnet with a default route to the internet gateway. Only the NAT gateways live there "+
+			"(no public IPs on launch); the database, the proxy and the functions use subnets without such a route.",
+			nag.NISTAndHIPAA("VPCNoUnrestrictedRouteToIGW")...)
+	}
 
 	n := &Network{
 		Construct:       this,
