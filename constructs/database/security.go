@@ -1,8 +1,6 @@
 package database
 
 import (
-	"fmt"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -168,8 +166,8 @@ func deletionProtectionReason(r awscdk.RemovalPolicy) string {
 		return "Deletion protection is off because removalPolicy is snapshot: deleting the stack keeps a final snapshot, " +
 			"and the key and secret that open it, so the data survives; removalPolicy retain turns deletion protection on."
 	}
-	return fmt.Sprintf("Deletion protection is off by configuration (deletionProtection false with removalPolicy %s): "+
-		"the database is still retained when the stack deletes it.", r)
+	return "Deletion protection is off by configuration (deletionProtection false with removalPolicy retain): " +
+		"the database is still retained when the stack deletes it."
 }
 
 // dbInstances returns the DB instances (L1) under scope.

@@ -50,7 +50,7 @@ func checkVersion(aurora bool, e Engine, version string, autoPause bool) []strin
 	}
 	name := engineName(aurora, e)
 	if !f.re.MatchString(version) {
-		return []string{fmt.Sprintf("engineVersion %q: not a %s version; write it like %q", version, name, f.example)}
+		return []string{fmt.Sprintf("engineVersion %q: %s versions are written like %q", version, name, f.example)}
 	}
 	if !aurora {
 		return nil
