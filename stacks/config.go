@@ -318,7 +318,7 @@ func oneOfInts(v any, valid ...int) (int, error) {
 	if err == nil && slices.Contains(valid, n) {
 		return n, nil
 	}
-	return 0, fmt.Errorf("must be one of %s", strings.Trim(fmt.Sprint(valid), "[]"))
+	return 0, fmt.Errorf("must be one of %s", strings.Join(strings.Fields(strings.Trim(fmt.Sprint(valid), "[]")), ", "))
 }
 
 func integer(v any, lo, hi int) (int, error) {
