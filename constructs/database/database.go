@@ -3,9 +3,11 @@
 // proxy and function constructs depend on.
 //
 // Every variant encrypts its storage with a key it owns, keeps generated master credentials
-// in Secrets Manager, turns on IAM database authentication, requires TLS, and owns the
+// in Secrets Manager and rotates them, turns on IAM database authentication, requires TLS,
+// exports its logs (with an audit log for MySQL), turns on Enhanced Monitoring, and owns the
 // parameter group that fixes max_connections, so that the deployed database and the
-// connection budget (package budget) agree exactly.
+// connection budget (package budget) agree exactly. It refuses subnets that route to the
+// internet.
 package database
 
 import (
@@ -414,9 +416,5 @@ func masterSecret(db constructs.IConstruct) awscdk.CfnResource {
 	return secret.Node().DefaultChild().(awscdk.CfnResource)
 }
 
-// retainSecret keeps the master secret as long as the key: a restored snapshot needs it.
-func retainSecret(secret awscdk.CfnResource, p Props) {
-	secret.ApplyRemovalPolicy(keptWithData(p.RemovalPolicy), nil)
-}
 
 func itoa(n int) *string { return jsii.Sprintf("%d", n) }

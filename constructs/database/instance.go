@@ -133,12 +133,9 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		MonitoringInterval:      monitor.interval,
 		MonitoringRole:          monitor.role,
 	})
-	monitor.dependOn(instance)
-	retainSecret(masterSecret(instance), p.Props)
-	rotate(this, p.Props, func(o *awsrds.RotationSingleUserOptions) { instance.AddRotationSingleUser(o) })
-	fixPorts(this, sg, port(p.Engine))
 	cfn := instance.Node().DefaultChild().(awscdk.CfnResource)
-	suppressions(p.Props, cfn, []awscdk.CfnResource{cfn}, masterSecret(instance))
+	secure(this, p.Props, instance, sg, monitor,
+		func(o *awsrds.RotationSingleUserOptions) { instance.AddRotationSingleUser(o) }, []awscdk.CfnResource{cfn})
 	if !p.MultiAz {
 		nag.Suppress(cfn, "Single-AZ by configuration (multiAz false): a standby in a second Availability Zone doubles the cost; "+
 			"set multiAz true for one. Backups and the final snapshot keep the data either way.",

@@ -127,10 +127,25 @@ func fixPorts(scope constructs.IConstruct, sg awsec2.ISecurityGroup, port int) {
 	awscdk.Aspects_Of(awscdk.Stack_Of(scope)).Add(&fixedPort{sg: sg, port: port}, &awscdk.AspectOptions{Priority: awscdk.AspectPriority_MUTATING()})
 }
 
+// secure does what every variant does once its database exists: Enhanced Monitoring waits
+// for its policy, the master secret is kept with the data, rotation is turned on, security
+// group rules name the port, and the cdk-nag suppressions are recorded. db is the
+// awsrds.DatabaseInstance or DatabaseCluster, instances its DB instances (L1).
+func secure(scope constructs.Construct, p Props, db constructs.IConstruct, sg awsec2.ISecurityGroup, m monitoring,
+	addRotation func(*awsrds.RotationSingleUserOptions), instances []awscdk.CfnResource) {
+	m.dependOn(db)
+	// The master secret lives as long as the key: a restored snapshot needs it.
+	secret := masterSecret(db)
+	secret.ApplyRemovalPolicy(keptWithData(p.RemovalPolicy), nil)
+	rotate(scope, p, addRotation)
+	fixPorts(scope, sg, port(p.Engine))
+	suppressions(p, db.Node().DefaultChild().(awscdk.CfnResource), instances, secret)
+}
+
 // suppressions records, on the database's resources, why they are exempt from the cdk-nag
 // rules that they fail by design or by configuration. db is the DB instance or cluster;
 // instances are its DB instances (the instance itself, or the cluster's writer and readers).
-func suppressions(p Props, db awscdk.CfnResource, instances []awscdk.CfnResource, secret constructs.IConstruct) {
+func suppressions(p Props, db awscdk.CfnResource, instances []awscdk.CfnResource, secret awscdk.CfnResource) {
 	nag.Suppress(db, "The engine's default port is kept: only the proxy's or the functions' security group may connect, "+
 		"from inside isolated subnets, so another port would hide nothing, and clients and tools expect the default.",
 		"AwsSolutions-RDS11")
@@ -152,7 +167,7 @@ func suppressions(p Props, db awscdk.CfnResource, instances []awscdk.CfnResource
 			"connections, DDL and DCL go to the exported audit log, and errors and slow queries are exported too.",
 			[]string{"LogExport::general"}, nag.NISTAndHIPAA("RDSLoggingEnabled")...)
 	}
-	if *p.RotationDays == 0 && secret != nil {
+	if *p.RotationDays == 0 {
 		nag.Suppress(secret, "Rotation of the master password is off by configuration (rotationDays 0).",
 			append([]string{"AwsSolutions-SMG4"}, nag.NISTAndHIPAA("SecretsManagerRotationEnabled")...)...)
 	}

@@ -152,11 +152,8 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
 	})
-	monitor.dependOn(cluster)
-	retainSecret(masterSecret(cluster), p.Props)
-	rotate(this, p.Props, func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) })
-	fixPorts(this, sg, port(p.Engine))
-	suppressions(p.Props, cluster.Node().DefaultChild().(awscdk.CfnResource), dbInstances(cluster), masterSecret(cluster))
+	secure(this, p.Props, cluster, sg, monitor,
+		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
 	if p.Engine == MySQL {
 		nag.Suppress(cluster.Node().DefaultChild(), "Backtrack is off: it is not offered in every Region, can only be chosen when the cluster is "+
 			"created, and bills for change records; point-in-time restore from automated backups undoes the same mistakes, more slowly.",
