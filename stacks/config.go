@@ -14,31 +14,31 @@ import (
 // Config is everything the default app can be told through CDK context.
 type Config struct {
 	// Root is the directory function entries are relative to; not read from context.
-	Root                      string
-	Prefix                    string
-	Engine                    string
-	EngineVersion             string
-	Database                  string
-	InstanceClass             string
-	MultiAz                   bool
-	MinAcu                    float64
-	MaxAcu                    float64
-	Reader                    bool
-	Proxy                     bool
-	MaxAzs                    int
-	AvailabilityZones         []string
-	NatGateways               int
-	InterfaceEndpoints        []string
-	MaxConnections            int
-	Headroom                  *int
-	AccountConcurrency        int
-	BorrowTimeoutSeconds      int
-	RemovalPolicy             string
-	DeletionProtection        *bool
-	BackupRetentionDays       int
-	RotationDays              int
-	MonitoringIntervalSeconds int
-	Functions                 []FunctionConfig
+	Root                 string
+	Prefix               string
+	Engine               string
+	EngineVersion        string
+	Database             string
+	InstanceClass        string
+	MultiAz              bool
+	MinAcu               float64
+	MaxAcu               float64
+	Reader               bool
+	Proxy                bool
+	MaxAzs               int
+	AvailabilityZones    []string
+	NatGateways          int
+	InterfaceEndpoints   []string
+	MaxConnections       int
+	Headroom             *int
+	AccountConcurrency   int
+	BorrowTimeoutSeconds int
+	RemovalPolicy        string
+	DeletionProtection   *bool
+	BackupRetentionDays  int
+	RotationDays         int
+	MonitoringInterval   int
+	Functions            []FunctionConfig
 }
 
 // FunctionConfig is one function of the app, from the "functions" context key.
@@ -155,7 +155,7 @@ var Keys = []Key{
 		return
 	}},
 	{"monitoringInterval", "60", "Enhanced Monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.", func(c *Config, v any) (err error) {
-		c.MonitoringIntervalSeconds, err = oneOfInts(v, 0, 1, 5, 10, 15, 30, 60)
+		c.MonitoringInterval, err = oneOfInts(v, 0, 1, 5, 10, 15, 30, 60)
 		return
 	}},
 	{"functions", `{"items":{"entry":"functions/items"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {

@@ -60,7 +60,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		FlowLogRetention:   awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy:      logRemovalPolicy(removal),
 	})
-	rotation, monitoring := cfg.RotationDays, cfg.MonitoringIntervalSeconds
+	rotation, monitoring := cfg.RotationDays, cfg.MonitoringInterval
 	common := database.Props{
 		Vpc:                       a.Network.Vpc,
 		VpcSubnets:                a.Network.DatabaseSubnets,
