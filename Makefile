@@ -9,9 +9,11 @@ export JSII_NODE
 
 # The Lambda Runtime Interface Emulator, pinned; the end-to-end harness runs it.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+# The context key that turns the cdk-nag packs on (stacks.NagContext).
+NAG_CONTEXT := lambdards:nag
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help deps npm-deps debian-deps go-tools synth test vet bench clean
+.PHONY: help deps npm-deps debian-deps go-tools synth nag test vet bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,6 +39,10 @@ deps: npm-deps debian-deps go-tools ## everything the tests need
 
 synth: npm-deps ## synthesize the default app into cdk.out (extra context: make synth CONTEXT="-c engine=mysql")
 	npx cdk synth -q $(CONTEXT)
+
+nag: npm-deps ## check the default app with cdk-nag (AwsSolutions, NIST 800-53 r5, HIPAA); reports: cdk.out/*-NagReport.csv
+	npx cdk synth -q -c $(NAG_CONTEXT)=true $(CONTEXT)
+	@ls cdk.out/*-NagReport.csv
 
 test: deps ## run every test
 	go test -count=1 ./...

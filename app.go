@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -25,20 +26,39 @@ func main() {
 
 func run() (err error) {
 	defer jsii.Close()
+	outdir := os.Getenv("CDK_OUTDIR") // where the CLI wants the assembly; the App's Outdir once it runs
 	defer func() {
 		if r := recover(); r != nil {
 			err = clean(r)
 		}
+		// A failed run leaves no manifest.json, from this run (synth writes the assembly
+		// before policy validation fails it) or an earlier one, so that nothing in the
+		// output directory passes for a cloud assembly of this configuration.
+		if err != nil && outdir != "" {
+			if rmErr := os.Remove(filepath.Join(outdir, "manifest.json")); rmErr != nil && !os.IsNotExist(rmErr) {
+				err = fmt.Errorf("%v (and removing the stale manifest: %v)", err, rmErr)
+			}
+		}
 	}()
-	app := awscdk.NewApp(nil)
-	cfg, err := stacks.Configure(app.Node())
+	// The configuration is checked before Node.js starts, so that a mistake is reported
+	// at once; the App reads the same context.
+	ctx, err := stacks.ProcessContext()
 	if err != nil {
 		return err
 	}
+	cfg, err := stacks.Configure(ctx)
+	if err != nil {
+		return err
+	}
+	app := awscdk.NewApp(nil)
+	outdir = *app.Outdir()
 	if cfg.Root, err = os.Getwd(); err != nil {
 		return err
 	}
 	built := stacks.New(app, cfg)
+	if nag := app.Node().TryGetContext(jsii.String(stacks.NagContext)); nag == true || nag == "true" {
+		stacks.Nag(app)
+	}
 	asm := app.Synth(nil)
 	return built.Report(*asm.Directory(), os.Stdout)
 }

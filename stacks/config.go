@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ type Config struct {
 	Env                  string
 	Prefix               string
 	Engine               string
+	EngineVersion        string
 	Database             string
 	InstanceClass        string
 	MultiAz              bool
@@ -36,6 +38,8 @@ type Config struct {
 	RemovalPolicy        string
 	DeletionProtection   *bool
 	BackupRetentionDays  int
+	RotationDays         int
+	MonitoringInterval   int
 	Functions            []FunctionConfig
 }
 
@@ -93,6 +97,10 @@ var Keys = []Key{
 	}},
 	{"engine", "postgres", "Database engine: `postgres` or `mysql`.", func(c *Config, v any) (err error) {
 		c.Engine, err = oneOf(v, "postgres", "mysql")
+		return
+	}},
+	{"engineVersion", "", "Engine version, e.g. `17.7` (PostgreSQL), `8.4.7` (RDS MySQL), `3.10.0` (Aurora MySQL); default: a recent version per variant.", func(c *Config, v any) (err error) {
+		c.EngineVersion, err = pattern(v, engineVersion, "a version such as 17.7, 8.4.7 or 3.10.0")
 		return
 	}},
 	{"database", "instance", "Database variant: `instance` (RDS) or `serverless` (Aurora Serverless v2).", func(c *Config, v any) (err error) {
@@ -174,6 +182,14 @@ var Keys = []Key{
 		c.BackupRetentionDays, err = integer(v, 1, 35)
 		return
 	}},
+	{"rotationDays", "30", "Days between rotations of the master password (1-1000); 0 turns rotation off. Rotation adds a Secrets Manager interface endpoint.", func(c *Config, v any) (err error) {
+		c.RotationDays, err = integer(v, 0, 1000)
+		return
+	}},
+	{"monitoringInterval", "60", "Enhanced Monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.", func(c *Config, v any) (err error) {
+		c.MonitoringInterval, err = oneOfInts(v, 0, 1, 5, 10, 15, 30, 60)
+		return
+	}},
 	{"functions", `{"items":{"entry":"functions/items"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
 		c.Functions, err = functions(v)
 		return
@@ -183,6 +199,7 @@ var Keys = []Key{
 var (
 	stackName     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,100}$`)
 	instanceClass = regexp.MustCompile(`^(db\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	engineVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,2}$`)
 	functionName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
 )
 
@@ -233,10 +250,35 @@ func Configure(ctx Context) (Config, error) {
 			errs = append(errs, fmt.Sprintf("%s: unknown context key; known keys: %s", name, strings.Join(KeyNames(), ", ")))
 		}
 	}
+	if len(errs) == 0 {
+		errs = contradictions(c)
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("invalid configuration (set with -c key=value or in cdk.json \"context\"):\n  - %s", strings.Join(errs, "\n  - "))
 	}
 	return c, nil
+}
+
+// contradictions lists settings that are each valid but cannot hold together, naming the
+// keys to change. The constructs check the same with their own prop names; this names the
+// context keys a user of the app typed.
+func contradictions(c Config) []string {
+	var errs []string
+	if c.Database == "serverless" && c.MinAcu == 0 && c.Proxy {
+		// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
+		// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
+		errs = append(errs, "minAcu = 0 with proxy = true: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, "+
+			"so it would never pause; set minAcu to 0.5 or more, or proxy to false")
+	}
+	if c.Database == "instance" && c.Reader {
+		errs = append(errs, "reader = true with database = instance: a Serverless v2 reader needs database = serverless; "+
+			"for a standby of an RDS instance set multiAz = true")
+	}
+	if c.Database == "serverless" && c.MultiAz {
+		errs = append(errs, "multiAz = true with database = serverless: multiAz applies to an RDS instance; "+
+			"for a failover target in another Availability Zone set reader = true")
+	}
+	return errs
 }
 
 // KeyNames lists the context keys' names.
@@ -308,6 +350,14 @@ func number(v any, lo, hi float64) (float64, error) {
 		return 0, fmt.Errorf("must be a number from %g to %g", lo, hi)
 	}
 	return f, nil
+}
+
+func oneOfInts(v any, valid ...int) (int, error) {
+	n, err := integer(v, valid[0], valid[len(valid)-1])
+	if err == nil && slices.Contains(valid, n) {
+		return n, nil
+	}
+	return 0, fmt.Errorf("must be one of %s", strings.Join(strings.Fields(strings.Trim(fmt.Sprint(valid), "[]")), ", "))
 }
 
 func integer(v any, lo, hi int) (int, error) {

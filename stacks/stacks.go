@@ -10,7 +10,9 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -47,7 +49,12 @@ func New(scope constructs.Construct, cfg Config) *App {
 	})
 	removal := removalPolicy(cfg.RemovalPolicy)
 	var endpoints []awsec2.InterfaceVpcEndpointAwsService
-	for _, name := range cfg.InterfaceEndpoints {
+	names := cfg.InterfaceEndpoints
+	// Secret rotation runs in the isolated database subnets: give it a way to Secrets Manager.
+	if cfg.RotationDays > 0 && !slices.Contains(names, secretsManager) {
+		names = append(slices.Clone(names), secretsManager)
+	}
+	for _, name := range names {
 		endpoints = append(endpoints, awsec2.NewInterfaceVpcEndpointAwsService(jsii.String(name), nil, nil, nil))
 	}
 	a.Network = network.New(a.Data, jsii.String("Network"), &network.Props{
@@ -58,14 +65,19 @@ func New(scope constructs.Construct, cfg Config) *App {
 		FlowLogRetention:   awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy:      logRemovalPolicy(removal),
 	})
+	rotation, monitoring := cfg.RotationDays, cfg.MonitoringInterval
 	common := database.Props{
-		Vpc:                 a.Network.Vpc,
-		VpcSubnets:          a.Network.DatabaseSubnets,
-		Engine:              database.Engine(cfg.Engine),
-		MaxConnections:      cfg.MaxConnections,
-		BackupRetentionDays: cfg.BackupRetentionDays,
-		RemovalPolicy:       removal,
-		DeletionProtection:  cfg.DeletionProtection,
+		Vpc:                       a.Network.Vpc,
+		VpcSubnets:                a.Network.DatabaseSubnets,
+		Engine:                    database.Engine(cfg.Engine),
+		EngineVersion:             cfg.EngineVersion,
+		MaxConnections:            cfg.MaxConnections,
+		BackupRetentionDays:       cfg.BackupRetentionDays,
+		RemovalPolicy:             removal,
+		DeletionProtection:        cfg.DeletionProtection,
+		RotationDays:              &rotation,
+		SecretsManagerEndpoint:    a.Network.Endpoints[secretsManager],
+		MonitoringIntervalSeconds: &monitoring,
 	}
 	if cfg.Database == "serverless" {
 		min := cfg.MinAcu
@@ -92,7 +104,12 @@ func New(scope constructs.Construct, cfg Config) *App {
 		AccountConcurrency: cfg.AccountConcurrency,
 	})
 
-	shards := Shard(names(cfg.Functions), FunctionsPerStack)
+	// Functions may reach every interface endpoint the user asked for.
+	for _, name := range slices.Sorted(maps.Keys(a.Network.Endpoints)) {
+		a.Network.Endpoints[name].Connections().AllowDefaultPortFrom(a.Pool.ClientSecurityGroup, jsii.String("HTTPS from lambdards functions"))
+	}
+
+	shards := Shard(functionNames(cfg.Functions), FunctionsPerStack)
 	for i := range shards {
 		id := cfg.Prefix + "Functions"
 		if i > 0 {
@@ -120,18 +137,22 @@ func New(scope constructs.Construct, cfg Config) *App {
 			ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
 			MemorySize:                f.MemorySize,
 			TimeoutSeconds:            f.TimeoutSeconds,
+			LogKey:                    a.Network.LogKey,
 		}))
 	}
 	return a
 }
 
-func names(fns []FunctionConfig) []string {
+func functionNames(fns []FunctionConfig) []string {
 	out := make([]string, len(fns))
 	for i, f := range fns {
 		out[i] = f.Name
 	}
 	return out
 }
+
+// secretsManager is the Secrets Manager interface endpoint's service short name.
+const secretsManager = "secretsmanager"
 
 func removalPolicy(name string) awscdk.RemovalPolicy {
 	switch name {

@@ -5,16 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lambdards/lambdards/internal/cdktest"
 )
 
 // cdk runs the pinned CDK CLI (what `make synth` runs) in the project root.
 func cdk(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cli := filepath.Join(cdktest.Root(), "node_modules", ".bin", "cdk")
-	cmd := exec.Command(cli, args...)
-	cmd.Dir = cdktest.Root()
+	cmd := exec.Command(filepath.Join(root, "node_modules", ".bin", "cdk"), args...)
+	cmd.Dir = root
+	cmd.Env = env()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

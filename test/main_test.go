@@ -1,40 +1,14 @@
-// Package test runs the app as a user does: the real cdk CLI, and the compiled app program
-// with context as the CLI passes it, checking templates, messages and exit codes.
 package test
 
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lambdards/lambdards/internal/cdktest"
 )
-
-// appBinary is the compiled app, built once for the package.
-var appBinary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdards-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	appBinary = filepath.Join(dir, "lambdards")
-	build := exec.Command("go", "build", "-o", appBinary, ".")
-	build.Dir = cdktest.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the app: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // result is one run of the app program.
 type result struct {
@@ -48,15 +22,10 @@ type result struct {
 // CDK_CONTEXT_JSON (the project's cdk.json flags plus ctx), output to a fresh directory.
 func synth(t *testing.T, ctx map[string]any) result {
 	t.Helper()
-	all := cdktest.ProjectContext()
-	for k, v := range ctx {
-		all[k] = v
-	}
-	b, _ := json.Marshal(all)
 	r := result{outdir: t.TempDir()}
-	cmd := exec.Command(appBinary)
-	cmd.Dir = cdktest.Root()
-	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(b), "CDK_OUTDIR="+r.outdir)
+	cmd := exec.Command(app)
+	cmd.Dir = root
+	cmd.Env = env("CDK_CONTEXT_JSON="+contextJSON(t, ctx), "CDK_OUTDIR="+r.outdir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -81,11 +50,7 @@ func assertFails(t *testing.T, r result, want ...string) {
 			t.Errorf("stderr does not contain %q:\n%s", w, r.stderr)
 		}
 	}
-	for _, trace := range []string{"goroutine ", "panic(", "\n    at ", ".go:"} {
-		if strings.Contains(r.stderr, trace) {
-			t.Errorf("stderr shows a stack trace (%q):\n%s", trace, r.stderr)
-		}
-	}
+	noTrace(t, r.stderr)
 	if _, err := os.Stat(filepath.Join(r.outdir, "manifest.json")); err == nil {
 		t.Errorf("a failed synth left %s/manifest.json, a cloud assembly that looks valid", r.outdir)
 	}

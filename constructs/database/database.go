@@ -3,13 +3,16 @@
 // proxy and function constructs depend on.
 //
 // Every variant encrypts its storage with a key it owns, keeps generated master credentials
-// in Secrets Manager, turns on IAM database authentication, requires TLS, and owns the
+// in Secrets Manager and rotates them, turns on IAM database authentication, requires TLS,
+// exports its logs (with an audit log for MySQL), turns on Enhanced Monitoring, and owns the
 // parameter group that fixes max_connections, so that the deployed database and the
-// connection budget (package budget) agree exactly.
+// connection budget (package budget) agree exactly. It refuses subnets that route to the
+// internet.
 package database
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -22,6 +25,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/constructs/network"
 )
 
 // Engine is the database engine family.
@@ -66,6 +70,9 @@ type Database interface {
 	// GrantConnect lets grantee connect directly (not through a proxy) as user with IAM
 	// database authentication.
 	GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant
+	// ConnectArn is the resource of rds-db:connect for connecting directly as user ("*" for
+	// any user), for policies that GrantConnect cannot write to (customer-managed ones).
+	ConnectArn(user string) *string
 }
 
 // Props holds the settings every variant shares.
@@ -100,9 +107,25 @@ type Props struct {
 	// open it); RETAIN keeps everything; DESTROY deletes everything.
 	// Default: awscdk.RemovalPolicy_SNAPSHOT.
 	RemovalPolicy awscdk.RemovalPolicy
-	// DeletionProtection stops the database from being deleted.
-	// Default: true when RemovalPolicy is RETAIN, else false.
+	// DeletionProtection stops the database from being deleted. It cannot be combined with
+	// RemovalPolicy DESTROY.
+	// Default: true when RemovalPolicy is RETAIN, else false (SNAPSHOT keeps the data in a
+	// final snapshot).
 	DeletionProtection *bool
+	// RotationDays rotates the master password every this many days (1-1000) with Secrets
+	// Manager's single-user rotation function, which runs in VpcSubnets and reaches Secrets
+	// Manager through SecretsManagerEndpoint. 0 turns rotation off.
+	// Default: 30.
+	RotationDays *int
+	// SecretsManagerEndpoint is the VPC's Secrets Manager interface endpoint (package
+	// network, InterfaceEndpoints). The rotation function runs in the database's subnets,
+	// which never route to the internet, so rotation needs it.
+	// Default: none; required when RotationDays is not 0.
+	SecretsManagerEndpoint awsec2.IInterfaceVpcEndpoint
+	// MonitoringIntervalSeconds is the Enhanced Monitoring (OS metrics) interval: 0 (off),
+	// 1, 5, 10, 15, 30 or 60.
+	// Default: 60.
+	MonitoringIntervalSeconds *int
 }
 
 // versions are the default engine versions, chosen as recent minor versions that every
@@ -137,12 +160,53 @@ func tlsParameters(e Engine) map[string]*string {
 	return map[string]*string{"rds.force_ssl": jsii.String("1")}
 }
 
-// logExports are the engine logs sent to CloudWatch Logs.
-func logExports(e Engine) *[]*string {
-	if e == MySQL {
-		return jsii.Strings("error", "slowquery")
+// logExports are the engine logs sent to CloudWatch Logs: every log the engine offers
+// except MySQL's general log (Amazon RDS User Guide, "Publishing database logs to Amazon
+// CloudWatch Logs"; Amazon Aurora User Guide, the same for Aurora). RDS PostgreSQL's
+// upgrade log has no Aurora counterpart.
+func logExports(aurora bool, e Engine) *[]*string {
+	switch {
+	case e == MySQL:
+		return jsii.Strings("audit", "error", "slowquery")
+	case aurora:
+		return jsii.Strings("postgresql")
 	}
-	return jsii.Strings("postgresql")
+	return jsii.Strings("postgresql", "upgrade")
+}
+
+// auditEvents are the database events the MySQL audit log records: sign-ins, and statements
+// that change the schema or privileges, not every query.
+const auditEvents = "CONNECT,QUERY_DDL,QUERY_DCL"
+
+// auditOptions is the option group that turns on the MariaDB Audit Plugin, which writes
+// RDS for MySQL's audit log (Amazon RDS User Guide, "MariaDB Audit Plugin support for
+// MySQL": option MARIADB_AUDIT_PLUGIN, setting SERVER_AUDIT_EVENTS; all MySQL 8.4 and
+// 8.0.28+ versions). It is nil for PostgreSQL. A snapshot stays tied to its option group,
+// so the group is kept as long as the key.
+func auditOptions(scope constructs.Construct, engine awsrds.IInstanceEngine, p Props) awsrds.IOptionGroup {
+	if p.Engine != MySQL {
+		return nil
+	}
+	og := awsrds.NewOptionGroup(scope, jsii.String("Options"), &awsrds.OptionGroupProps{
+		Engine:      engine,
+		Description: jsii.String("lambdards: MySQL audit log (sign-ins, DDL, DCL)"),
+		Configurations: &[]*awsrds.OptionConfiguration{{
+			Name:     jsii.String("MARIADB_AUDIT_PLUGIN"),
+			Settings: &map[string]*string{"SERVER_AUDIT_EVENTS": jsii.String(auditEvents)},
+		}},
+	})
+	og.ApplyRemovalPolicy(keptWithData(p.RemovalPolicy))
+	return og
+}
+
+// auroraAuditParameters turn on Aurora MySQL's Advanced Auditing, which writes its audit
+// log (Amazon Aurora User Guide, "Using Advanced Auditing with an Amazon Aurora MySQL DB
+// cluster": server_audit_logging and server_audit_events, cluster parameters).
+func auroraAuditParameters(e Engine) map[string]*string {
+	if e != MySQL {
+		return nil
+	}
+	return map[string]*string{"server_audit_logging": jsii.String("1"), "server_audit_events": jsii.String(auditEvents)}
 }
 
 func (p Props) withDefaults() Props {
@@ -166,6 +230,12 @@ func (p Props) withDefaults() Props {
 	}
 	if p.VpcSubnets == nil {
 		p.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+	}
+	if p.RotationDays == nil {
+		p.RotationDays = intPtr(30)
+	}
+	if p.MonitoringIntervalSeconds == nil {
+		p.MonitoringIntervalSeconds = intPtr(60)
 	}
 	return p
 }
@@ -196,8 +266,39 @@ func (p Props) validate() []string {
 	default:
 		errs = append(errs, fmt.Sprintf("removalPolicy %q: must be snapshot, retain or destroy", p.RemovalPolicy))
 	}
+	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY && *p.DeletionProtection {
+		errs = append(errs, "deletionProtection true with removalPolicy destroy: deleting the stack would fail on the protected database; "+
+			"to keep the data use removalPolicy snapshot or retain, to throw it away turn deletionProtection off")
+	}
+	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
+	// AutomaticallyAfterDays.
+	if d := *p.RotationDays; d < 0 || d > 1000 {
+		errs = append(errs, fmt.Sprintf("rotationDays %d: must be 0 (no rotation) or 1 to 1000", d))
+	} else if d > 0 && p.SecretsManagerEndpoint == nil {
+		errs = append(errs, fmt.Sprintf("rotationDays %d: the rotation function runs in the database's subnets, which have no route to Secrets Manager; "+
+			"give secretsManagerEndpoint (a Secrets Manager interface endpoint in the VPC, for example network.Props.InterfaceEndpoints) or set rotationDays 0", d))
+	}
+	// Enhanced Monitoring intervals: Amazon RDS API Reference, CreateDBInstance,
+	// MonitoringInterval.
+	if m := *p.MonitoringIntervalSeconds; !slices.Contains(monitoringIntervals, m) {
+		errs = append(errs, fmt.Sprintf("monitoringIntervalSeconds %d: must be one of %v (0 turns Enhanced Monitoring off)", m, monitoringIntervals))
+	}
+	if p.Vpc != nil {
+		routes, err := network.InternetRoutes(p.Vpc, p.VpcSubnets)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("vpcSubnets: %v", err))
+		}
+		if len(routes) > 0 {
+			errs = append(errs, fmt.Sprintf("vpcSubnets: a database must not be reachable from, or reach, the internet, but %s; "+
+				"select isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
+		}
+	}
 	return errs
 }
+
+var monitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
+
+func intPtr(n int) *int { return &n }
 
 // identifier reports whether s is a plain SQL identifier that both engines accept unquoted.
 func identifier(s string) bool {
@@ -248,17 +349,20 @@ func (b *base) Description() string               { return b.description }
 // GrantConnect grants rds-db:connect on this database's user, for direct IAM connections
 // (Amazon RDS User Guide, "Creating and using an IAM policy for IAM database access").
 func (b *base) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
-	stack := awscdk.Stack_Of(b.Construct)
-	arn := stack.FormatArn(&awscdk.ArnComponents{
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("rds-db:connect"),
+		ResourceArns: jsii.Strings(*b.ConnectArn(user)),
+	})
+}
+
+// ConnectArn is arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER (same source).
+func (b *base) ConnectArn(user string) *string {
+	return awscdk.Stack_Of(b.Construct).FormatArn(&awscdk.ArnComponents{
 		Service:      jsii.String("rds-db"),
 		Resource:     jsii.String("dbuser"),
 		ResourceName: jsii.Sprintf("%s/%s", *b.resourceID, user),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
-	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      grantee,
-		Actions:      jsii.Strings("rds-db:connect"),
-		ResourceArns: jsii.Strings(*arn),
 	})
 }
 
@@ -273,10 +377,7 @@ func newShared(this constructs.Construct, p Props) (awsec2.SecurityGroup, awskms
 	})
 	// A snapshot is encrypted with this key: it must outlive the database unless
 	// everything is destroyed.
-	keyPolicy := awscdk.RemovalPolicy_RETAIN
-	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY {
-		keyPolicy = awscdk.RemovalPolicy_DESTROY
-	}
+	keyPolicy := keptWithData(p.RemovalPolicy)
 	key := awskms.NewKey(this, jsii.String("Key"), &awskms.KeyProps{
 		Description:       jsii.String("lambdards database storage and master secret"),
 		EnableKeyRotation: jsii.Bool(true),
@@ -288,14 +389,31 @@ func newShared(this constructs.Construct, p Props) (awsec2.SecurityGroup, awskms
 		Description:   jsii.String("lambdards database subnets"),
 		RemovalPolicy: keyPolicy,
 	})
-	// The secret is built here rather than by the database construct so that it has a
-	// plain construct ID and can be kept as long as the key: a restored snapshot needs it.
-	secret := awsrds.NewDatabaseSecret(this, jsii.String("Secret"), &awsrds.DatabaseSecretProps{
-		Username:      jsii.String(p.MasterUsername),
+	creds := awsrds.Credentials_FromGeneratedSecret(jsii.String(p.MasterUsername), &awsrds.CredentialsBaseOptions{
 		EncryptionKey: key,
 	})
-	secret.ApplyRemovalPolicy(keyPolicy)
-	return sg, key, subnets, awsrds.Credentials_FromSecret(secret, nil)
+	return sg, key, subnets, creds
+}
+
+// keptWithData is the removal policy of what a snapshot or a retained database still
+// needs (its key, secret, subnet group and option group): RETAIN, unless everything is
+// destroyed.
+func keptWithData(r awscdk.RemovalPolicy) awscdk.RemovalPolicy {
+	if r == awscdk.RemovalPolicy_DESTROY {
+		return r
+	}
+	return awscdk.RemovalPolicy_RETAIN
+}
+
+// masterSecret is the generated master secret's resource (AWS::SecretsManager::Secret),
+// which awsrds builds as the child "Secret" of the instance or cluster. Their Secret()
+// method returns the secret's attachment to the database instead.
+func masterSecret(db constructs.IConstruct) awscdk.CfnResource {
+	secret := db.Node().TryFindChild(jsii.String("Secret"))
+	if secret == nil {
+		panic(fmt.Errorf("%s: no generated master secret", *db.Node().Path()))
+	}
+	return secret.Node().DefaultChild().(awscdk.CfnResource)
 }
 
 func itoa(n int) *string { return jsii.Sprintf("%d", n) }

@@ -1,11 +1,13 @@
 package database_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
@@ -17,8 +19,10 @@ import (
 func build(t *testing.T, newDB func(awscdk.Stack, database.Props) database.Database) (database.Database, assertions.Template) {
 	t.Helper()
 	stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Db"), nil)
-	net := network.New(stack, jsii.String("Network"), nil)
-	db := newDB(stack, database.Props{Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets})
+	net := network.New(stack, jsii.String("Network"), &network.Props{
+		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+	})
+	db := newDB(stack, cdktest.DatabaseProps(net))
 	return db, assertions.Template_FromStack(stack, nil)
 }
 
@@ -138,16 +142,33 @@ func checkShared(t *testing.T, tmpl assertions.Template) {
 		"Properties":     map[string]any{"KmsKeyId": assertions.Match_AnyValue()},
 		"DeletionPolicy": "Retain",
 	})
-	tmpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(0))
+	// Until a proxy or client is allowed in, the only way into the database is the master
+	// secret's rotation function, and no rule names an address range.
+	for id, in := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroupIngress") {
+		p := cdktest.Props(in)
+		if p["CidrIp"] != nil || p["SourceSecurityGroupId"] == nil {
+			t.Errorf("ingress %s = %v, want a security-group source and no CIDR", id, p)
+		}
+		source := fmt.Sprint(p["SourceSecurityGroupId"])
+		if strings.Contains(fmt.Sprint(p["GroupId"]), "DatabaseSecurityGroup") && !strings.Contains(source, "RotationSecurityGroup") {
+			t.Errorf("database ingress %s from %s, want only the rotation function", id, source)
+		}
+	}
 	for id, sg := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroup") {
 		p := cdktest.Props(sg)
 		if p["SecurityGroupIngress"] != nil {
-			t.Errorf("security group %s has ingress %v, want none until a proxy or client is allowed", id, p["SecurityGroupIngress"])
+			t.Errorf("security group %s has inline ingress %v, want none", id, p["SecurityGroupIngress"])
 		}
-		// CDK writes a rule that matches no traffic when a group may not send anything.
+		// Egress is written as separate rules to security groups; inline there is at most
+		// the rule CDK writes to match no traffic when a group may send nothing.
 		egress, _ := p["SecurityGroupEgress"].([]any)
-		if len(egress) != 1 || egress[0].(map[string]any)["CidrIp"] != "255.255.255.255/32" {
-			t.Errorf("security group %s egress = %v, want only CDK's deny-all placeholder", id, egress)
+		if len(egress) > 1 || len(egress) == 1 && egress[0].(map[string]any)["CidrIp"] != "255.255.255.255/32" {
+			t.Errorf("security group %s egress = %v, want none but CDK's deny-all placeholder", id, egress)
+		}
+	}
+	for id, out := range cdktest.Resources(tmpl, "AWS::EC2::SecurityGroupEgress") {
+		if p := cdktest.Props(out); p["CidrIp"] != nil || p["DestinationSecurityGroupId"] == nil {
+			t.Errorf("egress %s = %v, want a security-group destination and no CIDR", id, p)
 		}
 	}
 	subnets := cdktest.Resources(tmpl, "AWS::RDS::DBSubnetGroup")

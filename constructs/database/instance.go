@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // InstanceProps configures an RDS database instance.
@@ -70,6 +71,11 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	if m := *p.MaxAllocatedStorageGiB; m != 0 && (m < p.AllocatedStorageGiB || m > 65536) {
 		errs = append(errs, fmt.Sprintf("maxAllocatedStorageGiB %d: must be 0 (no autoscaling) or %d to 65536", m, p.AllocatedStorageGiB))
 	}
+	version := p.EngineVersion
+	if version == "" {
+		version = DefaultVersion(false, p.Engine)
+	}
+	errs = append(errs, checkVersion(false, p.Engine, version, false)...)
 	maxConns := p.MaxConnections
 	if len(errs) == 0 && maxConns == 0 {
 		n, err := budget.InstanceMaxConnections(p.Engine, p.InstanceClass)
@@ -81,10 +87,6 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	fail(scope, id, errs)
 
 	this := constructs.NewConstruct(scope, id)
-	version := p.EngineVersion
-	if version == "" {
-		version = DefaultVersion(false, p.Engine)
-	}
 	engine := instanceEngine(p.Engine, version)
 	params := tlsParameters(p.Engine)
 	params["max_connections"] = itoa(maxConns)
@@ -94,6 +96,8 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		Parameters:  &params,
 	})
 	sg, key, subnets, creds := newShared(this, p.Props)
+	options := auditOptions(this, engine, p.Props)
+	monitor := newMonitoring(this, p.Props)
 
 	var maxStorage *float64
 	if m := *p.MaxAllocatedStorageGiB; m > 0 {
@@ -121,10 +125,22 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		AutoMinorVersionUpgrade: jsii.Bool(true),
 		DeletionProtection:      p.DeletionProtection,
 		RemovalPolicy:           p.RemovalPolicy,
-		CloudwatchLogsExports:   logExports(p.Engine),
+		CloudwatchLogsExports:   logExports(false, p.Engine),
+		OptionGroup:             options,
 		CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		DeleteAutomatedBackups:  jsii.Bool(p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY),
+		Port:                    jsii.Number(port(p.Engine)),
+		MonitoringInterval:      monitor.interval,
+		MonitoringRole:          monitor.role,
 	})
+	cfn := instance.Node().DefaultChild().(awscdk.CfnResource)
+	secure(this, p.Props, instance, sg, monitor,
+		func(o *awsrds.RotationSingleUserOptions) { instance.AddRotationSingleUser(o) }, []awscdk.CfnResource{cfn})
+	if !p.MultiAz {
+		nag.Suppress(cfn, "Single-AZ by configuration (multiAz false): a standby in a second Availability Zone doubles the cost; "+
+			"set multiAz true for one. Backups and the final snapshot keep the data either way.",
+			append([]string{"AwsSolutions-RDS3"}, nag.NISTAndHIPAA("RDSMultiAZSupport")...)...)
+	}
 
 	multi := ""
 	if p.MultiAz {

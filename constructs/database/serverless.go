@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // ServerlessProps configures an Aurora Serverless v2 cluster.
@@ -72,6 +73,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	if *p.MinCapacity == 0 && (p.AutoPauseSeconds < 300 || p.AutoPauseSeconds > 86400) {
 		errs = append(errs, fmt.Sprintf("autoPauseSeconds %d: must be 300 to 86400", p.AutoPauseSeconds))
 	}
+	version := p.EngineVersion
+	if version == "" {
+		version = DefaultVersion(true, p.Engine)
+	}
+	errs = append(errs, checkVersion(true, p.Engine, version, *p.MinCapacity == 0)...)
 	maxConns := p.MaxConnections
 	n, err := budget.ServerlessMaxConnections(p.Engine, *p.MinCapacity, p.MaxCapacity)
 	if err != nil {
@@ -83,12 +89,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	fail(scope, id, errs)
 
 	this := constructs.NewConstruct(scope, id)
-	version := p.EngineVersion
-	if version == "" {
-		version = DefaultVersion(true, p.Engine)
-	}
 	engine := clusterEngine(p.Engine, version)
 	clusterParams := tlsParameters(p.Engine)
+	for k, v := range auroraAuditParameters(p.Engine) {
+		clusterParams[k] = v
+	}
 	clusterPG := awsrds.NewParameterGroup(this, jsii.String("ClusterParameters"), &awsrds.ParameterGroupProps{
 		Engine:      engine,
 		Description: jsii.String("lambdards: TLS required"),
@@ -101,6 +106,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		Parameters:  &instanceParams,
 	})
 	sg, key, subnets, creds := newShared(this, p.Props)
+	monitor := newMonitoring(this, p.Props)
 
 	var readers *[]awsrds.IClusterInstance
 	if p.Reader {
@@ -141,8 +147,18 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		CopyTagsToSnapshot:            jsii.Bool(true),
 		DeletionProtection:            p.DeletionProtection,
 		RemovalPolicy:                 p.RemovalPolicy,
-		CloudwatchLogsExports:         logExports(p.Engine),
+		CloudwatchLogsExports:         logExports(true, p.Engine),
+		Port:                          jsii.Number(port(p.Engine)),
+		MonitoringInterval:            monitor.interval,
+		MonitoringRole:                monitor.role,
 	})
+	secure(this, p.Props, cluster, sg, monitor,
+		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
+	if p.Engine == MySQL {
+		nag.Suppress(cluster.Node().DefaultChild(), "Backtrack is off: it is not offered in every Region, can only be chosen when the cluster is "+
+			"created, and bills for change records; point-in-time restore from automated backups undoes the same mistakes, more slowly.",
+			"AwsSolutions-RDS14")
+	}
 
 	reader := ""
 	if p.Reader {

@@ -3,19 +3,24 @@
 // local `go build` (package gobuild), in the pool's shared client security group, granted
 // rds-db:connect for its database user only, told where to connect by environment
 // variables, and capped by the reserved concurrency that the pool's connection budget
-// gives it.
+// gives it. Its role's permissions (logs, VPC network interfaces, rds-db:connect) are one
+// customer-managed policy: no AWS-managed and no inline policies.
 package function
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -25,6 +30,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/internal/gobuild"
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // Environment variables a function receives; package functions/dbconn reads them.
@@ -85,6 +91,10 @@ type Props struct {
 	// LogRetention is how long the function's logs are kept.
 	// Default: awslogs.RetentionDays_ONE_YEAR.
 	LogRetention awslogs.RetentionDays
+	// LogKey encrypts the function's log group, for example network.Network.LogKey; its key
+	// policy must let CloudWatch Logs use it for the group.
+	// Default: none, CloudWatch Logs' own encryption.
+	LogKey awskms.IKey
 }
 
 // Function is a VPC-attached Go Lambda function with a reserved concurrency from its
@@ -93,6 +103,10 @@ type Function struct {
 	constructs.Construct
 	// Function is the underlying Lambda function.
 	Function awslambda.Function
+	// Role is the function's execution role.
+	Role awsiam.Role
+	// Policy holds every permission of Role.
+	Policy awsiam.ManagedPolicy
 	// LogGroup receives the function's logs.
 	LogGroup awslogs.LogGroup
 	// Name is the function's name in the connection budget: its construct path.
@@ -121,7 +135,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	logs := awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     p.LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		EncryptionKey: p.LogKey,
 	})
+	role, policy := newRole(this, logs, p)
 	env := map[string]*string{
 		EnvEngine:   jsii.String(string(p.Pool.Database.Engine())),
 		EnvHost:     p.Pool.Host(),
@@ -155,14 +171,54 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		Environment:                  &env,
 		ReservedConcurrentExecutions: reserved,
 		LogGroup:                     logs,
+		Role:                         role,
 		Description:                  jsii.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
 	})
-	p.Pool.GrantConnect(fn, p.DatabaseUser)
+	// Lambda checks at creation that the role may manage VPC network interfaces.
+	fn.Node().AddDependency(policy)
+	nag.Suppress(fn.Node().DefaultChild(), "The function is invoked synchronously: a failed call returns its error to the caller, "+
+		"and a dead-letter queue only receives failed asynchronous events.",
+		nag.NISTAndHIPAA("LambdaDLQ")...)
 	awscdk.NewCfnOutput(this, jsii.String("ReservedConcurrency"), &awscdk.CfnOutputProps{
 		Description: jsii.Sprintf("lambdards connection budget: reserved concurrency of %s", name),
 		Value:       awscdk.Token_AsString(reserved, nil),
 	})
-	return &Function{Construct: this, Function: fn, LogGroup: logs, Name: name}
+	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name}
+}
+
+// newRole builds the function's execution role and its one customer-managed policy: what
+// AWSLambdaBasicExecutionRole allows, for the function's own log group only; what
+// AWSLambdaVPCAccessExecutionRole allows (AWS Lambda Developer Guide, "Giving Lambda
+// functions access to resources in an Amazon VPC", execution role permissions); and
+// rds-db:connect as the function's database user.
+func newRole(scope constructs.Construct, logs awslogs.ILogGroup, p Props) (awsiam.Role, awsiam.ManagedPolicy) {
+	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("lambdards function: logs, VPC network interfaces, database sign-in"),
+	})
+	policy := awsiam.NewManagedPolicy(scope, jsii.String("Policy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("lambdards function: write its logs, attach to the VPC, sign in to the database as its user"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+				Resources: jsii.Strings(*logs.LogGroupArn()),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+					"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("rds-db:connect"),
+				Resources: jsii.Strings(*p.Pool.ConnectArn(p.DatabaseUser)),
+			}),
+		},
+	})
+	nag.SuppressFindings(policy.Node().DefaultChild(), "Lambda manages the function's VPC network interfaces with these EC2 actions, "+
+		"which AWS documents on resource \"*\" (the Describe actions support no narrower resource); they create no access to data.",
+		[]string{"Resource::*"}, "AwsSolutions-IAM5")
+	return role, policy
 }
 
 func withDefaults(p Props) (Props, []string) {
@@ -216,6 +272,19 @@ func withDefaults(p Props) (Props, []string) {
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Environment)) {
+		if !strings.HasPrefix(k, "LAMBDARDS_DB_") {
+			continue
+		}
+		if k == EnvTLS && !strings.HasPrefix(p.Environment[k], "verify") && p.Environment[k] != "require" {
+			errs = append(errs, fmt.Sprintf("environment %s = %q: the function signs in with an IAM authentication token, "+
+				"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the construct sets %s from the pool)",
+				k, p.Environment[k], k))
+			continue
+		}
+		errs = append(errs, fmt.Sprintf("environment %s: set by the construct from the pool, so that the function "+
+			"connects where and as its grant allows; remove it (set databaseUser for the user)", k))
 	}
 	return p, errs
 }

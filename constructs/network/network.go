@@ -5,7 +5,8 @@
 // one for functions, and no public subnet, internet gateway or NAT gateway: nothing in it
 // can be reached from, or reach, the internet. NAT gateways (which add public subnets) and
 // interface endpoints are opt-in. Flow logs go to a CloudWatch Logs group that the
-// network owns.
+// network owns, encrypted with a customer-managed key (LogKey) that other constructs' log
+// groups can share, and written by a role whose permissions are a customer-managed policy.
 package network
 
 import (
@@ -14,9 +15,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // Subnet group names. They are part of the public contract: they name the subnets in the
@@ -44,14 +49,16 @@ type Props struct {
 	// turns the function subnets into private subnets with egress. 0 keeps the VPC isolated.
 	// Default: 0.
 	NatGateways int
-	// InterfaceEndpoints adds an interface VPC endpoint for each service, reachable from the
+	// InterfaceEndpoints adds an interface VPC endpoint for each service, in a security group
+	// that admits no one until allowed (Endpoints[name].Connections()), reachable from the
 	// function and database subnets (for example Secrets Manager, for secret rotation).
 	// Default: none.
 	InterfaceEndpoints []awsec2.InterfaceVpcEndpointAwsService
 	// FlowLogRetention is how long VPC flow logs are kept.
 	// Default: awslogs.RetentionDays_ONE_YEAR.
 	FlowLogRetention awslogs.RetentionDays
-	// RemovalPolicy applies to the flow log group: RETAIN or DESTROY.
+	// RemovalPolicy applies to the flow log group and the key that encrypts logs: RETAIN or
+	// DESTROY.
 	// Default: awscdk.RemovalPolicy_RETAIN.
 	RemovalPolicy awscdk.RemovalPolicy
 }
@@ -63,6 +70,12 @@ type Network struct {
 	Vpc awsec2.IVpc
 	// FlowLogGroup receives the VPC's flow logs.
 	FlowLogGroup awslogs.ILogGroup
+	// LogKey encrypts the flow logs. CloudWatch Logs may use it for any log group of the
+	// stack's account and Region, so functions' log groups can share it.
+	LogKey awskms.IKey
+	// Endpoints are the interface endpoints, by service short name (for example
+	// "secretsmanager").
+	Endpoints map[string]awsec2.IInterfaceVpcEndpoint
 	// DatabaseSubnets selects the subnets for the database and the proxy.
 	DatabaseSubnets *awsec2.SubnetSelection
 	// FunctionSubnets selects the subnets for Lambda functions.
@@ -94,9 +107,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		Name: jsii.String(FunctionSubnets), SubnetType: functionSubnetType, CidrMask: jsii.Number(20),
 	})
 
+	logKey := newLogKey(this, p.RemovalPolicy)
 	logGroup := awslogs.NewLogGroup(this, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
 		Retention:     p.FlowLogRetention,
 		RemovalPolicy: p.RemovalPolicy,
+		EncryptionKey: logKey,
 	})
 	vpcProps := &awsec2.VpcProps{
 		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String(p.Cidr)),
@@ -104,12 +119,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		SubnetConfiguration: &subnets,
 		EnableDnsHostnames:  jsii.Bool(true),
 		EnableDnsSupport:    jsii.Bool(true),
-		FlowLogs: &map[string]*awsec2.FlowLogOptions{
-			"All": {
-				Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, nil),
-				TrafficType: awsec2.FlowLogTrafficType_ALL,
-			},
-		},
 	}
 	if len(p.AvailabilityZones) > 0 {
 		vpcProps.AvailabilityZones = jsii.Strings(p.AvailabilityZones...)
@@ -117,22 +126,101 @@ func New(scope constructs.Construct, id *string, props *Props) *Network {
 		vpcProps.MaxAzs = jsii.Number(p.MaxAzs)
 	}
 	vpc := awsec2.NewVpc(this, jsii.String("Vpc"), vpcProps)
+	flowLogRole, flowLogPolicy := newFlowLogRole(this, logGroup)
+	flowLog := vpc.AddFlowLog(jsii.String("All"), &awsec2.FlowLogOptions{
+		// Given without policy updates, so the flow log cannot add an inline policy.
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logGroup, flowLogRole.WithoutPolicyUpdates(nil)),
+		TrafficType: awsec2.FlowLogTrafficType_ALL,
+	})
+	flowLog.Node().AddDependency(flowLogPolicy)
+	for _, subnet := range *vpc.PublicSubnets() {
+		nag.Suppress(subnet.Node().FindChild(jsii.String("DefaultRoute")), "natGateways is not 0 by configuration: "+
+			"a NAT gateway needs a public subnet with a default route to the internet gateway. Only the NAT gateways live there "+
+			"(no public IPs on launch); the database, the proxy and the functions use subnets without such a route.",
+			nag.NISTAndHIPAA("VPCNoUnrestrictedRouteToIGW")...)
+	}
 
 	n := &Network{
 		Construct:       this,
 		Vpc:             vpc,
 		FlowLogGroup:    logGroup,
+		LogKey:          logKey,
+		Endpoints:       map[string]awsec2.IInterfaceVpcEndpoint{},
 		DatabaseSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(DatabaseSubnets)},
 		FunctionSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String(FunctionSubnets)},
 	}
 	for _, svc := range p.InterfaceEndpoints {
-		vpc.AddInterfaceEndpoint(jsii.String(endpointID(svc)), &awsec2.InterfaceVpcEndpointOptions{
+		id := endpointID(svc)
+		// Closed by default: no CIDR ingress and no egress. Whoever needs the endpoint is
+		// let in by security group (ep.Connections().AllowDefaultPortFrom).
+		sg := awsec2.NewSecurityGroup(this, jsii.String(id+"SecurityGroup"), &awsec2.SecurityGroupProps{
+			Vpc:              vpc,
+			Description:      jsii.Sprintf("lambdards %s endpoint: HTTPS from the security groups allowed in", *svc.ShortName()),
+			AllowAllOutbound: jsii.Bool(false),
+		})
+		ep := vpc.AddInterfaceEndpoint(jsii.String(id), &awsec2.InterfaceVpcEndpointOptions{
 			Service:           svc,
 			Subnets:           n.FunctionSubnets,
 			PrivateDnsEnabled: jsii.Bool(true),
+			SecurityGroups:    &[]awsec2.ISecurityGroup{sg},
+			Open:              jsii.Bool(false),
 		})
+		n.Endpoints[*svc.ShortName()] = ep
 	}
 	return n
+}
+
+// newLogKey builds the key that encrypts log groups. CloudWatch Logs may use it for any log
+// group of the stack's account and Region, so that adding a function's log group never
+// changes the key policy (AWS CloudWatch Logs User Guide, "Encrypt log data in CloudWatch
+// Logs using AWS Key Management Service", step 2: the key policy for CloudWatch Logs).
+func newLogKey(scope constructs.Construct, removal awscdk.RemovalPolicy) awskms.Key {
+	stack := awscdk.Stack_Of(scope)
+	key := awskms.NewKey(scope, jsii.String("LogKey"), &awskms.KeyProps{
+		Description:       jsii.String("lambdards CloudWatch Logs: VPC flow logs and function logs"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*stack.Region()+"."+*stack.UrlSuffix()), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnLike": map[string]any{
+			"kms:EncryptionContext:aws:logs:arn": stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String("*"),
+				ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			}),
+		}},
+	}), nil)
+	return key
+}
+
+// newFlowLogRole builds the role VPC flow logs write with. Its permissions are a
+// customer-managed policy rather than the inline policy CDK would attach, and only the
+// flow logs of this account may assume it (Amazon VPC User Guide, "IAM role for publishing
+// flow logs to CloudWatch Logs": the actions, and the confused-deputy conditions).
+func newFlowLogRole(scope constructs.Construct, logGroup awslogs.ILogGroup) (awsiam.Role, awsiam.ManagedPolicy) {
+	stack := awscdk.Stack_Of(scope)
+	role := awsiam.NewRole(scope, jsii.String("FlowLogRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("vpc-flow-logs.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+				"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("ec2"), Resource: jsii.String("vpc-flow-log"), ResourceName: jsii.String("*"),
+				})},
+			},
+		}),
+		Description: jsii.String("lambdards: VPC flow logs to CloudWatch Logs"),
+	})
+	policy := awsiam.NewManagedPolicy(scope, jsii.String("FlowLogPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("lambdards: write VPC flow logs to their log group"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+			Resources: jsii.Strings(*logGroup.LogGroupArn()),
+		})},
+	})
+	return role, policy
 }
 
 // endpointID names an endpoint construct after its service ("secretsmanager" becomes

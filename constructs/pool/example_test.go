@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
@@ -22,9 +23,15 @@ func Example() {
 	})
 	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
 
-	net := network.New(stack, jsii.String("Network"), nil)
+	// The Secrets Manager endpoint gives the master secret's rotation function, in the
+	// isolated database subnets, its way to Secrets Manager.
+	net := network.New(stack, jsii.String("Network"), &network.Props{
+		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+	})
 	db := database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
-		Props:       database.Props{Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets},
+		Props: database.Props{
+			Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets, SecretsManagerEndpoint: net.Endpoints["secretsmanager"],
+		},
 		MaxCapacity: 8,
 	})
 	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc})

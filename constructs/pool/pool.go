@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -108,8 +109,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
+	// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
+	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
 	if p.Database.AutoPause() && !p.Direct {
-		panic(fmt.Errorf("%s/%s: invalid pool: the database pauses at 0 ACU, but an RDS Proxy keeps connections open so it would never pause; set the minimum capacity to 0.5 or more, or connect directly (no proxy)", *scope.Node().Path(), *id))
+		panic(fmt.Errorf("%s/%s: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps "+
+			"connections open, so it would never pause; set the minimum capacity to 0.5 ACU or more, or set direct to connect without a proxy",
+			*scope.Node().Path(), *id))
 	}
 
 	cfg := budget.Config{
@@ -219,12 +224,27 @@ func (pl *Pool) Host() *string { return pl.host }
 func (pl *Pool) Port() int { return pl.Database.Port() }
 
 // GrantConnect lets grantee connect as user with IAM database authentication, through the
-// proxy or directly.
+// proxy or directly. It panics when grantee is a Lambda function outside a VPC: it could
+// sign in, but never reach the pool's endpoint.
 func (pl *Pool) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
+	if fn, ok := grantee.(awslambda.IFunction); ok && !*fn.IsBoundToVpc() {
+		panic(fmt.Errorf("%s: grantConnect: function %s is not in a VPC, so it could never reach the database; "+
+			"give it vpc (the pool's Vpc) and the pool's ClientSecurityGroup, or build it with package function",
+			*pl.Node().Path(), *fn.Node().Path()))
+	}
 	if pl.Proxy != nil {
 		return pl.Proxy.GrantConnect(grantee, user)
 	}
 	return pl.Database.GrantConnect(grantee, user)
+}
+
+// ConnectArn is the resource of rds-db:connect for connecting as user, through the proxy
+// or directly, for policies that GrantConnect cannot write to (customer-managed ones).
+func (pl *Pool) ConnectArn(user string) *string {
+	if pl.Proxy != nil {
+		return pl.Proxy.ConnectArn(user)
+	}
+	return pl.Database.ConnectArn(user)
 }
 
 // Register adds a function to the budget and returns its reserved concurrency as a token

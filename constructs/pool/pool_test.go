@@ -23,7 +23,7 @@ func (r rule) String() string { return fmt.Sprintf("%s %s %s %s", r.group, r.dir
 
 // groupName maps a security group's logical ID to a short name.
 func groupName(logicalID string) string {
-	for _, n := range []string{"ClientSecurityGroup", "ProxySecurityGroup", "DatabaseSecurityGroup"} {
+	for _, n := range []string{"ClientSecurityGroup", "ProxySecurityGroup", "DatabaseSecurityGroup", "DatabaseRotationSecurityGroup", "SecretsmanagerEndpointSecurityGroup"} {
 		if strings.Contains(logicalID, n) {
 			return strings.TrimSuffix(n, "SecurityGroup")
 		}
@@ -113,27 +113,37 @@ func firstOf(m map[string]any, keys ...string) any {
 	return nil
 }
 
+// rotation are the rules of the master secret's rotation function: into the database, and
+// into the Secrets Manager endpoint, which admits no one else.
+var rotation = []string{
+	"Database ingress-from DatabaseRotation db-port",
+	"DatabaseRotation egress-to Database db-port",
+	"DatabaseRotation egress-to SecretsmanagerEndpoint 443-443/tcp",
+	"SecretsmanagerEndpoint ingress-from DatabaseRotation 443-443/tcp",
+}
+
 func TestSecurityGroupRules(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		direct bool
 		want   []string
 	}{
-		{"proxy", false, []string{
+		{"proxy", false, append(rotation,
 			"Client egress-to Proxy db-port",
 			"Database ingress-from Proxy db-port",
 			"Proxy egress-to Database db-port",
 			"Proxy ingress-from Client db-port",
-		}},
-		{"direct", true, []string{
+		)},
+		{"direct", true, append(rotation,
 			"Client egress-to Database db-port",
 			"Database ingress-from Client db-port",
-		}},
+		)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := cdktest.NewFixture(&pool.Props{Direct: tc.direct}, nil)
 			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
 			got := rules(t, assertions.Template_FromStack(f.Data, nil))
+			sort.Strings(tc.want)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("security-group rules:\n%s\nwant exactly:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
@@ -165,14 +175,14 @@ func TestProxy(t *testing.T) {
 		},
 	})
 	// End-to-end IAM: the proxy role may connect to this database, and holds no secret.
-	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), &map[string]any{
-		"PolicyDocument": map[string]any{"Statement": []any{map[string]any{
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
 			"Action": "rds-db:connect", "Effect": "Allow",
 			"Resource": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
 				map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseInstance")), "DbiResourceId"}},
 				"/*",
 			})}},
-		}}},
+		}})},
 	})
 	if f.Pool.Proxy.Settings.MaxConnectionsPercent != 84 {
 		t.Errorf("Proxy.Settings.MaxConnectionsPercent = %d, want 84", f.Pool.Proxy.Settings.MaxConnectionsPercent)
@@ -224,7 +234,7 @@ func TestInvalidProps(t *testing.T) {
 		{"auto-pause with a proxy", func() {
 			zero := 0.0
 			cdktest.NewFixture(nil, &database.ServerlessProps{MinCapacity: &zero})
-		}, "pauses at 0 ACU, but an RDS Proxy keeps connections open"},
+		}, "but an RDS Proxy keeps connections open, so it would never pause"},
 		{"percent set by hand", func() {
 			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
 		}, "proxy.maxConnectionsPercent 90: the connection budget sets it"},

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // Props configures a Proxy.
@@ -52,6 +54,10 @@ type Props struct {
 	// DebugLogging logs SQL statements; it may log sensitive data.
 	// Default: false.
 	DebugLogging bool
+	// RequireTLS makes clients connect with TLS. Clients always authenticate with IAM,
+	// whose tokens must travel only over TLS, so false is rejected.
+	// Default: true.
+	RequireTLS *bool
 }
 
 // Proxy is an RDS Proxy that requires TLS and IAM authentication.
@@ -88,12 +94,28 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	if p.Vpc == nil {
 		errs = append(errs, "vpc: required")
 	}
-	if len(errs) > 0 {
-		panic(fmt.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	// Client-to-proxy IAM authentication needs TLS (Amazon RDS User Guide, "Connecting to a
+	// database through RDS Proxy", connecting with IAM authentication; shared/docs/aws-facts.md).
+	if p.RequireTLS != nil && !*p.RequireTLS {
+		errs = append(errs, "requireTLS false: clients sign in to the proxy with IAM authentication tokens, "+
+			"bearer credentials valid for 15 minutes that must only travel over TLS; leave requireTLS unset (true)")
 	}
 	subnets := p.VpcSubnets
 	if subnets == nil {
 		subnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+	}
+	if p.Vpc != nil {
+		routes, err := network.InternetRoutes(p.Vpc, subnets)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("vpcSubnets: %v", err))
+		}
+		if len(routes) > 0 {
+			errs = append(errs, fmt.Sprintf("vpcSubnets: an RDS Proxy must not be reachable from, or reach, the internet, but %s; "+
+				"select the database's isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
+		}
+	}
+	if len(errs) > 0 {
+		panic(fmt.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
 	this := constructs.NewConstruct(scope, id)
 	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
@@ -109,7 +131,19 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
 		Description: jsii.String("lambdards proxy: end-to-end IAM authentication to its database"),
 	})
-	p.Database.GrantConnect(role, "*")
+	policy := awsiam.NewManagedPolicy(this, jsii.String("Policy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("lambdards proxy: sign in to its database as any IAM-enabled user"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("rds-db:connect"),
+			Resources: jsii.Strings(*p.Database.ConnectArn("*")),
+		})},
+	})
+	nag.SuppressFindings(policy.Node().DefaultChild(),
+		"With end-to-end IAM the proxy signs in to its one database as whichever user a client signs in as; "+
+			"which users a client may be is decided by the client's own rds-db:connect grant on the proxy.",
+		[]string{`/^Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:<[A-Za-z0-9]+\.[A-Za-z]+>\/\*$/`},
+		"AwsSolutions-IAM5")
 	var initQuery *string
 	if p.InitQuery != "" {
 		initQuery = jsii.String(p.InitQuery)
@@ -123,7 +157,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 		DbProxyName:               name(this),
 		DefaultAuthScheme:         awsrds.DefaultAuthScheme_IAM_AUTH,
 		IamAuth:                   jsii.Bool(true),
-		RequireTLS:                jsii.Bool(true),
+		RequireTLS:                jsii.Bool(true), // see Props.RequireTLS
 		MaxConnectionsPercent:     jsii.Number(s.MaxConnectionsPercent),
 		MaxIdleConnectionsPercent: jsii.Number(s.MaxIdleConnectionsPercent),
 		BorrowTimeout:             awscdk.Duration_Seconds(jsii.Number(s.BorrowTimeoutSeconds)),
@@ -131,6 +165,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 		InitQuery:                 initQuery,
 		DebugLogging:              jsii.Bool(p.DebugLogging),
 	})
+	// The proxy registers its target with its role's permissions.
+	px.Node().AddDependency(policy)
 	// awsrds.DatabaseProxy itself allows the proxy's security group into the database's on
 	// the database port, and nothing else.
 	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, db: p.Database}
@@ -147,7 +183,25 @@ func (x *Proxy) Connections() awsec2.Connections { return x.Proxy.Connections() 
 
 // GrantConnect lets grantee connect through the proxy as user with IAM authentication.
 func (x *Proxy) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
-	return x.Proxy.GrantConnect(grantee, jsii.String(user))
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("rds-db:connect"),
+		ResourceArns: jsii.Strings(*x.ConnectArn(user)),
+	})
+}
+
+// ConnectArn is the resource of rds-db:connect for connecting through the proxy as user:
+// arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER, where prx-ID ends the proxy's ARN
+// (Amazon RDS User Guide, "Creating an IAM policy for IAM authentication with RDS Proxy").
+func (x *Proxy) ConnectArn(user string) *string {
+	stack := awscdk.Stack_Of(x.Construct)
+	id := stack.SplitArn(x.Proxy.DbProxyArn(), awscdk.ArnFormat_COLON_RESOURCE_NAME).ResourceName
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("rds-db"),
+		Resource:     jsii.String("dbuser"),
+		ResourceName: jsii.String(*id + "/" + user),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
 }
 
 // name is a proxy name unique to the construct's path within its account and Region: a
@@ -177,7 +231,8 @@ func settings(p Props) (Settings, []string) {
 		s.MaxIdleConnectionsPercent = *p.MaxIdleConnectionsPercent
 	}
 	if s.MaxIdleConnectionsPercent < 0 || s.MaxIdleConnectionsPercent > s.MaxConnectionsPercent {
-		errs = append(errs, fmt.Sprintf("maxIdleConnectionsPercent %d: must be 0 to maxConnectionsPercent (%d)",
+		errs = append(errs, fmt.Sprintf("maxIdleConnectionsPercent %d: must be 0 to maxConnectionsPercent (%d): "+
+			"the proxy cannot keep more connections idle than it may open; lower it, or leave it unset for half of maxConnectionsPercent",
 			s.MaxIdleConnectionsPercent, s.MaxConnectionsPercent))
 	}
 	if p.BorrowTimeoutSeconds != nil {

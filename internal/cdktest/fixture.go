@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
@@ -32,11 +33,13 @@ func NewFixture(props *pool.Props, serverless *database.ServerlessProps) *Fixtur
 func NewFixtureIn(app awscdk.App, props *pool.Props, serverless *database.ServerlessProps) *Fixture {
 	f := &Fixture{App: app}
 	f.Data = awscdk.NewStack(f.App, jsii.String("Data"), nil)
-	f.Network = network.New(f.Data, jsii.String("Network"), nil)
-	common := database.Props{Vpc: f.Network.Vpc, VpcSubnets: f.Network.DatabaseSubnets}
+	f.Network = network.New(f.Data, jsii.String("Network"), &network.Props{
+		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+	})
+	common := DatabaseProps(f.Network)
 	if serverless != nil {
 		s := *serverless
-		s.Props.Vpc, s.Props.VpcSubnets = common.Vpc, common.VpcSubnets
+		s.Props.Vpc, s.Props.VpcSubnets, s.Props.SecretsManagerEndpoint = common.Vpc, common.VpcSubnets, common.SecretsManagerEndpoint
 		f.Database = database.NewServerless(f.Data, jsii.String("Database"), &s)
 	} else {
 		f.Database = database.NewInstance(f.Data, jsii.String("Database"), &database.InstanceProps{Props: common})
@@ -54,4 +57,11 @@ func NewFixtureIn(app awscdk.App, props *pool.Props, serverless *database.Server
 // SampleEntry is the directory of the sample function, functions/items.
 func SampleEntry() string {
 	return filepath.Join(Root(), "functions", "items")
+}
+
+// DatabaseProps are the database props every test fixture starts from: the network's VPC,
+// its database subnets and its Secrets Manager endpoint, which the default secret
+// rotation needs.
+func DatabaseProps(n *network.Network) database.Props {
+	return database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, SecretsManagerEndpoint: n.Endpoints["secretsmanager"]}
 }

@@ -1,0 +1,167 @@
+package database_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/panictest"
+)
+
+// guardrailNetwork is a network with every kind of subnet: isolated (Database), private
+// with egress (Functions) and public, plus a Secrets Manager endpoint.
+func guardrailNetwork() (awscdk.Stack, *network.Network) {
+	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false)})
+	stack := awscdk.NewStack(app, jsii.String("Data"), nil)
+	n := network.New(stack, jsii.String("Network"), &network.Props{
+		NatGateways:        1,
+		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+	})
+	return stack, n
+}
+
+func intp(n int) *int { return &n }
+
+func f64(v float64) *float64 { return &v }
+
+// TestGuardrails checks that each unsafe or impossible database setting fails with a
+// message that names the setting and the fix.
+func TestGuardrails(t *testing.T) {
+	tests := []struct {
+		name       string
+		serverless *database.ServerlessProps // else an instance
+		noEndpoint bool                      // no Secrets Manager endpoint
+		props      func(n *network.Network) database.Props
+		want       []string
+	}{
+		{
+			name: "deletion protection with removal policy destroy",
+			props: func(n *network.Network) database.Props {
+				return database.Props{RemovalPolicy: awscdk.RemovalPolicy_DESTROY, DeletionProtection: jsii.Bool(true)}
+			},
+			want: []string{"deletionProtection true with removalPolicy destroy", "use removalPolicy snapshot or retain", "turn deletionProtection off"},
+		},
+		{
+			name:       "rotation without a way to Secrets Manager",
+			noEndpoint: true,
+			props:      func(n *network.Network) database.Props { return database.Props{} },
+			want:       []string{"rotationDays 30: the rotation function runs in the database's subnets, which have no route to Secrets Manager", "give secretsManagerEndpoint", "or set rotationDays 0"},
+		},
+		{
+			name:  "rotation period out of range",
+			props: func(n *network.Network) database.Props { return database.Props{RotationDays: intp(1001)} },
+			want:  []string{"rotationDays 1001: must be 0 (no rotation) or 1 to 1000"},
+		},
+		{
+			name:  "monitoring interval RDS does not offer",
+			props: func(n *network.Network) database.Props { return database.Props{MonitoringIntervalSeconds: intp(7)} },
+			want:  []string{"monitoringIntervalSeconds 7: must be one of [0 1 5 10 15 30 60]"},
+		},
+		{
+			name: "public subnets",
+			props: func(n *network.Network) database.Props {
+				return database.Props{VpcSubnets: &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}}
+			},
+			want: []string{"vpcSubnets: a database must not be reachable from, or reach, the internet, but subnet Data/Network/Vpc/PublicSubnet1 is public", "select isolated subnets"},
+		},
+		{
+			name: "subnets with a NAT route",
+			props: func(n *network.Network) database.Props {
+				return database.Props{VpcSubnets: n.FunctionSubnets}
+			},
+			want: []string{"subnet Data/Network/Vpc/FunctionsSubnet1 routes to a NAT gateway"},
+		},
+		{
+			name: "isolated subnets given a default route",
+			props: func(n *network.Network) database.Props {
+				for i, s := range *n.Vpc.IsolatedSubnets() {
+					s.(awsec2.Subnet).AddRoute(jsii.String("Out"), &awsec2.AddRouteOptions{
+						RouterId:             jsii.Sprintf("nat-%d", i),
+						RouterType:           awsec2.RouterType_NAT_GATEWAY,
+						DestinationCidrBlock: jsii.String("0.0.0.0/0"),
+					})
+				}
+				return database.Props{}
+			},
+			want: []string{"subnet Data/Network/Vpc/DatabaseSubnet1 has a default route to a NAT gateway"},
+		},
+		{
+			name:  "RDS version in the wrong form",
+			props: func(n *network.Network) database.Props { return database.Props{EngineVersion: "16"} },
+			want:  []string{`engineVersion "16": RDS PostgreSQL versions are written like "17.7"`},
+		},
+		{
+			name:       "Aurora MySQL version in the RDS MySQL form",
+			serverless: &database.ServerlessProps{},
+			props: func(n *network.Network) database.Props {
+				return database.Props{Engine: database.MySQL, EngineVersion: "8.0.39"}
+			},
+			want: []string{`engineVersion "8.0.39": Aurora MySQL versions are written like "3.10.0"`},
+		},
+		{
+			name:       "Aurora PostgreSQL too old for Serverless v2",
+			serverless: &database.ServerlessProps{},
+			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "13.4"} },
+			want:       []string{`engineVersion "13.4": Aurora Serverless v2 needs Aurora PostgreSQL 13.6 or later`},
+		},
+		{
+			name:       "Aurora PostgreSQL too old to pause",
+			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
+			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "16.2"} },
+			want: []string{`engineVersion "16.2": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 16.3 or later`,
+				"choose a later engineVersion or a minimum capacity of 0.5 ACU or more"},
+		},
+		{
+			name:       "Aurora MySQL too old to pause",
+			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
+			props: func(n *network.Network) database.Props {
+				return database.Props{Engine: database.MySQL, EngineVersion: "3.07.1"}
+			},
+			want: []string{`engineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stack, n := guardrailNetwork()
+			p := tt.props(n)
+			p.Vpc = n.Vpc
+			if p.VpcSubnets == nil {
+				p.VpcSubnets = n.DatabaseSubnets
+			}
+			if !tt.noEndpoint {
+				p.SecretsManagerEndpoint = n.Endpoints["secretsmanager"]
+			}
+			panictest.Contains(t, func() {
+				if tt.serverless != nil {
+					sp := *tt.serverless
+					sp.Props = p
+					database.NewServerless(stack, jsii.String("Database"), &sp)
+					return
+				}
+				database.NewInstance(stack, jsii.String("Database"), &database.InstanceProps{Props: p})
+			}, append([]string{"Data/Database: invalid database:"}, tt.want...)...)
+		})
+	}
+}
+
+// TestGuardrailsPass checks the versions the guardrails accept at their limits, and that
+// rotation with the endpoint and isolated subnets builds.
+func TestGuardrailsPass(t *testing.T) {
+	for _, v := range []struct {
+		engine  database.Engine
+		version string
+	}{{database.Postgres, "16.3"}, {database.Postgres, "13.15"}, {database.Postgres, "17.4"}, {database.MySQL, "3.08.0"}} {
+		stack, n := guardrailNetwork()
+		database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
+			Props: database.Props{
+				Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, Engine: v.engine, EngineVersion: v.version,
+				SecretsManagerEndpoint: n.Endpoints["secretsmanager"],
+			},
+			MinCapacity: f64(0),
+		})
+	}
+}

@@ -1,0 +1,76 @@
+package network
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/constructs-go/constructs/v10"
+)
+
+// InternetRoutes describes each subnet that sel selects in vpc and that routes to the
+// internet: a public subnet (a route to an internet gateway), a private subnet with egress
+// (a route to a NAT gateway), or any subnet given a default route to a gateway, NAT gateway
+// or egress-only internet gateway. It returns nil when every selected subnet is isolated,
+// and an error when sel selects nothing or names what the VPC does not have.
+//
+// Imported VPCs are judged by how CDK classified their subnets (public, private, isolated).
+func InternetRoutes(vpc awsec2.IVpc, sel *awsec2.SubnetSelection) (routes []string, err error) {
+	defer func() {
+		if r := recover(); r != nil { // SelectSubnets throws on a group name or type the VPC lacks
+			routes, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	selected := vpc.SelectSubnets(sel)
+	if len(*selected.Subnets) == 0 {
+		return nil, fmt.Errorf("the selection matches no subnet")
+	}
+	public := subnetIDs(vpc.PublicSubnets())
+	nat := subnetIDs(vpc.PrivateSubnets())
+	for _, s := range *selected.Subnets {
+		name := *s.Node().Path()
+		switch id := *s.SubnetId(); {
+		case public[id]:
+			routes = append(routes, fmt.Sprintf("subnet %s is public", name))
+		case nat[id]:
+			routes = append(routes, fmt.Sprintf("subnet %s routes to a NAT gateway", name))
+		default:
+			if to := defaultRoute(s); to != "" {
+				routes = append(routes, fmt.Sprintf("subnet %s has a default route to %s", name, to))
+			}
+		}
+	}
+	return routes, nil
+}
+
+func subnetIDs(subnets *[]awsec2.ISubnet) map[string]bool {
+	ids := map[string]bool{}
+	for _, s := range *subnets {
+		ids[*s.SubnetId()] = true
+	}
+	return ids
+}
+
+// defaultRoute names where a default route (0.0.0.0/0 or ::/0) that the subnet's construct
+// holds leads to the internet, or returns "".
+func defaultRoute(s awsec2.ISubnet) string {
+	for _, c := range *s.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		r, ok := c.(awsec2.CfnRoute)
+		if !ok {
+			continue
+		}
+		if !is(r.DestinationCidrBlock(), "0.0.0.0/0") && !is(r.DestinationIpv6CidrBlock(), "::/0") {
+			continue
+		}
+		switch {
+		case r.NatGatewayId() != nil:
+			return "a NAT gateway"
+		case r.EgressOnlyInternetGatewayId() != nil:
+			return "an egress-only internet gateway"
+		case r.GatewayId() != nil:
+			return "a gateway"
+		}
+	}
+	return ""
+}
+
+func is(s *string, want string) bool { return s != nil && *s == want }

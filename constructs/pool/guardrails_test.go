@@ -1,0 +1,63 @@
+package pool_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/internal/panictest"
+)
+
+func stack() (awscdk.Stack, *network.Network) {
+	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false)})
+	s := awscdk.NewStack(app, jsii.String("Data"), nil)
+	return s, network.New(s, jsii.String("Network"), nil)
+}
+
+var noRotation = 0
+
+func TestAutoPauseWithProxy(t *testing.T) {
+	s, n := stack()
+	zero := 0.0
+	db := database.NewServerless(s, jsii.String("Database"), &database.ServerlessProps{
+		Props:       database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, RotationDays: &noRotation},
+		MinCapacity: &zero,
+	})
+	panictest.Contains(t, func() { pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc}) },
+		"Data/Pool: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps connections open",
+		"set the minimum capacity to 0.5 ACU or more, or set direct to connect without a proxy")
+}
+
+func TestIdleAboveMax(t *testing.T) {
+	s, n := stack()
+	db := database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{
+		Props: database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, RotationDays: &noRotation},
+	})
+	idle := 90
+	panictest.Contains(t, func() {
+		pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc, Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}})
+	}, "Data/Pool: invalid connection budget:", "proxy max idle connections percent 90 exceeds max connections percent 84",
+		"set maxIdleConnectionsPercent to at most 84")
+}
+
+func TestGrantConnectWithoutVpc(t *testing.T) {
+	s, n := stack()
+	db := database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{
+		Props: database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, RotationDays: &noRotation},
+	})
+	p := pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc})
+	fn := awslambda.NewFunction(s, jsii.String("Outside"), &awslambda.FunctionProps{
+		Runtime: awslambda.Runtime_NODEJS_22_X(),
+		Handler: jsii.String("index.handler"),
+		Code:    awslambda.Code_FromInline(jsii.String("exports.handler = async () => {}")),
+	})
+	panictest.Contains(t, func() { p.GrantConnect(fn, "app") },
+		"Data/Pool: grantConnect: function Data/Outside is not in a VPC, so it could never reach the database",
+		"give it vpc (the pool's Vpc) and the pool's ClientSecurityGroup")
+}

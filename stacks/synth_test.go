@@ -1,0 +1,212 @@
+package stacks_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/stacks"
+)
+
+// variant is one configuration of the default app, given as CDK context the way
+// `cdk synth -c key=value` gives it.
+type variant struct {
+	name    string // also the name of its cloud assembly directory
+	context map[string]any
+}
+
+// variants are the configurations the policy and data-safety tests synthesize: every
+// database × engine × proxy combination, then a few rows that turn on what the defaults
+// leave off and off what they turn on, so that every conditional suppression and removal
+// policy is exercised. Add a row per preset (context key "env") here.
+var variants = append(combinations(), []variant{
+	{"prod-like", map[string]any{"engine": "postgres", "database": "instance", "removalPolicy": "retain", "multiAz": true, "natGateways": 1}},
+	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "proxy": false, "minAcu": 0,
+		"rotationDays": 0, "monitoringInterval": 0, "removalPolicy": "destroy"}},
+	{"retained-unprotected", map[string]any{"engine": "postgres", "database": "serverless", "reader": true,
+		"removalPolicy": "retain", "deletionProtection": false}},
+}...)
+
+// combinations returns a variant for each database, engine and proxy setting.
+func combinations() []variant {
+	var vs []variant
+	for _, db := range []string{"instance", "serverless"} {
+		for _, engine := range []string{"postgres", "mysql"} {
+			for _, proxy := range []bool{true, false} {
+				mode := "proxy"
+				if !proxy {
+					mode = "direct"
+				}
+				vs = append(vs, variant{
+					name:    fmt.Sprintf("%s-%s-%s", engine, db, mode),
+					context: map[string]any{"engine": engine, "database": db, "proxy": proxy},
+				})
+			}
+		}
+	}
+	return vs
+}
+
+// assembly is one variant synthesized with the policy packs applied.
+type assembly struct {
+	variant
+	cfg stacks.Config
+	dir string
+	err error // synth failed; dir may still hold templates and reports
+}
+
+var (
+	synthOnce  sync.Once
+	assemblies []assembly
+)
+
+// synthAll synthesizes every variant once per test binary, each into its own App (so
+// logical IDs are those of the real app) within one jsii runtime, without CloudFormation
+// validation (see TestDeployable) and without compiling functions.
+func synthAll(t *testing.T) []assembly {
+	t.Helper()
+	synthOnce.Do(func() {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			panic(err)
+		}
+		base, err := os.MkdirTemp("", "lambdards-stacks-test-")
+		if err != nil {
+			panic(err)
+		}
+		for _, v := range variants {
+			a := assembly{variant: v, dir: filepath.Join(base, v.name)}
+			a.cfg, a.err = synth(root, a.dir, v.context, false)
+			assemblies = append(assemblies, a)
+		}
+	})
+	return assemblies
+}
+
+// synth synthesizes the default app into dir with the packs applied, as `cdk synth` would
+// with context, the feature flags of cdk.json included. It returns the app's configuration
+// and what made synth fail.
+func synth(root, dir string, context map[string]any, validate bool) (cfg stacks.Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	ctx, err := cdkJSONContext(filepath.Join(root, "cdk.json"))
+	if err != nil {
+		return cfg, err
+	}
+	for k, v := range context {
+		ctx[k] = v
+	}
+	ctx[function.SkipBundlingContext] = true
+	ctx["aws:cdk:enable-path-metadata"] = true // as the CLI sets it: construct paths in Metadata
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir:                          jsii.String(dir),
+		BuiltinCloudFormationValidation: jsii.Bool(validate),
+		Context:                         &ctx,
+	})
+	if cfg, err = stacks.Configure(app.Node()); err != nil {
+		return cfg, err
+	}
+	cfg.Root = root
+	stacks.New(app, cfg)
+	stacks.Nag(app)
+	app.Synth(nil)
+	return cfg, nil
+}
+
+// cdkJSONContext reads the "context" of cdk.json: the feature flags the CLI gives the app.
+func cdkJSONContext(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return f.Context, nil
+}
+
+// template is a synthesized CloudFormation template, as far as the tests read it.
+type template struct {
+	Resources map[string]resource
+}
+
+type resource struct {
+	Type           string
+	Properties     map[string]any
+	DeletionPolicy string
+	Metadata       map[string]any
+}
+
+// templates returns the variant's templates by stack name without the prefix ("Data",
+// "Functions").
+func (a assembly) templates(t *testing.T) map[string]template {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(a.dir, "*.template.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s: no templates in %s (synth: %v)", a.name, a.dir, a.err)
+	}
+	out := map[string]template{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl template
+		if err := json.Unmarshal(b, &tmpl); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[strings.TrimPrefix(strings.TrimSuffix(filepath.Base(f), ".template.json"), "LambdaRds")] = tmpl
+	}
+	return out
+}
+
+// finding is one line of a cdk-nag CSV report.
+type finding struct {
+	pack, rule, resource, compliance, reason, level, info string
+}
+
+func (f finding) String() string {
+	return fmt.Sprintf("%s %s %s on %s: %s", f.compliance, f.level, f.rule, f.resource, f.info)
+}
+
+// findings reads the variant's cdk-nag reports.
+func (a assembly) findings(t *testing.T) []finding {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(a.dir, "*-NagReport.csv"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s: no NagReport.csv in %s (synth: %v)", a.name, a.dir, a.err)
+	}
+	var out []finding
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		pack, _, _ := strings.Cut(filepath.Base(f), "-")
+		for _, r := range rows[1:] {
+			out = append(out, finding{pack, r[0], r[1], r[2], r[3], r[4], r[5]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
