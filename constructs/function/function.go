@@ -29,20 +29,21 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/gobuild"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // Environment variables a function receives; package functions/dbconn reads them.
 const (
-	EnvEngine   = "LAMBDARDS_DB_ENGINE"
-	EnvHost     = "LAMBDARDS_DB_HOST"
-	EnvPort     = "LAMBDARDS_DB_PORT"
-	EnvUser     = "LAMBDARDS_DB_USER"
-	EnvName     = "LAMBDARDS_DB_NAME"
-	EnvAuth     = "LAMBDARDS_DB_AUTH"
-	EnvTLS      = "LAMBDARDS_DB_TLS"
-	EnvMaxConns = "LAMBDARDS_DB_MAX_CONNS"
+	EnvEngine   = dbenv.Engine
+	EnvHost     = dbenv.Host
+	EnvPort     = dbenv.Port
+	EnvUser     = dbenv.User
+	EnvName     = dbenv.Name
+	EnvAuth     = dbenv.Auth
+	EnvTLS      = dbenv.TLS
+	EnvMaxConns = dbenv.MaxConns
 )
 
 // SkipBundlingContext is the context key that, when true, replaces every function's

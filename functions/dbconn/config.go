@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/lambdards/lambdards/functions/dbenv"
 )
 
 // Engine is the database engine family, which decides the driver and the
@@ -50,16 +52,16 @@ const (
 
 // Environment variable names read by FromEnv.
 const (
-	EnvEngine   = "LAMBDARDS_DB_ENGINE"
-	EnvHost     = "LAMBDARDS_DB_HOST"
-	EnvPort     = "LAMBDARDS_DB_PORT"
-	EnvUser     = "LAMBDARDS_DB_USER"
-	EnvName     = "LAMBDARDS_DB_NAME"
-	EnvAuth     = "LAMBDARDS_DB_AUTH"
-	EnvPassword = "LAMBDARDS_DB_PASSWORD"
-	EnvTLS      = "LAMBDARDS_DB_TLS"
-	EnvMaxConns = "LAMBDARDS_DB_MAX_CONNS"
-	EnvRegion   = "AWS_REGION"
+	EnvEngine   = dbenv.Engine
+	EnvHost     = dbenv.Host
+	EnvPort     = dbenv.Port
+	EnvUser     = dbenv.User
+	EnvName     = dbenv.Name
+	EnvAuth     = dbenv.Auth
+	EnvPassword = dbenv.Password
+	EnvTLS      = dbenv.TLS
+	EnvMaxConns = dbenv.MaxConns
+	EnvRegion   = dbenv.Region
 )
 
 // Config says how to reach the database. The zero value of every optional

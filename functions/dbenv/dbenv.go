@@ -1,0 +1,20 @@
+// Package dbenv names the environment variables through which lambdards's function
+// construct tells a handler where and how to connect, and from which package dbconn
+// reads it. It is the one place both sides take the names from, and imports nothing, so
+// the CDK app does not pull in handler dependencies and handlers do not pull in the CDK.
+package dbenv
+
+// The variables.
+const (
+	Engine   = "LAMBDARDS_DB_ENGINE"
+	Host     = "LAMBDARDS_DB_HOST"
+	Port     = "LAMBDARDS_DB_PORT"
+	User     = "LAMBDARDS_DB_USER"
+	Name     = "LAMBDARDS_DB_NAME"
+	Auth     = "LAMBDARDS_DB_AUTH"
+	Password = "LAMBDARDS_DB_PASSWORD"
+	TLS      = "LAMBDARDS_DB_TLS"
+	MaxConns = "LAMBDARDS_DB_MAX_CONNS"
+	// Region is set by Lambda itself.
+	Region = "AWS_REGION"
+)
