@@ -13,6 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/panictest"
 )
 
 // build makes a stack with a network and whatever database newDB builds in it.
@@ -225,7 +226,7 @@ func TestInvalidProps(t *testing.T) {
 		}, []string{`databaseName "1app"`, `masterUsername "admin-user"`, "backupRetentionDays 40: must be 1 to 35", "allocatedStorageGiB 5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := panicMessage(func() { build(t, tc.build) })
+			msg := panictest.Message(t, func() { build(t, tc.build) })
 			if !strings.HasPrefix(msg, "Db/Database: invalid database") {
 				t.Errorf("message %q does not start with the construct path", msg)
 			}
@@ -249,16 +250,4 @@ func TestExplicitMaxConnections(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBParameterGroup"), &map[string]any{
 		"Parameters": map[string]any{"max_connections": "300"},
 	})
-}
-
-func panicMessage(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			if err, ok := r.(error); ok {
-				msg = err.Error()
-			}
-		}
-	}()
-	f()
-	return ""
 }

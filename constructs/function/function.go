@@ -10,7 +10,6 @@ package function
 import (
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -32,18 +31,6 @@ import (
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/gobuild"
 	"github.com/lambdards/lambdards/internal/nag"
-)
-
-// Environment variables a function receives; package functions/dbconn reads them.
-const (
-	EnvEngine   = dbenv.Engine
-	EnvHost     = dbenv.Host
-	EnvPort     = dbenv.Port
-	EnvUser     = dbenv.User
-	EnvName     = dbenv.Name
-	EnvAuth     = dbenv.Auth
-	EnvTLS      = dbenv.TLS
-	EnvMaxConns = dbenv.MaxConns
 )
 
 // SkipBundlingContext is the context key that, when true, replaces every function's
@@ -140,14 +127,14 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	})
 	role, policy := newRole(this, logs, p)
 	env := map[string]*string{
-		EnvEngine:   jsii.String(string(p.Pool.Database.Engine())),
-		EnvHost:     p.Pool.Host(),
-		EnvPort:     jsii.Sprintf("%d", p.Pool.Port()),
-		EnvUser:     jsii.String(p.DatabaseUser),
-		EnvName:     jsii.String(p.Pool.Database.DatabaseName()),
-		EnvAuth:     jsii.String("iam"),
-		EnvTLS:      jsii.String(tlsMode(p.Pool)),
-		EnvMaxConns: jsii.Sprintf("%d", p.ConnectionsPerEnvironment),
+		dbenv.Engine:   jsii.String(string(p.Pool.Database.Engine())),
+		dbenv.Host:     p.Pool.Host(),
+		dbenv.Port:     jsii.Sprintf("%d", p.Pool.Port()),
+		dbenv.User:     jsii.String(p.DatabaseUser),
+		dbenv.Name:     jsii.String(p.Pool.Database.DatabaseName()),
+		dbenv.Auth:     jsii.String("iam"),
+		dbenv.TLS:      jsii.String(tlsMode(p.Pool)),
+		dbenv.MaxConns: jsii.Sprintf("%d", p.ConnectionsPerEnvironment),
 	}
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
@@ -278,7 +265,7 @@ func withDefaults(p Props) (Props, []string) {
 		if !strings.HasPrefix(k, "LAMBDARDS_DB_") {
 			continue
 		}
-		if k == EnvTLS && !strings.HasPrefix(p.Environment[k], "verify") && p.Environment[k] != "require" {
+		if k == dbenv.TLS && !strings.HasPrefix(p.Environment[k], "verify") && p.Environment[k] != "require" {
 			errs = append(errs, fmt.Sprintf("environment %s = %q: the function signs in with an IAM authentication token, "+
 				"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the construct sets %s from the pool)",
 				k, p.Environment[k], k))
@@ -345,19 +332,5 @@ func bundle(skip bool, entry string) (awslambda.Code, error) {
 
 // placeholder stores the stand-in bootstrap that skipped bundling deploys.
 var placeholder = sync.OnceValues(func() (string, error) {
-	root := filepath.Join(os.TempDir(), "lambdards-build")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp(root, "tmp-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, gobuild.Binary)
-	script := []byte("#!/bin/sh\necho 'lambdards: bundling was skipped; this asset is a placeholder' >&2\nexit 1\n")
-	if err := os.WriteFile(bin, script, 0o755); err != nil {
-		return "", err
-	}
-	return gobuild.Store(root, dir, bin)
+	return gobuild.StoreBinary([]byte("#!/bin/sh\necho 'lambdards: bundling was skipped; this asset is a placeholder' >&2\nexit 1\n"))
 })

@@ -14,7 +14,9 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/panictest"
 )
 
 func TestFunction(t *testing.T) {
@@ -43,15 +45,15 @@ func TestFunction(t *testing.T) {
 			"SubnetIds":        []any{stackOutput("FunctionsSubnet1"), stackOutput("FunctionsSubnet2")},
 		},
 		"Environment": map[string]any{"Variables": map[string]any{
-			function.EnvEngine:   "postgres",
-			function.EnvHost:     stackOutput("PoolProxy"),
-			function.EnvPort:     "5432",
-			function.EnvUser:     "items_rw",
-			function.EnvName:     "app",
-			function.EnvAuth:     "iam",
-			function.EnvTLS:      "verify-full",
-			function.EnvMaxConns: "2",
-			"LOG_LEVEL":          "debug",
+			dbenv.Engine:   "postgres",
+			dbenv.Host:     stackOutput("PoolProxy"),
+			dbenv.Port:     "5432",
+			dbenv.User:     "items_rw",
+			dbenv.Name:     "app",
+			dbenv.Auth:     "iam",
+			dbenv.TLS:      "verify-full",
+			dbenv.MaxConns: "2",
+			"LOG_LEVEL":    "debug",
 		}},
 	})
 	// rds-db:connect through the proxy, for this function's user only.
@@ -78,7 +80,7 @@ func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
-			function.EnvTLS: "require", function.EnvHost: stackOutput("DatabaseInstance"), function.EnvUser: "lambdards",
+			dbenv.TLS: "require", dbenv.Host: stackOutput("DatabaseInstance"), dbenv.User: "lambdards",
 		})},
 	})
 	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), &map[string]any{
@@ -139,7 +141,7 @@ func TestInvalidProps(t *testing.T) {
 				"weight -1", "connectionsPerEnvironment -2", "reservedConcurrency -3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := panicMessage(func() {
+			msg := panictest.Message(t, func() {
 				props := tc.props
 				function.New(f.Functions, jsii.String(strings.ReplaceAll(tc.name, " ", "")), &props)
 			})
@@ -150,14 +152,4 @@ func TestInvalidProps(t *testing.T) {
 			}
 		})
 	}
-}
-
-func panicMessage(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
 }

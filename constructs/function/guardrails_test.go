@@ -10,6 +10,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -20,9 +21,9 @@ func TestEnvironmentGuardrails(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{function.EnvTLS: "disable"}, `environment LAMBDARDS_DB_TLS = "disable": the function signs in with an IAM authentication token, ` +
+		{map[string]string{dbenv.TLS: "disable"}, `environment LAMBDARDS_DB_TLS = "disable": the function signs in with an IAM authentication token, ` +
 			"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the construct sets LAMBDARDS_DB_TLS from the pool)"},
-		{map[string]string{function.EnvHost: "db.example.com"}, "environment LAMBDARDS_DB_HOST: set by the construct from the pool, " +
+		{map[string]string{dbenv.Host: "db.example.com"}, "environment LAMBDARDS_DB_HOST: set by the construct from the pool, " +
 			"so that the function connects where and as its grant allows; remove it (set databaseUser for the user)"},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/panictest"
 )
 
 func synth(t *testing.T, props *network.Props) assertions.Template {
@@ -79,7 +80,7 @@ func TestInvalidProps(t *testing.T) {
 		{"all at once", network.Props{MaxAzs: 9, NatGateways: -1}, []string{"maxAzs 9", "natGateways -1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := panicMessage(func() {
+			msg := panictest.Message(t, func() {
 				stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Net"), nil)
 				network.New(stack, jsii.String("Network"), &tc.props)
 			})
@@ -93,16 +94,4 @@ func TestInvalidProps(t *testing.T) {
 			}
 		})
 	}
-}
-
-func panicMessage(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			if err, ok := r.(error); ok {
-				msg = err.Error()
-			}
-		}
-	}()
-	f()
-	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/panictest"
 )
 
 // rule is one security-group rule, with groups named by the construct that owns them.
@@ -217,7 +218,7 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 func TestBudgetFailsSynth(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
 	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), ReservedConcurrency: 500})
-	msg := panicMessage(func() { f.App.Synth(nil) })
+	msg := panictest.Message(t, func() { f.App.Synth(nil) })
 	for _, want := range []string{"Validation failed", "connection budget:", "Functions/Greedy", "500"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Synth() failed with %q, want it to mention %q", msg, want)
@@ -249,19 +250,9 @@ func TestInvalidProps(t *testing.T) {
 		}, "headroom -1: must be 0 or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if msg := panicMessage(tc.run); !strings.Contains(msg, tc.want) {
+			if msg := panictest.Message(t, tc.run); !strings.Contains(msg, tc.want) {
 				t.Errorf("panicked with %q, want it to contain %q", msg, tc.want)
 			}
 		})
 	}
-}
-
-func panicMessage(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
 }

@@ -45,6 +45,23 @@ func Build(dir string) (string, error) {
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("entry %q: not a directory holding a Go main package", dir)
 	}
+	out, err := store(func(bin string) error { return Compile(abs, bin) })
+	if err != nil {
+		return "", fmt.Errorf("entry %q: %w", dir, err)
+	}
+	built[abs] = out
+	return out, nil
+}
+
+// StoreBinary stores content as a bootstrap the way Build stores a compiled one, and
+// returns its directory.
+func StoreBinary(content []byte) (string, error) {
+	return store(func(bin string) error { return os.WriteFile(bin, content, 0o755) })
+}
+
+// store has write create the bootstrap in a temporary directory, then moves that
+// directory to lambdards-build/<SHA-256 of the bootstrap> unless it exists already.
+func store(write func(bin string) error) (string, error) {
 	root := filepath.Join(os.TempDir(), "lambdards-build")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", err
@@ -55,20 +72,9 @@ func Build(dir string) (string, error) {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, Binary)
-	if err := Compile(abs, bin); err != nil {
-		return "", fmt.Errorf("entry %q: %w", dir, err)
-	}
-	out, err := Store(root, tmp, bin)
-	if err != nil {
+	if err := write(bin); err != nil {
 		return "", err
 	}
-	built[abs] = out
-	return out, nil
-}
-
-// Store moves dir, which holds the file bin, to root/<SHA-256 of bin> unless that exists
-// already, and returns the stored directory.
-func Store(root, dir, bin string) (string, error) {
 	content, err := os.ReadFile(bin)
 	if err != nil {
 		return "", err
@@ -78,7 +84,7 @@ func Store(root, dir, bin string) (string, error) {
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	if err := os.Rename(dir, out); err != nil {
+	if err := os.Rename(tmp, out); err != nil {
 		if _, statErr := os.Stat(out); statErr == nil {
 			return out, nil // another process stored the same binary first
 		}
