@@ -11,10 +11,17 @@ DECLARE
   r record;
   borrowed name[] := '{}';
 BEGIN
-  -- Borrow the privileges of every lambdards role, for this statement only.
-  FOR r IN SELECT rolname FROM pg_catalog.pg_roles
-           WHERE pg_catalog.shobj_description(oid, 'pg_authid') = 'managed by lambdards'
-             AND NOT pg_catalog.pg_has_role(current_user, oid, 'USAGE')
+  -- Borrow, for this statement only, the privileges of the user and of every lambdards
+  -- role with objects or privileges in this database. Roles elsewhere are left out: a
+  -- concurrent Drop in another database may remove them, while these cannot be dropped
+  -- from anywhere but here, where the advisory lock orders Apply and Drop.
+  FOR r IN SELECT o.rolname FROM pg_catalog.pg_roles o
+           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') = 'managed by lambdards'
+             AND NOT pg_catalog.pg_has_role(current_user, o.oid, 'USAGE')
+             AND (o.oid = '"orders_writer"'::regrole OR EXISTS (
+                   SELECT FROM pg_catalog.pg_shdepend d
+                   WHERE d.refclassid = 'pg_catalog.pg_authid'::regclass AND d.refobjid = o.oid
+                     AND d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())))
   LOOP
     EXECUTE format('GRANT %I TO CURRENT_USER', r.rolname);
     borrowed := borrowed || r.rolname;
