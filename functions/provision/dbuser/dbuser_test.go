@@ -117,6 +117,12 @@ func TestPlanRejects(t *testing.T) {
 			}
 		})
 	}
+	if err := ValidateDatabase("app"); err != nil {
+		t.Errorf("ValidateDatabase(%q) = %v, want nil", "app", err)
+	}
+	if err := ValidateDatabase("app db"); err == nil {
+		t.Errorf("ValidateDatabase(%q) = nil, want an error", "app db")
+	}
 	if _, err := DropPlan(Postgres, "postgres"); err == nil {
 		t.Errorf("DropPlan(postgres, %q) = nil error, want the reserved name refused", "postgres")
 	}

@@ -65,14 +65,28 @@ func check(engine Engine, database string, u User, opts *Options) error {
 		p = append(p, fmt.Sprintf("engine %q is not supported, want %s or %s", engine, Postgres, MySQL))
 	}
 	if database != "" {
-		if problem := identProblem(database); problem != "" {
-			p = append(p, fmt.Sprintf("database %q %s", database, problem))
-		}
+		p = append(p, databaseProblems(database)...)
 	}
 	p = append(p, u.problems()...)
 	p = append(p, opts.problems()...)
 	if len(p) > 0 {
 		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// ValidateDatabase checks a database name as Plan does, and reports a
+// problem in a *ValidationError.
+func ValidateDatabase(name string) error {
+	if p := databaseProblems(name); len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+func databaseProblems(name string) []string {
+	if problem := identProblem(name); problem != "" {
+		return []string{fmt.Sprintf("database %q %s", name, problem)}
 	}
 	return nil
 }
