@@ -167,8 +167,7 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Response, error) {
 		if err != nil {
 			return Response{}, fmt.Errorf("provision: %s of user %s: %w", ev.RequestType, t.physicalID(), err)
 		}
-		log.Info("applied database user", "request", ev.RequestType, "id", t.physicalID(),
-			"access", t.user.Access, "schema", t.user.Schema, "tables", t.user.Tables)
+		log.Info("applied database user", "request", ev.RequestType, "id", t.physicalID(), "properties", ev.ResourceProperties)
 		if ev.RequestType == requestUpdate && ev.PhysicalResourceID != t.physicalID() {
 			// CloudFormation "recognizes the update as a replacement and
 			// sends a delete request to the old resource" (AWS
