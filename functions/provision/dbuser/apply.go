@@ -1,0 +1,179 @@
+package dbuser
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Apply creates user u in database, or brings an existing one up to date,
+// by running Plan's statements on db, which must be logged in as the master
+// user (or another that may create users and grant privileges). On
+// PostgreSQL db must be connected to database, and everything happens in
+// one transaction; on MySQL GRANT and REVOKE commit one by one.
+//
+// Before changing anything Apply checks that the user is not the one db
+// logs in as, and that if it exists lambdards created it; otherwise it
+// returns an error wrapping ErrNotManaged and changes nothing. Concurrent
+// Apply and Drop calls on one PostgreSQL database wait for each other
+// (CloudFormation creates independent resources in parallel, and
+// PostgreSQL fails concurrent GRANTs on one object with "tuple concurrently
+// updated").
+func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u User, opts *Options) error {
+	if err := check(engine, database, u, opts); err != nil {
+		return err
+	}
+	u = u.withDefaults(engine, database)
+	if engine == Postgres {
+		return postgresTx(ctx, db, database, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := lookUp(ctx, tx, engine, u.Name); err != nil {
+				return err
+			}
+			return execAll(ctx, tx, postgresPlan(database, u, opts))
+		})
+	}
+	setup, stmts := mysqlPlan(u, opts)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("dbuser: %w", err)
+	}
+	defer conn.Close()
+	if err := execAll(ctx, conn, setup); err != nil {
+		return err
+	}
+	if _, err := lookUp(ctx, conn, engine, u.Name); err != nil {
+		return err
+	}
+	return execAll(ctx, conn, stmts)
+}
+
+// Drop drops the user called name, if lambdards created it, by running
+// DropPlan's statements on db as Apply does. A user that does not exist is
+// not an error. A user that exists but that lambdards did not create, or
+// that db logs in as, is left alone, and Drop returns an error wrapping
+// ErrNotManaged. No table is dropped: on PostgreSQL the user's tables pass
+// to the user db logs in as.
+func Drop(ctx context.Context, db *sql.DB, engine Engine, name string) error {
+	stmts, err := DropPlan(engine, name)
+	if err != nil {
+		return err
+	}
+	drop := func(ctx context.Context, q querier) error {
+		found, err := lookUp(ctx, q, engine, name)
+		if err != nil || !found {
+			return err
+		}
+		return execAll(ctx, q, stmts)
+	}
+	if engine == Postgres {
+		return postgresTx(ctx, db, "", func(ctx context.Context, tx *sql.Tx) error { return drop(ctx, tx) })
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("dbuser: %w", err)
+	}
+	defer conn.Close()
+	return drop(ctx, conn)
+}
+
+// querier is what Apply and Drop run statements on: a *sql.Tx or a
+// *sql.Conn.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// execAll runs stmts in order. An error names the statement by its number
+// and opening words, which with Plan's output locate it.
+func execAll(ctx context.Context, q querier, stmts []string) error {
+	for i, s := range stmts {
+		if _, err := q.ExecContext(ctx, s); err != nil {
+			opening, _, _ := strings.Cut(s, "\n")
+			if len(opening) > 60 {
+				opening = opening[:60] + "..."
+			}
+			return fmt.Errorf("dbuser: statement %d of %d (%s): %w", i+1, len(stmts), opening, err)
+		}
+	}
+	return nil
+}
+
+// lockKey is the PostgreSQL advisory lock that serializes lambdards'
+// provisioning in a database: "lambdards" in ASCII.
+const lockKey int64 = 0x6c616d6264617264
+
+// postgresTx runs fn in a transaction that holds lambdards' advisory lock,
+// after checking that db is connected to database (unless it is "").
+func postgresTx(ctx context.Context, db *sql.DB, database string, fn func(context.Context, *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("dbuser: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_catalog.pg_advisory_xact_lock($1)", lockKey); err != nil {
+		return fmt.Errorf("dbuser: taking the provisioning lock: %w", err)
+	}
+	if database != "" {
+		var current string
+		if err := tx.QueryRowContext(ctx, "SELECT pg_catalog.current_database()").Scan(&current); err != nil {
+			return fmt.Errorf("dbuser: %w", err)
+		}
+		if current != database {
+			return fmt.Errorf("dbuser: connected to database %q, want %q: PostgreSQL grants only in the current database", current, database)
+		}
+	}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("dbuser: %w", err)
+	}
+	return nil
+}
+
+// lookUp reports whether the user called name, or lambdards' record of it,
+// exists. It returns an error wrapping ErrNotManaged if name is the user q
+// logs in as, or a user that exists without lambdards' mark.
+func lookUp(ctx context.Context, q querier, engine Engine, name string) (found bool, err error) {
+	var current string
+	var exists, managed bool
+	if engine == Postgres {
+		err = q.QueryRowContext(ctx, `SELECT current_user,
+			EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1),
+			EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1
+			        AND pg_catalog.shobj_description(oid, 'pg_authid') = $2)`,
+			name, marker).Scan(&current, &exists, &managed)
+	} else {
+		current, exists, managed, err = mysqlState(ctx, q, name)
+	}
+	if err != nil {
+		return false, fmt.Errorf("dbuser: looking up user %q: %w", name, err)
+	}
+	if name == current {
+		return false, fmt.Errorf("dbuser: %q is the user this connection logs in as (the master user); lambdards does not manage it: %w", name, ErrNotManaged)
+	}
+	if exists && !managed {
+		how := "no COMMENT ON ROLE " + pgLiteral(marker)
+		if engine == MySQL {
+			how = "not listed in " + bookkeepingDatabase + "." + bookkeepingTable
+		}
+		return false, fmt.Errorf("dbuser: user %q exists but lambdards did not create it (%s); leaving it alone: %w", name, how, ErrNotManaged)
+	}
+	return exists || managed, nil
+}
+
+// mysqlState returns the user q logs in as, whether a user called name
+// exists (from any host), and whether lambdards' bookkeeping lists it.
+func mysqlState(ctx context.Context, q querier, name string) (current string, exists, managed bool, err error) {
+	var listed bool
+	err = q.QueryRowContext(ctx, `SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1),
+		EXISTS (SELECT 1 FROM mysql.user WHERE User = ?),
+		EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?)`,
+		name, bookkeepingDatabase, bookkeepingTable).Scan(&current, &exists, &listed)
+	if err != nil || !listed {
+		return current, exists, false, err
+	}
+	err = q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+bookkeeping+" WHERE `name` = ?)", name).Scan(&managed)
+	return current, exists, managed, err
+}

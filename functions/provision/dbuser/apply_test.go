@@ -1,0 +1,468 @@
+package dbuser
+
+import (
+	"cmp"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The behaviour tests run against real servers: one PostgreSQL 15 and one
+// MariaDB 10.11 for the whole package, each test in its own database with
+// its own user names.
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	s := startPostgres(t)
+	runBehaviours(t, s, append(behaviours, postgresBehaviours...))
+}
+
+func TestMySQL(t *testing.T) {
+	t.Parallel()
+	s := startMariaDB(t)
+	runBehaviours(t, s, behaviours)
+}
+
+type behaviour struct {
+	name string
+	run  func(t *testing.T, s *server)
+}
+
+// behaviours hold on every engine.
+var behaviours = []behaviour{
+	{"access_levels", testAccessLevels},
+	{"read_user_cannot_write", testReadUserCannotWrite},
+	{"apply_twice_changes_nothing", testApplyTwice},
+	{"changed_access_adds_and_removes", testChangeAccess},
+	{"tables_created_later", testTablesCreatedLater},
+	{"drop_keeps_tables_and_rows", testDropKeepsData},
+	{"unmanaged_users_left_alone", testUnmanagedUsers},
+	{"concurrent_applies", testConcurrentApplies},
+}
+
+// postgresBehaviours hold on PostgreSQL only.
+var postgresBehaviours = []behaviour{
+	{"create_through_public_refused", testCreateThroughPublic},
+	{"named_schema", testNamedSchema},
+	{"master_keeps_no_membership", testMasterKeepsNoMembership},
+	{"drop_in_other_database", testDropInOtherDatabase},
+}
+
+func runBehaviours(t *testing.T, s *server, bs []behaviour) {
+	for _, b := range bs {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			b.run(t, s)
+		})
+	}
+}
+
+func testAccessLevels(t *testing.T, s *server) {
+	for _, tc := range []struct {
+		access Access
+		want   caps
+	}{
+		{"", capsRead}, // the default
+		{Read, capsRead},
+		// INSERT into a serial column: on PostgreSQL that needs the
+		// sequence too.
+		{Write, capsWrite},
+		{DDL, capsDDL},
+	} {
+		t.Run(cmp.Or(string(tc.access), "default"), func(t *testing.T) {
+			db, master := s.newDatabase(t)
+			s.createTable(t, master, "items")
+			u := User{Name: s.name("user"), Access: tc.access}
+			s.apply(t, master, db, u)
+			if got := s.probe(t, s.login(t, db, u.Name), "items"); got != tc.want {
+				t.Errorf("user with Access %q: probe(items) = %v, want %v", tc.access, got, tc.want)
+			}
+		})
+	}
+}
+
+// testReadUserCannotWrite: a read-only function's user cannot write.
+func testReadUserCannotWrite(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	s.masterExec(t, master, "INSERT INTO items (v) VALUES ('a'), ('b')")
+	u := User{Name: s.name("reader"), Access: Read}
+	s.apply(t, master, db, u)
+	reader := s.login(t, db, u.Name)
+
+	if got := count(t, reader, "items"); got != 2 {
+		t.Errorf("read user: SELECT COUNT(*) FROM items = %d, want 2", got)
+	}
+	for _, q := range []string{
+		"INSERT INTO items (v) VALUES ('c')",
+		"UPDATE items SET v = 'z'",
+		"DELETE FROM items",
+		s.createTableSQL("sneaky"),
+		"DROP TABLE items",
+	} {
+		err := run(ctx, reader, q)
+		if err == nil || !denied(err) {
+			t.Errorf("read user: %s = %v, want permission denied", q, err)
+		}
+	}
+	var n int
+	if err := master.QueryRowContext(ctx, "SELECT COUNT(*) FROM items WHERE v IN ('a', 'b')").Scan(&n); err != nil || n != 2 {
+		t.Errorf("after the read user's attempts: items holds %d of its 2 rows (%v), want both untouched", n, err)
+	}
+}
+
+func testApplyTwice(t *testing.T, s *server) {
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	for _, access := range []Access{Read, Write, DDL} {
+		u := User{Name: s.name(string(access)), Access: access}
+		s.apply(t, master, db, u)
+		first := s.grants(t, master, u.Name)
+		s.apply(t, master, db, u)
+		if second := s.grants(t, master, u.Name); !slices.Equal(first, second) {
+			t.Errorf("%s user: privileges after the second Apply = %q, want those after the first, %q", access, second, first)
+		}
+	}
+}
+
+func testChangeAccess(t *testing.T, s *server) {
+	for _, tc := range []struct {
+		name     string
+		from, to User
+		items    caps // what the user may then do to "items"
+		other    caps // and to "other"
+	}{
+		{"read_to_write", User{Access: Read}, User{Access: Write}, capsWrite, capsWrite},
+		{"write_to_read", User{Access: Write}, User{Access: Read}, capsRead, capsRead},
+		{"ddl_to_read", User{Access: DDL}, User{Access: Read}, capsRead, capsRead},
+		{"read_to_ddl", User{Access: Read}, User{Access: DDL}, capsDDL, capsDDL},
+		{"narrow_to_named_table", User{Access: Write}, User{Access: Write, Tables: []string{"items"}}, capsWrite, capsNone},
+		{"named_table_to_all", User{Access: Read, Tables: []string{"items"}}, User{Access: Read}, capsRead, capsRead},
+		{"other_named_table", User{Access: Write, Tables: []string{"items"}}, User{Access: Read, Tables: []string{"other"}}, capsNone, capsRead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, master := s.newDatabase(t)
+			s.createTable(t, master, "items")
+			s.createTable(t, master, "other")
+			name := s.name("user")
+			tc.from.Name, tc.to.Name = name, name
+			s.apply(t, master, db, tc.from)
+			s.apply(t, master, db, tc.to)
+			user := s.login(t, db, name)
+			if got := s.probe(t, user, "items"); got != tc.items {
+				t.Errorf("after %+v then %+v: probe(items) = %v, want %v", tc.from, tc.to, got, tc.items)
+			}
+			// "Create" probes the schema, not the table: report it once.
+			tc.other.Create = tc.items.Create
+			if got := s.probe(t, user, "other"); got != tc.other {
+				t.Errorf("after %+v then %+v: probe(other) = %v, want %v", tc.from, tc.to, got, tc.other)
+			}
+		})
+	}
+}
+
+// testTablesCreatedLater: whole-schema users get tables created after them,
+// by the master user or by a ddl user, whichever was applied first.
+func testTablesCreatedLater(t *testing.T, s *server) {
+	db, master := s.newDatabase(t)
+	reader := User{Name: s.name("reader"), Access: Read}
+	writer := User{Name: s.name("writer"), Access: Write}
+	ddl := User{Name: s.name("ddl"), Access: DDL}
+	lateReader := User{Name: s.name("late_reader"), Access: Read}
+	s.apply(t, master, db, reader)
+	s.apply(t, master, db, writer)
+	s.apply(t, master, db, ddl)
+
+	s.createTable(t, master, "by_master")
+	s.createTable(t, s.login(t, db, ddl.Name), "by_ddl")
+	s.apply(t, master, db, lateReader)
+
+	for _, tc := range []struct {
+		user  User
+		table string
+		want  caps
+	}{
+		{reader, "by_master", capsRead},
+		{reader, "by_ddl", capsRead},
+		{writer, "by_master", capsWrite},
+		{writer, "by_ddl", capsWrite},
+		{ddl, "by_master", capsDDL},
+		{lateReader, "by_ddl", capsRead},
+	} {
+		if got := s.probe(t, s.login(t, db, tc.user.Name), tc.table); got != tc.want {
+			t.Errorf("%s user %s: probe(%s) = %v, want %v", tc.user.Access, tc.user.Name, tc.table, got, tc.want)
+		}
+	}
+}
+
+func testDropKeepsData(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	s.masterExec(t, master, "INSERT INTO items (v) VALUES ('kept')")
+	ddl := User{Name: s.name("ddl"), Access: DDL}
+	reader := User{Name: s.name("reader"), Access: Read}
+	s.apply(t, master, db, ddl)
+	s.apply(t, master, db, reader)
+	ddlDB := s.login(t, db, ddl.Name)
+	s.createTable(t, ddlDB, "made_by_ddl")
+	if err := run(ctx, ddlDB, "INSERT INTO made_by_ddl (v) VALUES ('one'), ('two')"); err != nil {
+		t.Fatalf("ddl user inserting: %v", err)
+	}
+
+	if err := Drop(ctx, master, s.engine, ddl.Name); err != nil {
+		t.Fatalf("Drop(%s) = %v", ddl.Name, err)
+	}
+	if s.userExists(t, master, ddl.Name) {
+		t.Errorf("after Drop(%s): the user still exists", ddl.Name)
+	}
+	if !s.loginFails(t, db, ddl.Name) {
+		t.Errorf("after Drop(%s): it can still log in", ddl.Name)
+	}
+	if got := count(t, master, "made_by_ddl"); got != 2 {
+		t.Errorf("after Drop(%s): master counts %d rows in the table the user created, want 2", ddl.Name, got)
+	}
+	if got := count(t, s.login(t, db, reader.Name), "made_by_ddl"); got != 2 {
+		t.Errorf("after Drop(%s): read user counts %d rows in made_by_ddl, want 2 (its grant kept)", ddl.Name, got)
+	}
+
+	if err := Drop(ctx, master, s.engine, reader.Name); err != nil {
+		t.Fatalf("Drop(%s) = %v", reader.Name, err)
+	}
+	if s.userExists(t, master, reader.Name) {
+		t.Errorf("after Drop(%s): the user still exists", reader.Name)
+	}
+	if got := count(t, master, "items"); got != 1 {
+		t.Errorf("after Drop(%s): items has %d rows, want 1", reader.Name, got)
+	}
+	// Dropping what is gone is not an error: CloudFormation may retry a
+	// delete.
+	if err := Drop(ctx, master, s.engine, reader.Name); err != nil {
+		t.Errorf("Drop(%s) again = %v, want nil", reader.Name, err)
+	}
+}
+
+func testUnmanagedUsers(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	legacy := s.name("legacy")
+	if s.engine == Postgres {
+		s.masterExec(t, master, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", legacy, testPassword))
+		s.masterExec(t, master, "GRANT SELECT ON items TO "+legacy)
+	} else {
+		s.masterExec(t, master, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", legacy, testPassword))
+		s.masterExec(t, master, fmt.Sprintf("GRANT SELECT ON %s.items TO '%s'@'%%'", db, legacy))
+	}
+
+	err := Apply(ctx, master, s.engine, db, User{Name: legacy, Access: Write}, &Options{LocalPassword: testPassword})
+	if !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Apply(user lambdards did not create) = %v, want ErrNotManaged", err)
+	}
+	if got := s.probe(t, s.login(t, db, legacy), "items"); got != capsRead {
+		t.Errorf("after the refused Apply: the unmanaged user may %v, want %v as granted by hand", got, capsRead)
+	}
+	err = Drop(ctx, master, s.engine, legacy)
+	if !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Drop(user lambdards did not create) = %v, want ErrNotManaged", err)
+	}
+	if !s.userExists(t, master, legacy) {
+		t.Errorf("after the refused Drop: the unmanaged user is gone")
+	}
+
+	if err := Apply(ctx, master, s.engine, db, User{Name: s.master}, nil); !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Apply(the master user) = %v, want ErrNotManaged", err)
+	}
+	if err := Drop(ctx, master, s.engine, s.master); !errors.Is(err, ErrNotManaged) {
+		t.Errorf("Drop(the master user) = %v, want ErrNotManaged", err)
+	}
+}
+
+// testConcurrentApplies: CloudFormation creates independent custom
+// resources at the same time.
+func testConcurrentApplies(t *testing.T, s *server) {
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	users := []User{
+		{Name: s.name("r1"), Access: Read}, {Name: s.name("r2"), Access: Read},
+		{Name: s.name("w1"), Access: Write}, {Name: s.name("w2"), Access: Write, Tables: []string{"items"}},
+		{Name: s.name("d1"), Access: DDL}, {Name: s.name("d2"), Access: DDL},
+	}
+	ctx := testContext(t)
+	errs := make([]error, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Go(func() {
+			errs[i] = Apply(ctx, master, s.engine, db, u, &Options{LocalPassword: testPassword})
+		})
+	}
+	wg.Wait()
+	want := map[Access]caps{Read: capsRead, Write: capsWrite, DDL: capsDDL}
+	for i, u := range users {
+		if errs[i] != nil {
+			t.Errorf("concurrent Apply(%+v) = %v", u, errs[i])
+			continue
+		}
+		if got := s.probe(t, s.login(t, db, u.Name), "items"); got != want[u.Access] {
+			t.Errorf("after concurrent applies: %s user may %v, want %v", u.Access, got, want[u.Access])
+		}
+	}
+}
+
+// testCreateThroughPublic: PostgreSQL 14 and older let PUBLIC create in
+// schema public. Apply must not report a read user as read-only there.
+func testCreateThroughPublic(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.masterExec(t, master, "GRANT CREATE ON SCHEMA public TO PUBLIC")
+	u := User{Name: s.name("reader"), Access: Read}
+	err := Apply(ctx, master, s.engine, db, u, nil)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || !strings.Contains(pgErr.Message, "run REVOKE CREATE ON SCHEMA public FROM PUBLIC") {
+		t.Errorf("Apply(read user) where PUBLIC may create = %v, want the server to say to revoke it", err)
+	}
+	if s.userExists(t, master, u.Name) {
+		t.Errorf("after the failed Apply: user %s exists, want the transaction rolled back", u.Name)
+	}
+	// A ddl user may create anyway.
+	if err := Apply(ctx, master, s.engine, db, User{Name: s.name("ddl"), Access: DDL}, nil); err != nil {
+		t.Errorf("Apply(ddl user) where PUBLIC may create = %v, want nil", err)
+	}
+}
+
+func testNamedSchema(t *testing.T, s *server) {
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	s.masterExec(t, master, "CREATE SCHEMA app")
+	s.createTable(t, master, "app.orders")
+	u := User{Name: s.name("reader"), Access: Read, Schema: "app"}
+	s.apply(t, master, db, u)
+	user := s.login(t, db, u.Name)
+	if got := s.probe(t, user, "app.orders"); got != capsRead {
+		t.Errorf("read user of schema app: probe(app.orders) = %v, want %v", got, capsRead)
+	}
+	if got := s.probe(t, user, "public.items"); got != capsNone {
+		t.Errorf("read user of schema app: probe(public.items) = %v, want %v", got, capsNone)
+	}
+}
+
+// testMasterKeepsNoMembership: the master must never end up a member of a
+// lambdards role, which would pass rds_iam on to it and lock its password
+// out on RDS.
+func testMasterKeepsNoMembership(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	ddl := User{Name: s.name("ddl"), Access: DDL}
+	s.apply(t, master, db, ddl)
+	s.createTable(t, s.login(t, db, ddl.Name), "by_ddl")
+	s.apply(t, master, db, User{Name: s.name("reader"), Access: Read})
+	if err := Drop(ctx, master, s.engine, ddl.Name); err != nil {
+		t.Fatalf("Drop(%s) = %v", ddl.Name, err)
+	}
+	var memberOf string
+	var iam bool
+	err := master.QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT string_agg(roleid::regrole::text, ', ') FROM pg_auth_members WHERE member = 'master'::regrole), ''),
+		pg_has_role('master', 'rds_iam', 'MEMBER')`).Scan(&memberOf, &iam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if memberOf != "" || iam {
+		t.Errorf("after Apply and Drop: master is a member of %q (rds_iam: %t), want of no role", memberOf, iam)
+	}
+}
+
+// testDropInOtherDatabase: Apply and Drop in different databases are not
+// ordered by the advisory lock (it is per database), so Apply must not
+// depend on lambdards roles that belong to another database.
+func testDropInOtherDatabase(t *testing.T, s *server) {
+	ctx := testContext(t)
+	dbA, masterA := s.newDatabase(t)
+	dbB, masterB := s.newDatabase(t)
+	other := User{Name: s.name("other_ddl"), Access: DDL}
+	s.apply(t, masterB, dbB, other)
+	s.createTable(t, s.login(t, dbB, other.Name), "by_other")
+
+	// Drop other in database B, and hold the transaction open.
+	stmts, err := DropPlan(s.engine, other.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := masterB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatalf("dropping %s: %v", other.Name, err)
+		}
+	}
+	applied := make(chan error, 1)
+	go func() {
+		applied <- Apply(ctx, masterA, s.engine, dbA, User{Name: s.name("reader"), Access: Read}, nil)
+	}()
+	select {
+	case err := <-applied:
+		if err != nil {
+			t.Errorf("Apply in database A while a drop in B is open = %v, want nil", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		// Blocked on database B's transaction: let it finish, then see
+		// how Apply fares.
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("Apply in database A waited for a drop in database B; then returned %v", <-applied)
+	}
+}
+
+// grants returns the user's privileges as the server lists them, sorted.
+func (s *server) grants(t *testing.T, master *sql.DB, name string) []string {
+	t.Helper()
+	ctx := testContext(t)
+	var rows *sql.Rows
+	var err error
+	if s.engine == Postgres {
+		rows, err = master.QueryContext(ctx, `
+			SELECT c.oid::regclass::text || ' ' || a.privilege_type
+			FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = $1::regrole
+			UNION ALL
+			SELECT 'schema ' || n.nspname || ' ' || a.privilege_type
+			FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee = $1::regrole
+			UNION ALL
+			SELECT 'default ' || d.defaclrole::regrole::text || ' ' || d.defaclobjtype::text || ' ' || a.privilege_type
+			FROM pg_default_acl d, aclexplode(d.defaclacl) a WHERE a.grantee = $1::regrole
+			ORDER BY 1`, name)
+	} else {
+		rows, err = master.QueryContext(ctx, fmt.Sprintf("SHOW GRANTS FOR '%s'@'%%'", name))
+	}
+	if err != nil {
+		t.Fatalf("listing grants of %s: %v", name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,15 @@
+CREATE DATABASE IF NOT EXISTS `lambdards`;
+
+CREATE TABLE IF NOT EXISTS `lambdards`.`managed_users` (`name` VARCHAR(80) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY, `created_at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB COMMENT='database users created by lambdards';
+
+INSERT INTO `lambdards`.`managed_users` (`name`) VALUES ('orders_writer') ON DUPLICATE KEY UPDATE `name` = `name`;
+
+CREATE USER IF NOT EXISTS 'orders_writer'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';
+
+ALTER USER 'orders_writer'@'%' REQUIRE SSL;
+
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'orders_writer'@'%';
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.`orders` TO 'orders_writer'@'%';
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.`order_lines` TO 'orders_writer'@'%';

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/lambdards/lambdards/functions/dbconn"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
+)
+
+// Request types (AWS CloudFormation User Guide, "Custom resource request
+// types": Create, Update, Delete).
+const (
+	requestCreate = "Create"
+	requestUpdate = "Update"
+	requestDelete = "Delete"
+)
+
+// Event is the CloudFormation custom-resource request as the CDK Provider
+// framework hands it to its onEvent function. Fields the handler does not
+// use are not decoded.
+type Event struct {
+	RequestType           string          `json:"RequestType"`
+	PhysicalResourceID    string          `json:"PhysicalResourceId,omitempty"`
+	ResourceProperties    json.RawMessage `json:"ResourceProperties"`
+	OldResourceProperties json.RawMessage `json:"OldResourceProperties,omitempty"`
+}
+
+// Response is what the Provider framework expects back from onEvent.
+type Response struct {
+	PhysicalResourceID string            `json:"PhysicalResourceId"`
+	Data               map[string]string `json:"Data,omitempty"`
+}
+
+// Properties are the resource properties, all strings as CloudFormation
+// passes them. The package documentation describes each.
+type Properties struct {
+	Engine       string `json:"Engine"`
+	Host         string `json:"Host"`
+	Port         string `json:"Port"`
+	DatabaseName string `json:"DatabaseName"`
+	SecretArn    string `json:"SecretArn"`
+	User         string `json:"User"`
+}
+
+// target is a checked set of properties.
+type target struct {
+	engine   dbuser.Engine
+	host     string
+	port     int
+	database string
+	secret   string
+	user     dbuser.User
+}
+
+// physicalID names the user on its database: engine:database:user.
+func (t target) physicalID() string {
+	return string(t.engine) + ":" + t.database + ":" + t.user.Name
+}
+
+// PropertiesError reports every problem in a request's properties.
+type PropertiesError struct {
+	Problems []string
+}
+
+func (e *PropertiesError) Error() string {
+	return "provision: invalid resource properties: " + strings.Join(e.Problems, "; ")
+}
+
+// parseProperties decodes and checks resource properties, reporting every
+// problem at once.
+func parseProperties(raw json.RawMessage) (target, error) {
+	var p Properties
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return target{}, &PropertiesError{Problems: []string{fmt.Sprintf("not a JSON object of string properties: %v", err)}}
+	}
+	t := target{
+		engine:   dbuser.Engine(p.Engine),
+		host:     p.Host,
+		database: p.DatabaseName,
+		secret:   p.SecretArn,
+	}
+	var problems []string
+	engineOK := t.engine == dbuser.Postgres || t.engine == dbuser.MySQL
+	if !engineOK {
+		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", p.Engine, dbuser.Postgres, dbuser.MySQL))
+	}
+	if t.host == "" {
+		problems = append(problems, "Host is not set, want the database endpoint")
+	}
+	port, err := strconv.Atoi(p.Port)
+	if err != nil || port < 1 || port > 65535 {
+		problems = append(problems, fmt.Sprintf("Port = %q, want a TCP port, 1 to 65535", p.Port))
+	}
+	t.port = port
+	if t.database == "" {
+		problems = append(problems, "DatabaseName is not set, want the database the user gets access to")
+	} else if err := dbuser.ValidateDatabase(t.database); err != nil {
+		problems = append(problems, "DatabaseName: "+strings.Join(problemsOf(err), "; "))
+	}
+	if t.secret == "" {
+		problems = append(problems, "SecretArn is not set, want the master user's secret")
+	}
+	dec := json.NewDecoder(strings.NewReader(p.User))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t.user); err != nil {
+		problems = append(problems, fmt.Sprintf("User is not a JSON object of name, access, schema and tables: %v", err))
+	} else if _, err := dec.Token(); err != io.EOF {
+		problems = append(problems, "User has trailing data after its JSON object")
+	} else if err := t.user.Validate(); err != nil {
+		for _, problem := range problemsOf(err) {
+			problems = append(problems, "User."+problem)
+		}
+	}
+	if len(problems) > 0 {
+		return target{}, &PropertiesError{Problems: problems}
+	}
+	return t, nil
+}
+
+// problemsOf returns the problems in a *dbuser.ValidationError, or err's
+// message.
+func problemsOf(err error) []string {
+	var verr *dbuser.ValidationError
+	if errors.As(err, &verr) {
+		return verr.Problems
+	}
+	return []string{err.Error()}
+}
+
+// Handler serves the Provider framework's requests.
+type Handler struct {
+	// Secrets reads the master user's credentials.
+	Secrets SecretSource
+	// Log gets one record per request.
+	// Default: slog.Default().
+	Log *slog.Logger
+}
+
+// Handle serves one request.
+func (h *Handler) Handle(ctx context.Context, ev Event) (Response, error) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	switch ev.RequestType {
+	case requestCreate, requestUpdate:
+		t, err := parseProperties(ev.ResourceProperties)
+		if err != nil {
+			return Response{}, err
+		}
+		if ev.RequestType == requestUpdate {
+			if err := refuseMove(ev, t); err != nil {
+				return Response{}, err
+			}
+		}
+		err = h.withMaster(ctx, t, func(ctx context.Context, db *sql.DB) error {
+			return dbuser.Apply(ctx, db, t.engine, t.database, t.user, nil)
+		})
+		if err != nil {
+			return Response{}, fmt.Errorf("provision: %s of user %s: %w", ev.RequestType, t.physicalID(), err)
+		}
+		log.Info("applied database user", "request", ev.RequestType, "id", t.physicalID(), "properties", ev.ResourceProperties)
+		if ev.RequestType == requestUpdate && ev.PhysicalResourceID != t.physicalID() {
+			// CloudFormation "recognizes the update as a replacement and
+			// sends a delete request to the old resource" (AWS
+			// CloudFormation User Guide, "Delete request for CloudFormation
+			// custom resources", PhysicalResourceId), after the stack
+			// update has succeeded; that drops the old user.
+			log.Info("replacing database user; CloudFormation deletes the old one", "old", ev.PhysicalResourceID, "new", t.physicalID())
+		}
+		return Response{PhysicalResourceID: t.physicalID(), Data: map[string]string{"Username": t.user.Name}}, nil
+
+	case requestDelete:
+		// The Provider framework rejects a Delete response whose id
+		// differs from the request's.
+		resp := Response{PhysicalResourceID: ev.PhysicalResourceID}
+		t, err := parseProperties(ev.ResourceProperties)
+		if err != nil {
+			// No Create or Update can have succeeded with these
+			// properties, so there is no user to drop; failing would
+			// leave the stack undeletable.
+			log.Warn("nothing to drop: the properties are invalid", "id", ev.PhysicalResourceID, "error", err)
+			return resp, nil
+		}
+		err = h.withMaster(ctx, t, func(ctx context.Context, db *sql.DB) error {
+			return dbuser.Drop(ctx, db, t.engine, t.user.Name)
+		})
+		if errors.Is(err, dbuser.ErrNotManaged) {
+			log.Warn("left database user alone", "id", ev.PhysicalResourceID, "reason", err)
+			return resp, nil
+		}
+		if err != nil {
+			return Response{}, fmt.Errorf("provision: Delete of user %s: %w", t.physicalID(), err)
+		}
+		log.Info("dropped database user", "id", ev.PhysicalResourceID)
+		return resp, nil
+	}
+	return Response{}, fmt.Errorf("provision: RequestType = %q, want %s, %s or %s", ev.RequestType, requestCreate, requestUpdate, requestDelete)
+}
+
+// refuseMove refuses an Update that keeps the user's name but changes its
+// id. CloudFormation would send a Delete for the old id after it, and
+// dropping that name would take the user from the new database too (on
+// MySQL) or fail (on PostgreSQL, where it holds privileges there).
+func refuseMove(ev Event, t target) error {
+	if len(ev.OldResourceProperties) == 0 || ev.PhysicalResourceID == t.physicalID() {
+		return nil
+	}
+	old, err := parseProperties(ev.OldResourceProperties)
+	if err != nil || old.user.Name != t.user.Name {
+		return nil
+	}
+	return fmt.Errorf("provision: Update moves user %q from %s to %s under the same name; CloudFormation would then drop the user the new database needs: give it a new name", t.user.Name, ev.PhysicalResourceID, t.physicalID())
+}
+
+// withMaster runs fn with a connection pool logged in as the master user,
+// straight to the database (not through RDS Proxy), over TLS, and closes
+// the pool afterwards: deploys are rare, and the master's connections
+// should not outlive them. Busy databases and lost connections are retried
+// as dbconn.DB.Do does; Apply and Drop may run twice.
+func (h *Handler) withMaster(ctx context.Context, t target, fn func(context.Context, *sql.DB) error) error {
+	creds, err := h.Secrets.MasterCredentials(ctx, t.secret)
+	if err != nil {
+		return err
+	}
+	db, err := dbconn.New(dbconn.Config{
+		Engine:   dbconn.Engine(t.engine),
+		Host:     t.host,
+		Port:     t.port,
+		User:     creds.Username,
+		Database: t.database,
+		Auth:     dbconn.AuthPassword,
+		Password: creds.Password,
+		// Encrypted but unverified: see the package documentation.
+		TLS: dbconn.TLSRequire,
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Do(ctx, fn)
+}
