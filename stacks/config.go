@@ -45,14 +45,17 @@ type Config struct {
 
 // FunctionConfig is one function of the app, from the "functions" context key.
 type FunctionConfig struct {
-	Name                      string `json:"-"`
-	Entry                     string `json:"entry"`
-	DatabaseUser              string `json:"databaseUser,omitempty"`
-	Weight                    int    `json:"weight,omitempty"`
-	ReservedConcurrency       int    `json:"reservedConcurrency,omitempty"`
-	ConnectionsPerEnvironment int    `json:"connectionsPerEnvironment,omitempty"`
-	MemorySize                int    `json:"memorySize,omitempty"`
-	TimeoutSeconds            int    `json:"timeoutSeconds,omitempty"`
+	Name                      string   `json:"-"`
+	Entry                     string   `json:"entry"`
+	DatabaseUser              string   `json:"databaseUser,omitempty"`
+	Weight                    int      `json:"weight,omitempty"`
+	ReservedConcurrency       int      `json:"reservedConcurrency,omitempty"`
+	ConnectionsPerEnvironment int      `json:"connectionsPerEnvironment,omitempty"`
+	MemorySize                int      `json:"memorySize,omitempty"`
+	TimeoutSeconds            int      `json:"timeoutSeconds,omitempty"`
+	Access                    string   `json:"access,omitempty"`
+	Schema                    string   `json:"schema,omitempty"`
+	Tables                    []string `json:"tables,omitempty"`
 }
 
 // Key is one context key: its name, default (as it would be written on the command line;
@@ -190,7 +193,7 @@ var Keys = []Key{
 		c.MonitoringInterval, err = oneOfInts(v, 0, 1, 5, 10, 15, 30, 60)
 		return
 	}},
-	{"functions", `{"items":{"entry":"functions/items"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
+	{"functions", `{"items":{"entry":"functions/items","access":"ddl"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `access` (`read`, `write`, `ddl`), `schema`, `tables`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
 		c.Functions, err = functions(v)
 		return
 	}},

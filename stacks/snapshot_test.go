@@ -192,7 +192,7 @@ func TestSnapshotIgnoresCode(t *testing.T) {
 	} {
 		a := build(t, with(baseline, map[string]any{
 			function.SkipBundlingContext: false,
-			"functions":                  functionsContext(t, map[string]any{"items": map[string]any{"entry": v.entry}}),
+			"functions":                  functionsContext(t, map[string]any{"items": map[string]any{"entry": v.entry, "access": "ddl"}}),
 		}))
 		key := rawS3Key(t, a)
 		if other, ok := keys[key]; ok {
@@ -217,7 +217,7 @@ func TestSnapshotIgnoresCode(t *testing.T) {
 func TestSnapshotDiffMemorySize(t *testing.T) {
 	want := of(t, baseline)
 	got := normalized(t, build(t, with(baseline, map[string]any{
-		"functions": functionsContext(t, map[string]any{"items": map[string]any{"entry": "functions/items", "memorySize": 512}}),
+		"functions": functionsContext(t, map[string]any{"items": map[string]any{"entry": "functions/items", "access": "ddl", "memorySize": 512}}),
 	})))
 	for _, s := range []struct {
 		stack     string

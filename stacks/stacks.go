@@ -25,6 +25,8 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
 )
 
 // App is the default app's stacks and the constructs in them.
@@ -50,8 +52,9 @@ func New(scope constructs.Construct, cfg Config) *App {
 	removal := removalPolicy(cfg.RemovalPolicy)
 	var endpoints []awsec2.InterfaceVpcEndpointAwsService
 	names := cfg.InterfaceEndpoints
-	// Secret rotation runs in the isolated database subnets: give it a way to Secrets Manager.
-	if cfg.RotationDays > 0 && !slices.Contains(names, secretsManager) {
+	// Secret rotation and the users provisioner run in isolated subnets and read the master
+	// secret: give them a way to Secrets Manager.
+	if !slices.Contains(names, secretsManager) {
 		names = append(slices.Clone(names), secretsManager)
 	}
 	for _, name := range names {
@@ -95,7 +98,17 @@ func New(scope constructs.Construct, cfg Config) *App {
 		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
 			MaxIdleConnectionsPercent: cfg.MaxIdlePercent}
 	}
+	provisioner := users.New(a.Data, jsii.String("Users"), &users.Props{
+		Database:               a.Database,
+		Vpc:                    a.Network.Vpc,
+		SecretsManagerEndpoint: a.Network.Endpoints[secretsManager],
+		VpcSubnets:             a.Network.FunctionSubnets,
+		LogKey:                 a.Network.LogKey,
+		LogRemovalPolicy:       logRemovalPolicy(removal),
+		Entry:                  filepath.Join(cfg.Root, "functions", "provision"),
+	})
 	a.Pool = pool.New(a.Data, jsii.String("Pool"), &pool.Props{
+		Users:              provisioner,
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
 		Direct:             !cfg.Proxy,
@@ -132,6 +145,9 @@ func New(scope constructs.Construct, cfg Config) *App {
 			Pool:                      a.Pool,
 			Entry:                     entry,
 			DatabaseUser:              f.DatabaseUser,
+			Access:                    dbuser.Access(f.Access),
+			Schema:                    f.Schema,
+			Tables:                    f.Tables,
 			Weight:                    f.Weight,
 			ReservedConcurrency:       f.ReservedConcurrency,
 			ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,

@@ -29,14 +29,15 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/functions/dbenv"
-	"github.com/lambdards/lambdards/internal/gobuild"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // SkipBundlingContext is the context key that, when true, replaces every function's
 // compiled binary with a placeholder: synth gets faster and asset hashes stop depending
 // on the code, while every logical ID stays the same. For snapshot tests, not deploys.
-const SkipBundlingContext = "lambdards:skipBundling"
+const SkipBundlingContext = golambda.SkipBundlingContext
 
 // Props configures a Function.
 type Props struct {
@@ -46,8 +47,22 @@ type Props struct {
 	// the working directory. Required.
 	Entry string
 	// DatabaseUser is the database user the function connects as, with IAM authentication.
-	// Default: the database's master user name.
+	// When the pool provisions users (pool.Props.Users), the user is created at deploy
+	// with Access, Schema and Tables; otherwise it must exist already.
+	// Default: the function's construct ID in lower case, with characters other than
+	// letters, digits and underscores replaced by underscores, when the pool provisions
+	// users; otherwise the database's master user.
 	DatabaseUser string
+	// Access is what the function's user may do in Schema: read (SELECT), write (read and
+	// INSERT, UPDATE, DELETE) or ddl (write and CREATE). Only with a provisioning pool.
+	// Default: read.
+	Access dbuser.Access
+	// Schema is where the user's access applies.
+	// Default: "public" on PostgreSQL, the database on MySQL.
+	Schema string
+	// Tables narrows the access to these tables of Schema (not with ddl).
+	// Default: every table of Schema, including ones created later.
+	Tables []string
 	// ConnectionsPerEnvironment is how many database connections one execution environment
 	// holds at most (the handler's pool size). Under RDS Proxy session pinning each
 	// connection costs one database connection.
@@ -109,23 +124,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	if props != nil {
 		p = *props
 	}
-	p, errs := withDefaults(p)
+	p, errs := withDefaults(p, *id)
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
-	code, err := bundle(skips(p.Pool), p.Entry)
-	if err != nil {
-		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
-	}
 	this := constructs.NewConstruct(scope, id)
 	name := *this.Node().Path()
-
-	logs := awslogs.NewLogGroup(this, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     p.LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		EncryptionKey: p.LogKey,
-	})
-	role, policy := newRole(this, logs, p)
 	env := map[string]*string{
 		dbenv.Engine:   jsii.String(string(p.Pool.Database.Engine())),
 		dbenv.Host:     p.Pool.Host(),
@@ -146,24 +150,34 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		ReservedConcurrency:       p.ReservedConcurrency,
 		TimeoutSeconds:            float64(p.TimeoutSeconds),
 	})
-	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
-		Runtime:                      statics().runtime,
-		Architecture:                 statics().arch,
-		Handler:                      jsii.String(gobuild.Binary),
-		Code:                         code,
-		MemorySize:                   jsii.Number(p.MemorySize),
-		Timeout:                      awscdk.Duration_Seconds(jsii.Number(p.TimeoutSeconds)),
-		Vpc:                          p.Pool.Vpc,
-		VpcSubnets:                   p.VpcSubnets,
-		SecurityGroups:               &[]awsec2.ISecurityGroup{p.SecurityGroup},
-		Environment:                  &env,
-		ReservedConcurrentExecutions: reserved,
-		LogGroup:                     logs,
-		Role:                         role,
-		Description:                  jsii.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
+	built, err := golambda.New(this, golambda.Props{
+		Entry:               p.Entry,
+		SkipBundling:        skips(p.Pool),
+		Vpc:                 p.Pool.Vpc,
+		VpcSubnets:          p.VpcSubnets,
+		SecurityGroup:       p.SecurityGroup,
+		MemorySize:          p.MemorySize,
+		TimeoutSeconds:      p.TimeoutSeconds,
+		Environment:         env,
+		ReservedConcurrency: reserved,
+		LogRetention:        p.LogRetention,
+		LogKey:              p.LogKey,
+		Description:         fmt.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
+		PolicyDescription:   "lambdards function: write its logs, attach to the VPC, sign in to the database as its user",
+		Statements: []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("rds-db:connect"),
+			Resources: jsii.Strings(*p.Pool.ConnectArn(p.DatabaseUser)),
+		})},
 	})
-	// Lambda checks at creation that the role may manage VPC network interfaces.
-	fn.Node().AddDependency(policy)
+	if err != nil {
+		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
+	}
+	fn, role, policy, logs := built.Function, built.Role, built.Policy, built.LogGroup
+	if users := p.Pool.Users; users != nil {
+		// The user exists before the function can sign in as it.
+		user := users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables})
+		fn.Node().AddDependency(user)
+	}
 	nag.Suppress(fn.Node().DefaultChild(), "The function is invoked synchronously: a failed call returns its error to the caller, "+
 		"and a dead-letter queue only receives failed asynchronous events.",
 		nag.NISTAndHIPAA("LambdaDLQ")...)
@@ -174,42 +188,26 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name}
 }
 
-// newRole builds the function's execution role and its one customer-managed policy: what
-// AWSLambdaBasicExecutionRole allows, for the function's own log group only; what
-// AWSLambdaVPCAccessExecutionRole allows (AWS Lambda Developer Guide, "Giving Lambda
-// functions access to resources in an Amazon VPC", execution role permissions); and
-// rds-db:connect as the function's database user.
-func newRole(scope constructs.Construct, logs awslogs.ILogGroup, p Props) (awsiam.Role, awsiam.ManagedPolicy) {
-	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("lambdards function: logs, VPC network interfaces, database sign-in"),
-	})
-	policy := awsiam.NewManagedPolicy(scope, jsii.String("Policy"), &awsiam.ManagedPolicyProps{
-		Description: jsii.String("lambdards function: write its logs, attach to the VPC, sign in to the database as its user"),
-		Roles:       &[]awsiam.IRole{role},
-		Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-				Resources: jsii.Strings(*logs.LogGroupArn()),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-					"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("rds-db:connect"),
-				Resources: jsii.Strings(*p.Pool.ConnectArn(p.DatabaseUser)),
-			}),
-		},
-	})
-	nag.SuppressFindings(policy.Node().DefaultChild(), "Lambda manages the function's VPC network interfaces with these EC2 actions, "+
-		"which AWS documents on resource \"*\" (the Describe actions support no narrower resource); they create no access to data.",
-		[]string{"Resource::*"}, "AwsSolutions-IAM5")
-	return role, policy
+// userName derives a database user name from a construct ID: lower case, characters
+// other than letters, digits and underscores replaced, a letter first, at most 32
+// characters (MySQL's limit on user names: MySQL Reference Manual, "Account Names").
+func userName(id string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(id) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if name == "" || name[0] < 'a' || name[0] > 'z' {
+		name = "fn_" + name
+	}
+	return name[:min(len(name), 32)]
 }
 
-func withDefaults(p Props) (Props, []string) {
+func withDefaults(p Props, id string) (Props, []string) {
 	var errs []string
 	if p.Pool == nil {
 		errs = append(errs, "pool: required")
@@ -220,6 +218,13 @@ func withDefaults(p Props) (Props, []string) {
 	}
 	if p.DatabaseUser == "" {
 		p.DatabaseUser = p.Pool.Database.MasterUsername()
+		if p.Pool.Users != nil {
+			p.DatabaseUser = userName(id)
+		}
+	}
+	if p.Pool.Users == nil && (p.Access != "" || p.Schema != "" || len(p.Tables) > 0) {
+		errs = append(errs, "access, schema, tables: set, but the pool provisions no users (pool.Props.Users); "+
+			"create the user yourself and leave them unset, or give the pool a users provisioner")
 	}
 	if !userPattern.MatchString(p.DatabaseUser) {
 		errs = append(errs, fmt.Sprintf("databaseUser %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseUser))
@@ -288,18 +293,6 @@ func tlsMode(p *pool.Pool) string {
 	return "require"
 }
 
-// statics are aws-cdk-lib's static values a function uses, fetched once per process:
-// each fetch is a round trip to node.
-var statics = sync.OnceValue(func() struct {
-	runtime awslambda.Runtime
-	arch    awslambda.Architecture
-} {
-	return struct {
-		runtime awslambda.Runtime
-		arch    awslambda.Architecture
-	}{awslambda.Runtime_PROVIDED_AL2023(), awslambda.Architecture_ARM_64()}
-})
-
 // skipBundling remembers, per pool, whether SkipBundlingContext is true: context is
 // app-wide and a pool belongs to one app, so it is read once for all its functions.
 var skipBundling sync.Map // *pool.Pool → bool
@@ -308,29 +301,7 @@ func skips(p *pool.Pool) bool {
 	if v, ok := skipBundling.Load(p); ok {
 		return v.(bool)
 	}
-	v := p.Node().TryGetContext(jsii.String(SkipBundlingContext))
-	skip := v == true || v == "true"
+	skip := golambda.SkipsBundling(p)
 	skipBundling.Store(p, skip)
 	return skip
 }
-
-// bundle compiles entry, or stands in a placeholder when skip is true.
-func bundle(skip bool, entry string) (awslambda.Code, error) {
-	if skip {
-		dir, err := placeholder()
-		if err != nil {
-			return nil, err
-		}
-		return awslambda.Code_FromAsset(jsii.String(dir), nil), nil
-	}
-	dir, err := gobuild.Build(entry)
-	if err != nil {
-		return nil, err
-	}
-	return awslambda.Code_FromAsset(jsii.String(dir), nil), nil
-}
-
-// placeholder stores the stand-in bootstrap that skipped bundling deploys.
-var placeholder = sync.OnceValues(func() (string, error) {
-	return gobuild.StoreBinary([]byte("#!/bin/sh\necho 'lambdards: bundling was skipped; this asset is a placeholder' >&2\nexit 1\n"))
-})

@@ -23,6 +23,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/constructs/users"
 )
 
 // Props configures a Pool.
@@ -46,6 +47,9 @@ type Props struct {
 	// AccountConcurrency is the account's Lambda concurrency limit in this Region.
 	// Default: 1000 (AWS Lambda Developer Guide, "Lambda quotas").
 	AccountConcurrency int
+	// Users provisions each function's database user at deploy (package users).
+	// Default: none; functions connect as users that exist already.
+	Users *users.Provisioner
 	// UnreservedMinimum is the concurrency Lambda keeps unreserved for the account's other
 	// functions.
 	// Default: 100 (AWS Lambda Developer Guide, "Configuring reserved concurrency").
@@ -65,6 +69,8 @@ type Pool struct {
 	Database database.Database
 	// Vpc is the database's VPC, where functions attach.
 	Vpc awsec2.IVpc
+	// Users provisions the functions' database users, or is nil.
+	Users *users.Provisioner
 	// Proxy is the RDS Proxy, or nil for direct connections.
 	Proxy *proxy.Proxy
 	// ClientSecurityGroup is the security group that functions share by default (one
@@ -147,7 +153,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	}
 
 	this := constructs.NewConstruct(scope, id)
-	pl := &Pool{Construct: this, Database: p.Database, Vpc: p.Vpc, config: cfg}
+	pl := &Pool{Construct: this, Database: p.Database, Vpc: p.Vpc, Users: p.Users, config: cfg}
 	pl.ClientSecurityGroup = awsec2.NewSecurityGroup(this, jsii.String("ClientSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,
 		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),

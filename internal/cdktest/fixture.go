@@ -10,6 +10,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/users"
 )
 
 // Fixture is a Data stack (network, database, pool) and an empty Functions stack, the
@@ -21,6 +22,8 @@ type Fixture struct {
 	Network   *network.Network
 	Database  database.Database
 	Pool      *pool.Pool
+	// Users provisions the functions' database users, when the fixture was built with one.
+	Users *users.Provisioner
 }
 
 // NewFixture builds a Fixture with an RDS PostgreSQL t4g.micro unless serverless props
@@ -29,8 +32,17 @@ func NewFixture(props *pool.Props, serverless *database.ServerlessProps) *Fixtur
 	return NewFixtureIn(NewApp(nil), props, serverless)
 }
 
+// NewProvisionedFixture builds a Fixture whose pool provisions database users.
+func NewProvisionedFixture(props *pool.Props) *Fixture {
+	return newFixture(NewApp(nil), props, nil, true)
+}
+
 // NewFixtureIn builds a Fixture in app.
 func NewFixtureIn(app awscdk.App, props *pool.Props, serverless *database.ServerlessProps) *Fixture {
+	return newFixture(app, props, serverless, false)
+}
+
+func newFixture(app awscdk.App, props *pool.Props, serverless *database.ServerlessProps, provision bool) *Fixture {
 	f := &Fixture{App: app}
 	f.Data = awscdk.NewStack(f.App, jsii.String("Data"), nil)
 	f.Network = network.New(f.Data, jsii.String("Network"), &network.Props{
@@ -49,6 +61,12 @@ func NewFixtureIn(app awscdk.App, props *pool.Props, serverless *database.Server
 		p = *props
 	}
 	p.Database, p.Vpc = f.Database, f.Network.Vpc
+	if provision {
+		f.Users = users.New(f.Data, jsii.String("Users"), &users.Props{
+			Database: f.Database, Vpc: f.Network.Vpc, SecretsManagerEndpoint: f.Network.Endpoints["secretsmanager"],
+		})
+		p.Users = f.Users
+	}
 	f.Pool = pool.New(f.Data, jsii.String("Pool"), &p)
 	f.Functions = awscdk.NewStack(f.App, jsii.String("Functions"), nil)
 	return f

@@ -1,0 +1,222 @@
+// Package users gives every function its own least-privilege database user, created,
+// changed and dropped by `cdk deploy` itself.
+//
+// A Provisioner is a Go Lambda function (functions/provision) in the VPC that reaches the
+// database directly, not through the proxy, with its own security-group rule, signs in as
+// the master user with the master secret, and applies each declared user idempotently:
+// PostgreSQL CREATE ROLE ... LOGIN, GRANT rds_iam and the declared grants; MySQL CREATE
+// USER ... IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' and the declared grants (see
+// package functions/provision/dbuser). The custom-resource Provider framework invokes it
+// from outside the VPC, so the function needs no path to CloudFormation's response URL.
+// On delete it drops only the users it created, and never data.
+package users
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/golambda"
+	"github.com/lambdards/lambdards/internal/nag"
+)
+
+// ResourceType is the CloudFormation type of a database user.
+const ResourceType = "Custom::LambdardsDatabaseUser"
+
+// Props configures a Provisioner.
+type Props struct {
+	// Database is the database whose users it manages. Required.
+	Database database.Database
+	// Vpc is the database's VPC. Required.
+	Vpc awsec2.IVpc
+	// SecretsManagerEndpoint is the VPC's Secrets Manager interface endpoint: the
+	// provisioner reads the master secret through it from isolated subnets. Required.
+	SecretsManagerEndpoint awsec2.IInterfaceVpcEndpoint
+	// VpcSubnets selects the provisioner's subnets.
+	// Default: the "Functions" subnet group of package network.
+	VpcSubnets *awsec2.SubnetSelection
+	// LogKey encrypts the provisioner's log groups.
+	// Default: CloudWatch Logs' own encryption.
+	LogKey awskms.IKey
+	// LogRemovalPolicy applies to the provisioner's log groups: RETAIN or DESTROY.
+	// Default: awscdk.RemovalPolicy_RETAIN.
+	LogRemovalPolicy awscdk.RemovalPolicy
+	// Entry is the directory of the provisioner's Go main package.
+	// Default: lambdards's functions/provision, found beside this package's source (set it
+	// when the app is built with -trimpath).
+	Entry string
+}
+
+// Provisioner creates the database users that functions declare.
+type Provisioner struct {
+	constructs.Construct
+	// Function is the Lambda function that runs the SQL.
+	Function *golambda.Function
+	// SecurityGroup lets the function reach the database port and the Secrets Manager
+	// endpoint, and nothing else.
+	SecurityGroup awsec2.SecurityGroup
+	// Provider invokes Function for CloudFormation.
+	Provider customresources.Provider
+	db       database.Database
+}
+
+// New builds a Provisioner. It panics with one error listing every invalid setting.
+func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	var errs []string
+	if p.Database == nil {
+		errs = append(errs, "database: required")
+	}
+	if p.Vpc == nil {
+		errs = append(errs, "vpc: required")
+	}
+	if p.SecretsManagerEndpoint == nil {
+		errs = append(errs, "secretsManagerEndpoint: required: the provisioner reads the master secret from isolated subnets "+
+			"(add a Secrets Manager interface endpoint, for example with network.Props.InterfaceEndpoints)")
+	}
+	if len(errs) > 0 {
+		panic(fmt.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	}
+	if p.VpcSubnets == nil {
+		p.VpcSubnets = &awsec2.SubnetSelection{SubnetGroupName: jsii.String("Functions")}
+	}
+	if p.LogRemovalPolicy == "" {
+		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
+	}
+	if p.Entry == "" {
+		_, file, _, _ := runtime.Caller(0)
+		p.Entry = filepath.Join(filepath.Dir(file), "..", "..", "functions", "provision")
+	}
+	this := constructs.NewConstruct(scope, id)
+	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              p.Vpc,
+		Description:      jsii.String("lambdards users provisioner: the database port and the Secrets Manager endpoint only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	p.Database.Connections().AllowFrom(sg, awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
+	p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
+
+	secret := p.Database.Secret()
+	statements := []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+		Resources: jsii.Strings(*secret.SecretArn()),
+	})}
+	if key := secret.EncryptionKey(); key != nil {
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("kms:Decrypt"),
+			Resources: jsii.Strings(*key.KeyArn()),
+		}))
+	}
+	fn, err := golambda.New(this, golambda.Props{
+		Entry:             p.Entry,
+		SkipBundling:      golambda.SkipsBundling(this),
+		Vpc:               p.Vpc,
+		VpcSubnets:        p.VpcSubnets,
+		SecurityGroup:     sg,
+		MemorySize:        256,
+		TimeoutSeconds:    120,
+		LogRetention:      awslogs.RetentionDays_ONE_YEAR,
+		LogRemovalPolicy:  p.LogRemovalPolicy,
+		LogKey:            p.LogKey,
+		Description:       "lambdards: creates, changes and drops the functions' database users",
+		PolicyDescription: "lambdards users provisioner: write its logs, attach to the VPC, read the master secret",
+		Statements:        statements,
+	})
+	if err != nil {
+		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
+	}
+	nag.Suppress(fn.Function.Node().DefaultChild(), "CloudFormation invokes the provisioner, through the custom-resource "+
+		"framework, only while it deploys; its errors fail the deploy, which is where they must show, and it needs no "+
+		"reserved concurrency of its own (its SQL is serialized by an advisory lock).",
+		append(nag.NISTAndHIPAA("LambdaDLQ"), nag.NISTAndHIPAA("LambdaConcurrency")...)...)
+
+	provider := newProvider(this, fn, p.LogKey, p.LogRemovalPolicy)
+	return &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, Provider: provider, db: p.Database}
+}
+
+// newProvider builds the custom-resource framework that invokes fn for CloudFormation,
+// with a role of its own whose permissions are one customer-managed policy.
+func newProvider(scope constructs.Construct, fn *golambda.Function, key awskms.IKey, removal awscdk.RemovalPolicy) customresources.Provider {
+	logs := awslogs.NewLogGroup(scope, jsii.String("ProviderLogs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: removal,
+		EncryptionKey: key,
+	})
+	role := awsiam.NewRole(scope, jsii.String("ProviderRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("lambdards users provisioner framework: invoke the provisioner, write its logs"),
+	})
+	arn := fn.Function.FunctionArn()
+	policy := awsiam.NewManagedPolicy(scope, jsii.String("ProviderPolicy"), &awsiam.ManagedPolicyProps{
+		Description: jsii.String("lambdards users provisioner framework: invoke the provisioner, write its logs"),
+		Roles:       &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("lambda:InvokeFunction"),
+				Resources: jsii.Strings(*arn, *arn+":*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+				Resources: jsii.Strings(*logs.LogGroupArn()),
+			}),
+		},
+	})
+	cfn := fn.Function.Node().DefaultChild().(awscdk.CfnResource)
+	finding := fmt.Sprintf("Resource::<%s.Arn>:*", *awscdk.Stack_Of(scope).GetLogicalId(cfn))
+	nag.SuppressFindings(policy.Node().DefaultChild(), "Invoking a qualified version or alias of the provisioner needs the "+
+		"function ARN with \":*\"; it grants no other function.", []string{finding}, "AwsSolutions-IAM5")
+	provider := customresources.NewProvider(scope, jsii.String("Provider"), &customresources.ProviderProps{
+		OnEventHandler:       fn.Function,
+		FrameworkOnEventRole: role.WithoutPolicyUpdates(nil),
+		LogGroup:             logs,
+	})
+	provider.Node().AddDependency(policy)
+	framework := provider.Node().FindChild(jsii.String("framework-onEvent")).Node().DefaultChild()
+	nag.Suppress(framework, "aws-cdk-lib's custom-resource framework function: it runs outside the VPC because it sends "+
+		"CloudFormation's response to a pre-signed S3 URL, which the isolated subnets cannot reach, and holds no database "+
+		"access (it only invokes the provisioner); CloudFormation calls it only while deploying, so a failure fails the deploy "+
+		"(no dead-letter queue) and it needs no reserved concurrency.",
+		append(append(nag.NISTAndHIPAA("LambdaInsideVPC"), nag.NISTAndHIPAA("LambdaDLQ")...), nag.NISTAndHIPAA("LambdaConcurrency")...)...)
+	return provider
+}
+
+// User declares u in the database: a custom resource in scope, with construct ID id,
+// that creates the user at deploy, changes it when the declaration changes, and drops it
+// when removed. It panics when u is not valid.
+func (p *Provisioner) User(scope constructs.Construct, id string, u dbuser.User) awscdk.CustomResource {
+	if err := u.Validate(); err != nil {
+		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
+	}
+	if u.Name == p.db.MasterUsername() {
+		panic(fmt.Errorf("%s/%s: databaseUser %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
+	}
+	spec, _ := json.Marshal(u)
+	return awscdk.NewCustomResource(scope, jsii.String(id), &awscdk.CustomResourceProps{
+		ServiceToken: p.Provider.ServiceToken(),
+		ResourceType: jsii.String(ResourceType),
+		Properties: &map[string]any{
+			"Engine":       string(p.db.Engine()),
+			"Host":         p.db.Endpoint(),
+			"Port":         fmt.Sprint(p.db.Port()),
+			"DatabaseName": p.db.DatabaseName(),
+			"SecretArn":    p.db.Secret().SecretArn(),
+			"User":         string(spec),
+		},
+	})
+}

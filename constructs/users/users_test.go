@@ -1,0 +1,146 @@
+package users_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/panictest"
+)
+
+// TestOneUserPerFunction declares three functions' users and checks that the template
+// holds exactly one database user each, as declared, that each function may sign in as
+// its own user only, and that each function waits for its user.
+func TestOneUserPerFunction(t *testing.T) {
+	f := cdktest.NewProvisionedFixture(nil)
+	for _, fn := range []struct {
+		id    string
+		props function.Props
+	}{
+		{"Reports", function.Props{Access: dbuser.Read}},
+		{"Orders", function.Props{DatabaseUser: "orders_rw", Access: dbuser.Write, Tables: []string{"orders", "order_lines"}}},
+		{"Migrator", function.Props{Access: dbuser.DDL, Schema: "app"}},
+	} {
+		fn.props.Pool, fn.props.Entry = f.Pool, cdktest.SampleEntry()
+		function.New(f.Functions, jsii.String(fn.id), &fn.props)
+	}
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+
+	got := map[string]string{}
+	for id, r := range cdktest.Resources(tmpl, users.ResourceType) {
+		p := cdktest.Props(r)
+		got[id[:strings.Index(id, "DatabaseUser")]] = p["User"].(string)
+		for _, key := range []string{"ServiceToken", "Host", "SecretArn"} {
+			if ref, _ := json.Marshal(p[key]); !strings.Contains(string(ref), "Fn::GetStackOutput") {
+				t.Errorf("%s.%s = %s, want a reference to the Data stack", id, key, ref)
+			}
+		}
+		if p["Engine"] != "postgres" || p["Port"] != "5432" || p["DatabaseName"] != "app" {
+			t.Errorf("%s = %v, want engine postgres, port 5432, database app", id, p)
+		}
+	}
+	want := map[string]string{
+		"Reports":  `{"name":"reports","access":"read"}`,
+		"Orders":   `{"name":"orders_rw","access":"write","tables":["orders","order_lines"]}`,
+		"Migrator": `{"name":"migrator","access":"ddl","schema":"app"}`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("database users = %v, want %v", got, want)
+	}
+
+	// Each function's policy lets it sign in as its own user, through the proxy, and no other.
+	var connects []string
+	for id, r := range cdktest.Resources(tmpl, "AWS::IAM::ManagedPolicy") {
+		doc, _ := json.Marshal(cdktest.Props(r)["PolicyDocument"])
+		for user, fn := range map[string]string{"reports": "Reports", "orders_rw": "Orders", "migrator": "Migrator"} {
+			if strings.Contains(string(doc), `"/`+user+`"`) {
+				connects = append(connects, fn+"→"+user)
+				if !strings.HasPrefix(id, fn) {
+					t.Errorf("policy %s grants rds-db:connect as %s, which is %s's user", id, user, fn)
+				}
+			}
+		}
+	}
+	sort.Strings(connects)
+	if strings.Join(connects, " ") != "Migrator→migrator Orders→orders_rw Reports→reports" {
+		t.Errorf("rds-db:connect grants = %v, want one per function, for its own user", connects)
+	}
+
+	for id, r := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
+		deps, _ := json.Marshal(r["DependsOn"])
+		name := id[:strings.Index(id, "Function")]
+		if !strings.Contains(string(deps), name+"DatabaseUser") {
+			t.Errorf("function %s DependsOn %s, want its DatabaseUser", id, deps)
+		}
+	}
+}
+
+// TestProvisionerReachesOnlyTheDatabaseAndSecretsManager checks the provisioner's
+// network and IAM reach: the database port, the Secrets Manager endpoint, the master
+// secret and its key.
+func TestProvisionerReachesOnlyTheDatabaseAndSecretsManager(t *testing.T) {
+	f := cdktest.NewProvisionedFixture(nil)
+	tmpl := assertions.Template_FromStack(f.Data, nil)
+	var rules []string
+	for _, typ := range []string{"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"} {
+		for _, r := range cdktest.Resources(tmpl, typ) {
+			p, _ := json.Marshal(cdktest.Props(r))
+			if strings.Contains(string(p), "UsersSecurityGroup") {
+				rules = append(rules, fmt.Sprintf("%s %v-%v", typ[len("AWS::EC2::SecurityGroup"):], cdktest.Props(r)["FromPort"], cdktest.Props(r)["ToPort"]))
+			}
+		}
+	}
+	sort.Strings(rules)
+	if want := "Egress 443-443 Egress 5432-5432 Ingress 443-443 Ingress 5432-5432"; strings.Join(rules, " ") != want {
+		t.Errorf("provisioner rules = %v, want %s", rules, want)
+	}
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), &map[string]any{
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+			map[string]any{"Action": []any{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, "Effect": "Allow",
+				"Resource": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("DatabaseInstanceSecretAttachment"))}},
+			map[string]any{"Action": "kms:Decrypt", "Effect": "Allow",
+				"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseKey")), "Arn"}}},
+		})},
+	})
+	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Runtime": "provided.al2023", "Timeout": 120,
+		"VpcConfig": assertions.Match_ObjectLike(&map[string]any{"SecurityGroupIds": assertions.Match_AnyValue()}),
+	})
+}
+
+func TestInvalidUsers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		props function.Props
+		want  string
+	}{
+		{"unknown access", function.Props{Access: "admin"}, `"admin" is not an access level, want read, write or ddl`},
+		{"the master user", function.Props{DatabaseUser: "lambdards"}, "lambdards"},
+		{"a reserved name", function.Props{DatabaseUser: "rdsadmin"}, "rdsadmin"},
+		{"ddl on named tables", function.Props{Access: dbuser.DDL, Tables: []string{"t"}}, "ddl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := cdktest.NewProvisionedFixture(nil)
+			p := tc.props
+			p.Pool, p.Entry = f.Pool, cdktest.SampleEntry()
+			panictest.Contains(t, func() { function.New(f.Functions, jsii.String("Fn"), &p) }, tc.want)
+		})
+	}
+	f := cdktest.NewFixture(nil, nil)
+	panictest.Contains(t, func() {
+		function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), Access: dbuser.Write})
+	}, "the pool provisions no users")
+	panictest.Contains(t, func() {
+		users.New(f.Data, jsii.String("Users"), &users.Props{Database: f.Database, Vpc: f.Network.Vpc})
+	},
+		"secretsManagerEndpoint: required")
+}
