@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Request counts: enough for every environment to be cold once and warm many times,
+// few enough for a small, busy CI machine running the bootstrap under emulation.
+const (
+	capRequestsPerEnv     = 12
+	overCapRequestsPerEnv = 3
+)
+
+// runTimeout bounds each scenario's load; a healthy run takes a fraction of it.
+const runTimeout = 3 * time.Minute
+
+// TestCap runs as many environments as the function's reserved concurrency, through
+// pgbouncer sized as RDS Proxy: every request must succeed, and the database must never
+// hold more of the function's connections than the proxy's share of the budget.
+func TestCap(t *testing.T) {
+	a := synthesize(t)
+	db := startDatabase(t, a, true)
+	n := a.ReservedConcurrency
+	envs := startEnvironments(t, a, n, db.FunctionEnv(a))
+	t.Logf("budget: max_connections %d, reserved %d, headroom %d, proxy %d%% = %d connections; %d environments",
+		a.MaxConnections, a.Budget.ReservedConnections, a.Budget.Headroom, a.ProxyMaxConnectionsPercent, a.ProxyConnections(), n)
+
+	s := startSampler(t, db)
+	l := &load{Envs: envs, PerEnv: capRequestsPerEnv, Event: mixedEvents("cap"), Timeout: a.requestTimeout()}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	outs := l.Run(ctx)
+	peak, samples := s.Stop(t)
+	held, err := s.Count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := summarize(outs)
+	t.Logf("%d requests in %v, p50 %v, p99 %v, cold p50 %v; peak %d connections over %d samples, %d held at the end",
+		st.Requests, st.Elapsed.Round(time.Millisecond), st.P50, st.P99, st.ColdP50, peak, samples, held)
+
+	if want := n * capRequestsPerEnv; st.Requests != want || st.OK != want {
+		t.Errorf("%d of %d requests succeeded (%d made), want all; failures: %s", st.OK, want, st.Requests, failures(outs, 5))
+	}
+	if budget := a.Budget.ProxyConnections; peak > budget {
+		t.Errorf("peak connections of %s = %d, want at most the proxy's share of the budget, %d", db.User, peak, budget)
+	}
+	// Each environment keeps its connection and pgbouncer, in session mode, keeps a
+	// server connection for it: the sampler must see all of them, or it counts the
+	// wrong thing.
+	if held != n {
+		t.Errorf("connections of %s after the run = %d, want one per environment, %d", db.User, held, n)
+	}
+	checkPutsStored(t, db, outs)
+}
+
+// requestTimeout bounds one invocation: the function's own timeout, after which the
+// emulator answers, plus slack for a busy machine.
+func (a *assembly) requestTimeout() time.Duration {
+	return time.Duration(a.TimeoutSeconds)*time.Second + 30*time.Second
+}
+
+// checkPutsStored checks that every acknowledged put is in the items table with the id
+// and name the function returned.
+func checkPutsStored(t *testing.T, db *database, outs []outcome) int {
+	t.Helper()
+	want := map[int64]string{}
+	for _, o := range outs {
+		if !o.OK() || !strings.Contains(o.Event, `"put"`) {
+			continue
+		}
+		var it struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal([]byte(o.Body), &it); err != nil || it.ID == 0 {
+			t.Errorf("put %s answered %q, want an item with an id", o.Event, o.Body)
+			continue
+		}
+		want[it.ID] = it.Name
+	}
+	ids := make([]int64, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := db.AppConn(t).Query(ctx, `SELECT id, name FROM items WHERE id = ANY($1)`, ids)
+	if err != nil {
+		t.Fatalf("reading back acknowledged puts: %v", err)
+	}
+	got := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var lost []string
+	for id, name := range want {
+		if got[id] != name {
+			lost = append(lost, fmt.Sprintf("%d %q (table: %q)", id, name, got[id]))
+		}
+	}
+	sort.Strings(lost)
+	if len(lost) > 0 {
+		t.Errorf("%d of %d acknowledged puts are not in the table as acknowledged: %s", len(lost), len(want), strings.Join(lost[:min(len(lost), 10)], ", "))
+	}
+	return len(want)
+}
+
+// failures describes up to max failed outcomes.
+func failures(outs []outcome, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, o := range outs {
+		if o.OK() {
+			continue
+		}
+		n++
+		if n <= max {
+			fmt.Fprintf(&b, "\n  env %d #%d %s after %v: %s: %.300s", o.Env, o.Seq, o.Event, o.Latency.Round(time.Millisecond), o.ErrorType, o.Body)
+		}
+	}
+	if n > max {
+		fmt.Fprintf(&b, "\n  ... %d more", n-max)
+	}
+	return b.String()
+}
