@@ -138,3 +138,76 @@ func failures(outs []outcome, max int) string {
 	}
 	return b.String()
 }
+
+// TestOverCap runs more environments than the database has connections for, straight to
+// PostgreSQL, as an uncapped function without a proxy would: the database refuses the
+// extra connections, and the function must answer those invocations with a
+// RetryableError, within its timeout, instead of hanging or failing some other way.
+func TestOverCap(t *testing.T) {
+	a := synthesize(t)
+	db := startDatabase(t, a, false)
+	// One environment per max_connections slot, as if nothing were reserved for the
+	// engine or kept as headroom: the sizing the budget exists to prevent.
+	n := a.MaxConnections
+	slots := a.MaxConnections - a.Budget.ReservedConnections // what an ordinary user can open
+	envs := startEnvironments(t, a, n, db.FunctionEnv(a))
+
+	// The harness's own superuser sessions (the sampler's, testdb's) take ordinary slots
+	// while any are free, as an administrator's would: the headroom is for them.
+	s := startSampler(t, db)
+	own := ownSessions(t, db)
+	l := &load{Envs: envs, PerEnv: overCapRequestsPerEnv, Event: mixedEvents("overcap"), Timeout: a.requestTimeout()}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	outs := l.Run(ctx)
+	peak, samples := s.Stop(t)
+	st := summarize(outs)
+	t.Logf("%d environments, %d connection slots (%d taken by the harness's sessions): %d of %d requests succeeded, errors %v; peak %d connections over %d samples",
+		n, slots, own, st.OK, st.Requests, st.ErrorTypes, peak, samples)
+
+	if want := n * overCapRequestsPerEnv; st.Requests != want {
+		t.Errorf("%d requests made, want %d", st.Requests, want)
+	}
+	served := map[int]bool{}
+	var slowest time.Duration
+	for _, o := range outs {
+		if o.OK() {
+			served[o.Env] = true
+			continue
+		}
+		if o.ErrorType != "RetryableError" || !strings.Contains(o.Body, "too many connections") {
+			t.Errorf("env %d #%d %s: errorType %q: %.300s; want RetryableError for too many connections", o.Env, o.Seq, o.Event, o.ErrorType, o.Body)
+		}
+		slowest = max(slowest, o.Latency)
+		if limit := time.Duration(a.TimeoutSeconds) * time.Second; o.Latency >= limit {
+			t.Errorf("env %d #%d: RetryableError after %v, want it before the function's %v timeout", o.Env, o.Seq, o.Latency, limit)
+		}
+	}
+	t.Logf("slowest refused invocation: %v; first refusal: %s", slowest.Round(time.Millisecond), failures(outs, 1))
+	// Each environment keeps the connection it gets, so at most slots environments are
+	// ever served and the rest are refused on every request.
+	if refused := n - len(served); refused < n-slots {
+		t.Errorf("%d environments were never served, want at least %d (%d environments, %d slots)", refused, n-slots, n, slots)
+	}
+	if st.ErrorTypes["RetryableError"] == 0 {
+		t.Errorf("no invocation got a RetryableError; want the database to refuse %d environments", n-slots)
+	}
+	if peak > slots {
+		t.Errorf("peak connections of %s = %d, above the %d PostgreSQL allows an ordinary user", db.User, peak, slots)
+	}
+	checkPutsStored(t, db, outs)
+}
+
+// ownSessions counts the client sessions in PostgreSQL that are not the function's.
+func ownSessions(t *testing.T, db *database) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var n int
+	err := db.PG.DB(t).QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND usename <> $1`, db.User).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
