@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,6 +16,12 @@ import (
 const (
 	capRequestsPerEnv     = 12
 	overCapRequestsPerEnv = 3
+	// Puts each environment must have acknowledged before the pooler restarts, and
+	// after it is back; the run ends once every environment has both.
+	putsBeforeRestart = 3
+	putsAfterRestart  = 3
+	// restartRequestsPerEnv only bounds the restart run; it ends long before.
+	restartRequestsPerEnv = 500
 )
 
 // runTimeout bounds each scenario's load; a healthy run takes a fraction of it.
@@ -210,4 +217,78 @@ func ownSessions(t *testing.T, db *database) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestPoolerRestart restarts pgbouncer, the stand-in for RDS Proxy, while the
+// environments keep writing: no put the function acknowledged may be missing afterwards
+// (unacknowledged ones may be there or not), every failure must be a RetryableError,
+// and every environment must be served again without being restarted.
+func TestPoolerRestart(t *testing.T) {
+	a := synthesize(t)
+	db := startDatabase(t, a, true)
+	n := a.ReservedConcurrency
+	envs := startEnvironments(t, a, n, db.FunctionEnv(a))
+
+	stop := make(chan struct{})
+	var once sync.Once
+	end := func() { once.Do(func() { close(stop) }) }
+	defer end()
+	l := &load{Envs: envs, PerEnv: restartRequestsPerEnv, Stop: stop, Timeout: a.requestTimeout(),
+		Event: func(env, seq int) string { return putEvent(fmt.Sprintf("restart-%02d-%04d", env, seq)) }}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	var outs []outcome
+	done := make(chan struct{})
+	go func() { defer close(done); outs = l.Run(ctx) }()
+
+	// waitFor polls the run until every environment has min puts acknowledged that
+	// started after since.
+	waitFor := func(since time.Time, min int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(runTimeout / 2)
+		for {
+			acked := map[int]int{}
+			for _, o := range l.Done() {
+				if o.OK() && !o.Start.Before(since) {
+					acked[o.Env]++
+				}
+			}
+			ready := 0
+			for i := range envs {
+				if acked[i] >= min {
+					ready++
+				}
+			}
+			if ready == len(envs) {
+				return
+			}
+			if time.Now().After(deadline) {
+				end()
+				<-done
+				t.Fatalf("%s: %d of %d environments have %d acknowledged puts; failures: %s", what, ready, len(envs), min, failures(outs, 5))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor(time.Time{}, putsBeforeRestart, "before the restart")
+	stopping := time.Now()
+	db.Pooler.Restart(t)
+	back := time.Now()
+	waitFor(back, putsAfterRestart, "after the restart")
+	end()
+	<-done
+
+	st := summarize(outs)
+	var during int
+	for _, o := range outs {
+		if o.Start.Add(o.Latency).After(stopping) && o.Start.Before(back) {
+			during++
+		}
+		if !o.OK() && o.ErrorType != "RetryableError" {
+			t.Errorf("env %d #%d %s during the restart: errorType %q: %.300s; want success or RetryableError", o.Env, o.Seq, o.Event, o.ErrorType, o.Body)
+		}
+	}
+	stored := checkPutsStored(t, db, outs)
+	t.Logf("pgbouncer down for %v; %d puts, %d overlapping the restart, %d acknowledged and all stored, errors %v",
+		back.Sub(stopping).Round(time.Millisecond), st.Requests, during, stored, st.ErrorTypes)
 }
