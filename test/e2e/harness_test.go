@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -223,13 +224,24 @@ func emulatorPath(t testing.TB) string {
 }
 
 // runner returns the command that starts the bootstrap, written as a script in dir: the
-// binary itself on arm64, else the binary under qemu user-mode emulation.
+// binary itself when it is built for this machine, else the binary under qemu user-mode
+// emulation (an arm64 bootstrap on amd64: what synth bundles).
 func runner(t testing.TB, dir, bootstrap string) string {
 	t.Helper()
+	f, err := elf.Open(bootstrap)
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	machine := f.Machine
+	f.Close()
 	cmd := bootstrap
-	if runtime.GOARCH != "arm64" {
+	switch {
+	case machine == elf.EM_AARCH64 && runtime.GOARCH == "arm64", machine == elf.EM_X86_64 && runtime.GOARCH == "amd64":
+	case machine == elf.EM_AARCH64:
 		qemu := testdb.SkipIfMissing(t, "qemu-aarch64-static")[0]
 		cmd = qemu + " " + bootstrap
+	default:
+		t.Fatalf("bootstrap %s is built for %v, which this %s machine cannot run", bootstrap, machine, runtime.GOARCH)
 	}
 	script := filepath.Join(dir, "bootstrap.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec "+cmd+"\n"), 0o755); err != nil {
@@ -243,9 +255,15 @@ func runner(t testing.TB, dir, bootstrap string) string {
 // environment's first invocation, as in Lambda, so that invocation is the cold one.
 func startEnvironments(t testing.TB, a *assembly, n int, fnEnv map[string]string) []*environment {
 	t.Helper()
+	return startEnvironmentsOf(t, a, a.Bootstrap, n, fnEnv)
+}
+
+// startEnvironmentsOf is startEnvironments with another bootstrap binary.
+func startEnvironmentsOf(t testing.TB, a *assembly, bootstrap string, n int, fnEnv map[string]string) []*environment {
+	t.Helper()
 	rie := emulatorPath(t)
 	dir := t.TempDir()
-	script := runner(t, dir, a.Bootstrap)
+	script := runner(t, dir, bootstrap)
 	base := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TZ=UTC",
