@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ var (
 // CI=true) when Node.js is missing: synth runs aws-cdk-lib on it.
 func synthesize(t testing.TB) *assembly {
 	t.Helper()
-	testdb.SkipIfMissing(t, "go", "node")
+	prerequisites(t)
 	synthMu.Lock()
 	defer synthMu.Unlock()
 	if synthResult == nil && synthErr == nil {
@@ -97,6 +98,20 @@ func synthesize(t testing.TB) *assembly {
 		t.Fatal(synthErr)
 	}
 	return synthResult
+}
+
+// prerequisites skips the test, or fails it with CI=true, when a program the harness
+// needs is missing, before it spends time on synth: go and Node.js for synth,
+// PostgreSQL and pgbouncer, the Lambda Runtime Interface Emulator, and qemu unless this
+// machine runs arm64 binaries itself.
+func prerequisites(t testing.TB) {
+	t.Helper()
+	names := []string{"go", "node", "postgres", "pgbouncer"}
+	if runtime.GOARCH != "arm64" {
+		names = append(names, qemu)
+	}
+	testdb.SkipIfMissing(t, names...)
+	emulatorPath(t)
 }
 
 func synth() (*assembly, error) {

@@ -223,6 +223,10 @@ func emulatorPath(t testing.TB) string {
 	return testdb.SkipIfMissing(t, candidate)[0]
 }
 
+// qemu is the user-mode emulator that runs an arm64 bootstrap elsewhere; Debian's
+// qemu-user-static package installs it.
+const qemu = "qemu-aarch64-static"
+
 // runner returns the command that starts the bootstrap, written as a script in dir: the
 // binary itself when it is built for this machine, else the binary under qemu user-mode
 // emulation (an arm64 bootstrap on amd64: what synth bundles).
@@ -238,8 +242,7 @@ func runner(t testing.TB, dir, bootstrap string) string {
 	switch {
 	case machine == elf.EM_AARCH64 && runtime.GOARCH == "arm64", machine == elf.EM_X86_64 && runtime.GOARCH == "amd64":
 	case machine == elf.EM_AARCH64:
-		qemu := testdb.SkipIfMissing(t, "qemu-aarch64-static")[0]
-		cmd = qemu + " " + bootstrap
+		cmd = testdb.SkipIfMissing(t, qemu)[0] + " " + bootstrap
 	default:
 		t.Fatalf("bootstrap %s is built for %v, which this %s machine cannot run", bootstrap, machine, runtime.GOARCH)
 	}

@@ -76,11 +76,12 @@ func (l *load) Run(ctx context.Context) []outcome {
 		}()
 	}
 	wg.Wait()
-	sort.Slice(l.outcomes, func(i, j int) bool { return l.outcomes[i].Start.Before(l.outcomes[j].Start) })
-	return l.outcomes
+	outs := l.Done()
+	sort.Slice(outs, func(i, j int) bool { return outs[i].Start.Before(outs[j].Start) })
+	return outs
 }
 
-// Done returns the outcomes so far, for a caller that watches a run.
+// Done returns a copy of the outcomes so far, for a caller that watches a run.
 func (l *load) Done() []outcome {
 	l.mu.Lock()
 	defer l.mu.Unlock()
