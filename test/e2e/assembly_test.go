@@ -188,8 +188,8 @@ func readAssembly(dir string) (*assembly, error) {
 		paths := map[string]string{} // logical ID → construct path
 		for path, entries := range meta {
 			for _, e := range entries {
-				if id, ok := e.Data.(string); ok && e.Type == "aws:cdk:logicalId" {
-					paths[id] = path
+				if lid, ok := e.Data.(string); ok && e.Type == "aws:cdk:logicalId" {
+					paths[lid] = path
 				}
 			}
 		}
