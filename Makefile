@@ -13,18 +13,19 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 NAG_CONTEXT := lambdards:nag
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help deps npm-deps debian-deps go-tools synth nag test vet bench clean
+.PHONY: help deps npm-deps debian-deps go-tools synth nag test e2e vet bench bench-e2e clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 npm-deps: node_modules/.package-lock.json
 
-debian-deps: ## install PostgreSQL, pgbouncer and MariaDB from Debian if missing (root)
+# qemu-user-static runs the arm64 bootstrap that synth bundles on an amd64 machine (e2e).
+debian-deps: ## install PostgreSQL, pgbouncer, MariaDB and qemu-user-static from Debian if missing (root)
 	@missing=""; \
-	for p in postgresql pgbouncer mariadb-server; do \
+	for p in postgresql pgbouncer mariadb-server qemu-user-static; do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -47,6 +48,9 @@ nag: npm-deps ## check the default app with cdk-nag (AwsSolutions, NIST 800-53 r
 test: deps ## run every test
 	go test -count=1 ./...
 
+e2e: deps ## run the local end-to-end tests alone (docs/E2E.md)
+	go test -count=1 -v ./test/e2e
+
 vet: ## go vet
 	go vet ./...
 
@@ -60,3 +64,6 @@ clean: ## remove generated output
 .PHONY: bench
 bench: npm-deps ## measure synth and test speed, write docs/BENCHMARKS.md (run on a quiet machine)
 	go run ./internal/bench
+
+bench-e2e: deps ## local end-to-end throughput, latency and peak connections, at the cap and over it (docs/E2E.md)
+	go test -count=1 -run '^$$' -bench . -benchtime 1x ./test/e2e

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lambdards/lambdards/functions/dbconn"
@@ -66,6 +67,46 @@ type EventError struct {
 }
 
 func (e *EventError) Error() string { return "items: bad event: " + e.Problem }
+
+// Error types a caller sees in the invocation's errorType.
+const (
+	// ErrorTypeRetryable: the database stayed busy or unreachable; retry
+	// later.
+	ErrorTypeRetryable = "RetryableError"
+	// ErrorTypeEvent: the event is wrong; do not retry it.
+	ErrorTypeEvent = "EventError"
+)
+
+// invokeError turns an error of Handle into what the function returns to
+// Lambda. aws-lambda-go names errorType after the returned value's own Go
+// type, which for an error wrapped with fmt.Errorf is "wrapError"; callers
+// must instead see ErrorTypeRetryable or ErrorTypeEvent wherever in the
+// chain those errors are, so they get an explicit type. The message is the
+// whole chain's, unchanged.
+func invokeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *dbconn.RetryableError
+	if errors.As(err, &re) {
+		return messages.InvokeResponse_Error{Message: err.Error(), Type: ErrorTypeRetryable}
+	}
+	var ee *EventError
+	if errors.As(err, &ee) {
+		return messages.InvokeResponse_Error{Message: err.Error(), Type: ErrorTypeEvent}
+	}
+	return err
+}
+
+// Invoke is Handle as Lambda calls it: errors carry the errorType callers
+// act on (see invokeError).
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	out, err := h.Handle(ctx, raw)
+	if err != nil {
+		return nil, invokeError(err)
+	}
+	return out, nil
+}
 
 // Handler handles events with one database per execution environment.
 type Handler struct {

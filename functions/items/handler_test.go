@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lambdards/lambdards/functions/dbconn"
@@ -58,6 +59,35 @@ func TestParseEvent(t *testing.T) {
 		var ee *EventError
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("parseEvent(%.60s) error = %v, want an *EventError containing %q", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestInvokeError(t *testing.T) {
+	retryable := &dbconn.RetryableError{Reason: "database busy: too many connections", Attempts: 4, Err: errors.New("53300")}
+	other := errors.New("items: put: syntax error")
+	tests := []struct {
+		err      error
+		wantType string // "" means err comes back unchanged
+	}{
+		{fmt.Errorf("items: put: %w", retryable), ErrorTypeRetryable},
+		{retryable, ErrorTypeRetryable},
+		{&EventError{Problem: "x"}, ErrorTypeEvent},
+		{fmt.Errorf("wrapped: %w", &EventError{Problem: "x"}), ErrorTypeEvent},
+		{other, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		got := invokeError(tt.err)
+		if tt.wantType == "" {
+			if got != tt.err {
+				t.Errorf("invokeError(%v) = %#v, want it unchanged", tt.err, got)
+			}
+			continue
+		}
+		var ire messages.InvokeResponse_Error
+		if !errors.As(got, &ire) || ire.Type != tt.wantType || ire.Message != tt.err.Error() {
+			t.Errorf("invokeError(%v) = %#v, want errorType %q and the same message", tt.err, got, tt.wantType)
 		}
 	}
 }

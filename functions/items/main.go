@@ -32,7 +32,7 @@ func main() {
 		log.Fatal(err)
 	}
 	h := NewHandler(db)
-	lambda.StartWithOptions(h.Handle,
+	lambda.StartWithOptions(h.Invoke,
 		// Close the connection when the environment shuts down, so the
 		// proxy frees its client slot at once.
 		lambda.WithEnableSIGTERM(func() { db.Close() }),

@@ -1,0 +1,353 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/gobuild"
+	"github.com/lambdards/lambdards/internal/testdb"
+	"github.com/lambdards/lambdards/stacks"
+)
+
+// maxConnections is the max_connections the harness synthesizes with: small, so that the
+// budget gives a handful of execution environments and the over-cap run can exceed the
+// server's limit with few processes. With RDS PostgreSQL's 5 reserved slots and the
+// default headroom of 5 it leaves 10 connections for the proxy, and 10 environments.
+const maxConnections = 20
+
+// workDir holds the app binary and the cloud assembly; TestMain removes it.
+var workDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdards-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	workDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// assembly is what synth produced that the harness needs.
+type assembly struct {
+	// Dir is the cloud assembly directory (cdk.out).
+	Dir string
+	// Budget is cdk.out/lambdards-budget.json.
+	Budget budget.Result
+	// Function is the sample function's allocation in Budget.
+	Function budget.Allocation
+
+	// MaxConnections is max_connections in the Data stack's parameter group.
+	MaxConnections int
+	// ProxyMaxConnectionsPercent and BorrowTimeoutSeconds are the RDS Proxy target
+	// group's ConnectionPoolConfigurationInfo.
+	ProxyMaxConnectionsPercent int
+	BorrowTimeoutSeconds       int
+
+	// ReservedConcurrency is the function's ReservedConcurrentExecutions.
+	ReservedConcurrency int
+	// TimeoutSeconds and MemorySize are the function's.
+	TimeoutSeconds int
+	MemorySize     int
+	// Env is the function's environment as synthesized; values that are not plain
+	// strings (the proxy endpoint, a cross-stack reference) are left out.
+	Env map[string]string
+	// Bootstrap is the function's binary in its asset directory.
+	Bootstrap string
+}
+
+// ProxyConnections is how many database connections RDS Proxy may open: the target's
+// max_connections times MaxConnectionsPercent, rounded down (Amazon RDS User Guide, "RDS
+// Proxy connection considerations": MaxConnectionsPercent is a percentage of the target's
+// max_connections).
+func (a *assembly) ProxyConnections() int {
+	return a.MaxConnections * a.ProxyMaxConnectionsPercent / 100
+}
+
+var (
+	synthMu     sync.Mutex
+	synthResult *assembly
+	synthErr    error
+)
+
+// synthesize runs the app program once per test binary, as `cdk synth -c
+// maxConnections=20` would, and reads the cloud assembly. It skips (or fails, with
+// CI=true) when Node.js is missing: synth runs aws-cdk-lib on it.
+func synthesize(t testing.TB) *assembly {
+	t.Helper()
+	prerequisites(t)
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if synthResult == nil && synthErr == nil {
+		synthResult, synthErr = synth()
+	}
+	if synthErr != nil {
+		t.Fatal(synthErr)
+	}
+	return synthResult
+}
+
+// prerequisites skips the test, or fails it with CI=true, when a program the harness
+// needs is missing, before it spends time on synth: go and Node.js for synth,
+// PostgreSQL and pgbouncer, the Lambda Runtime Interface Emulator, and qemu unless this
+// machine runs arm64 binaries itself.
+func prerequisites(t testing.TB) {
+	t.Helper()
+	names := []string{"go", "node", "postgres", "pgbouncer"}
+	if runtime.GOARCH != "arm64" {
+		names = append(names, qemu)
+	}
+	testdb.SkipIfMissing(t, names...)
+	emulatorPath(t)
+}
+
+func synth() (*assembly, error) {
+	app := filepath.Join(workDir, "lambdards")
+	build := exec.Command("go", "build", "-o", app, ".")
+	build.Dir = cdktest.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the app: %v\n%s", err, out)
+	}
+	ctx := cdktest.ProjectContext()
+	ctx["maxConnections"] = strconv.Itoa(maxConnections)
+	b, err := json.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(workDir, "cdk.out")
+	cmd := exec.Command(app)
+	cmd.Dir = cdktest.Root()
+	cmd.Env = append(os.Environ(), "CDK_CONTEXT_JSON="+string(b), "CDK_OUTDIR="+out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("synth with maxConnections=%d: %v\n%s", maxConnections, err, stderr.String())
+	}
+	return readAssembly(out)
+}
+
+// readAssembly reads the budget, the Data stack's database settings and the sample
+// function from a cloud assembly, and checks that they agree.
+func readAssembly(dir string) (*assembly, error) {
+	a := &assembly{Dir: dir, Env: map[string]string{}}
+	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &a.Budget); err != nil {
+		return nil, err
+	}
+	if len(a.Budget.Functions) != 1 {
+		return nil, fmt.Errorf("budget has %d functions, want the sample alone", len(a.Budget.Functions))
+	}
+	a.Function = a.Budget.Functions[0]
+
+	var manifest struct {
+		Artifacts map[string]struct {
+			Type       string `json:"type"`
+			Properties struct {
+				TemplateFile string `json:"templateFile"`
+				File         string `json:"file"`
+			} `json:"properties"`
+			Dependencies []string `json:"dependencies"`
+			// Metadata, inline or in a file of its own, maps construct paths to
+			// what was built there, logical IDs among it.
+			Metadata               map[string][]metadataEntry `json:"metadata"`
+			AdditionalMetadataFile string                     `json:"additionalMetadataFile"`
+		} `json:"artifacts"`
+	}
+	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
+		return nil, err
+	}
+	var foundDB, foundProxy, foundFn bool
+	for id, art := range manifest.Artifacts {
+		if art.Type != "aws:cloudformation:stack" {
+			continue
+		}
+		var tmpl struct {
+			Resources map[string]resource
+		}
+		if err := readJSON(filepath.Join(dir, art.Properties.TemplateFile), &tmpl); err != nil {
+			return nil, err
+		}
+		meta := art.Metadata
+		if art.AdditionalMetadataFile != "" {
+			if err := readJSON(filepath.Join(dir, art.AdditionalMetadataFile), &meta); err != nil {
+				return nil, err
+			}
+		}
+		paths := map[string]string{} // logical ID → construct path
+		for path, entries := range meta {
+			for _, e := range entries {
+				if lid, ok := e.Data.(string); ok && e.Type == "aws:cdk:logicalId" {
+					paths[lid] = path
+				}
+			}
+		}
+		for lid, r := range tmpl.Resources {
+			switch r.Type {
+			case "AWS::RDS::DBParameterGroup":
+				var p struct{ Parameters map[string]string }
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				n, err := strconv.Atoi(p.Parameters["max_connections"])
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: max_connections %q: %v", id, lid, p.Parameters["max_connections"], err)
+				}
+				a.MaxConnections, foundDB = n, true
+			case "AWS::RDS::DBProxyTargetGroup":
+				var p struct {
+					ConnectionPoolConfigurationInfo struct {
+						ConnectionBorrowTimeout int
+						MaxConnectionsPercent   int
+					}
+				}
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				a.ProxyMaxConnectionsPercent = p.ConnectionPoolConfigurationInfo.MaxConnectionsPercent
+				a.BorrowTimeoutSeconds = p.ConnectionPoolConfigurationInfo.ConnectionBorrowTimeout
+				foundProxy = true
+			case "AWS::Lambda::Function":
+				if !strings.HasPrefix(paths[lid], "/"+a.Function.Name+"/") {
+					continue
+				}
+				// The stack's asset manifest is the cdk:asset-manifest artifact it
+				// depends on.
+				var assets string
+				for _, dep := range art.Dependencies {
+					if d := manifest.Artifacts[dep]; d.Type == "cdk:asset-manifest" {
+						assets = d.Properties.File
+					}
+				}
+				if assets == "" {
+					return nil, fmt.Errorf("%s: no asset manifest among its dependencies %v", id, art.Dependencies)
+				}
+				if err := a.readFunction(filepath.Join(dir, assets), r); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				foundFn = true
+			}
+		}
+	}
+	switch {
+	case !foundDB:
+		return nil, fmt.Errorf("%s: no DB parameter group with max_connections", dir)
+	case !foundProxy:
+		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs proxy=true)", dir)
+	case !foundFn:
+		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
+	}
+	return a, a.check()
+}
+
+// resource is one template resource, as much of it as the harness reads.
+type resource struct {
+	Type       string
+	Properties json.RawMessage
+}
+
+// metadataEntry is one entry of a cloud assembly artifact's metadata.
+type metadataEntry struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// readFunction reads the function's settings and finds its bootstrap: the function's
+// Code.S3Key is the asset's hash plus ".zip", and the stack's asset manifest maps that
+// hash to the directory, relative to the manifest, that the zip would be made from.
+func (a *assembly) readFunction(assetManifest string, r resource) error {
+	var p struct {
+		Code struct {
+			S3Key string
+		}
+		ReservedConcurrentExecutions int
+		Timeout                      int
+		MemorySize                   int
+		Environment                  struct {
+			Variables map[string]any
+		}
+	}
+	if err := json.Unmarshal(r.Properties, &p); err != nil {
+		return err
+	}
+	a.ReservedConcurrency, a.TimeoutSeconds, a.MemorySize = p.ReservedConcurrentExecutions, p.Timeout, p.MemorySize
+	for k, v := range p.Environment.Variables {
+		if s, ok := v.(string); ok {
+			a.Env[k] = s
+		}
+	}
+	hash, ok := strings.CutSuffix(p.Code.S3Key, ".zip")
+	if !ok {
+		return fmt.Errorf("Code.S3Key = %q, want an asset hash and .zip", p.Code.S3Key)
+	}
+	var assets struct {
+		Files map[string]struct {
+			Source struct {
+				Path      string `json:"path"`
+				Packaging string `json:"packaging"`
+			} `json:"source"`
+		} `json:"files"`
+	}
+	if err := readJSON(assetManifest, &assets); err != nil {
+		return err
+	}
+	src, ok := assets.Files[hash]
+	if !ok {
+		return fmt.Errorf("%s has no asset %s", assetManifest, hash)
+	}
+	a.Bootstrap = filepath.Join(filepath.Dir(assetManifest), src.Source.Path, gobuild.Binary)
+	if _, err := os.Stat(a.Bootstrap); err != nil {
+		return fmt.Errorf("the function's asset: %v", err)
+	}
+	return nil
+}
+
+// check makes sure the budget report and the templates say the same: the harness sizes
+// the local servers from the templates and asserts against the budget.
+func (a *assembly) check() error {
+	var bad []string
+	if a.MaxConnections != a.Budget.MaxConnections || a.MaxConnections != maxConnections {
+		bad = append(bad, fmt.Sprintf("max_connections: parameter group %d, budget %d, asked for %d", a.MaxConnections, a.Budget.MaxConnections, maxConnections))
+	}
+	if a.ProxyMaxConnectionsPercent != a.Budget.ProxyMaxConnectionsPercent || a.ProxyConnections() != a.Budget.ProxyConnections {
+		bad = append(bad, fmt.Sprintf("proxy: MaxConnectionsPercent %d%% of %d = %d connections, budget %d%% = %d", a.ProxyMaxConnectionsPercent, a.MaxConnections, a.ProxyConnections(), a.Budget.ProxyMaxConnectionsPercent, a.Budget.ProxyConnections))
+	}
+	if a.ReservedConcurrency != a.Function.ReservedConcurrency || a.ReservedConcurrency < 2 {
+		bad = append(bad, fmt.Sprintf("reserved concurrency: template %d, budget %d, want the same and at least 2", a.ReservedConcurrency, a.Function.ReservedConcurrency))
+	}
+	if a.Function.ConnectionsPerEnvironment != 1 || a.Env["LAMBDARDS_DB_MAX_CONNS"] != "1" {
+		bad = append(bad, fmt.Sprintf("connections per environment: budget %d, LAMBDARDS_DB_MAX_CONNS %q, want 1", a.Function.ConnectionsPerEnvironment, a.Env["LAMBDARDS_DB_MAX_CONNS"]))
+	}
+	if a.Env["LAMBDARDS_DB_ENGINE"] != "postgres" || a.Env["LAMBDARDS_DB_USER"] == "" || a.Env["LAMBDARDS_DB_NAME"] == "" {
+		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres, a user and a database", a.Env))
+	}
+	if a.TimeoutSeconds <= a.BorrowTimeoutSeconds {
+		bad = append(bad, fmt.Sprintf("function timeout %d s not above the borrow timeout %d s", a.TimeoutSeconds, a.BorrowTimeoutSeconds))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("cloud assembly %s is not what the harness expects:\n  %s", a.Dir, strings.Join(bad, "\n  "))
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+// Package e2e runs the sample function end to end on this machine, sized by the
+// connection budget that synth computes, and checks that the budget holds.
+//
+// The harness synthesizes the real app program with a small explicit maxConnections and
+// takes everything else from the cloud assembly it writes:
+//
+//   - the budget (cdk.out/lambdards-budget.json) and the templates it is written into:
+//     the Data stack's parameter group (max_connections) and RDS Proxy target group
+//     (MaxConnectionsPercent, ConnectionBorrowTimeout), and the function's
+//     ReservedConcurrentExecutions, timeout and environment;
+//   - the function's bootstrap binary, from the asset directory that the Functions
+//     stack's assets manifest names for the function's code: the linux/arm64 binary a
+//     deploy would upload.
+//
+// From them it builds a local stand-in for what a deploy creates:
+//
+//	budget / template                          local stand-in
+//	max_connections (parameter group)          PostgreSQL max_connections
+//	engine-reserved (RDS PostgreSQL: 5)        PostgreSQL superuser_reserved_connections
+//	floor(max_connections × MaxConnections-    pgbouncer max_db_connections and
+//	  Percent / 100), the proxy's share        default_pool_size (session mode: a pinned
+//	                                           session holds one server connection)
+//	ConnectionBorrowTimeout                    pgbouncer query_wait_timeout
+//	ReservedConcurrentExecutions               number of execution environments: one
+//	                                           Lambda Runtime Interface Emulator process
+//	                                           each, invoked one request at a time
+//
+// On a machine that is not arm64 each emulator runs the bootstrap under qemu user-mode
+// emulation (qemu-aarch64-static), so cold starts here are slower than in Lambda.
+//
+// The tests need PostgreSQL, pgbouncer, the emulator (aws-lambda-rie), qemu and Node.js
+// for synth; `make deps` installs them. A missing one skips the tests, or fails them when
+// CI=true. `make e2e` runs them alone; `make bench-e2e` runs the benchmark, which prints
+// throughput, latency and peak database connections at the cap and over it.
+package e2e
