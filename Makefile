@@ -61,7 +61,6 @@ snapshots: npm-deps ## refresh the golden templates in stacks/testdata/snapshots
 clean: ## remove generated output
 	rm -rf cdk.out
 
-.PHONY: bench
 bench: npm-deps ## measure synth and test speed, write docs/BENCHMARKS.md (run on a quiet machine)
 	go run ./internal/bench
 
