@@ -281,6 +281,15 @@ func contradictions(c Config) []string {
 		errs = append(errs, "multiAz = true with database = serverless: multiAz applies to an RDS instance; "+
 			"for a failover target in another Availability Zone set reader = true")
 	}
+	if c.MaxAzs > 2 && len(c.AvailabilityZones) == 0 {
+		// A stack without an account and Region sees only two AZs (aws-cdk-lib Stack
+		// availabilityZones: environment-agnostic stacks get two Fn::GetAZs entries).
+		errs = append(errs, fmt.Sprintf("maxAzs = %d without availabilityZones: the stacks are environment-agnostic, so CDK knows only 2 "+
+			"Availability Zones; name them, e.g. availabilityZones = us-east-1a,us-east-1b,us-east-1c", c.MaxAzs))
+	}
+	if len(c.AvailabilityZones) == 1 {
+		errs = append(errs, "availabilityZones names one zone: an RDS DB subnet group needs at least 2")
+	}
 	return errs
 }
 

@@ -10,7 +10,6 @@ package stacks
 
 import (
 	"fmt"
-	"maps"
 	"path/filepath"
 	"slices"
 
@@ -117,8 +116,9 @@ func New(scope constructs.Construct, cfg Config) *App {
 		AccountConcurrency: cfg.AccountConcurrency,
 	})
 
-	// Functions may reach every interface endpoint the user asked for.
-	for _, name := range slices.Sorted(maps.Keys(a.Network.Endpoints)) {
+	// Functions may reach the interface endpoints the user asked for; the Secrets Manager
+	// endpoint added for rotation and the provisioner is not theirs.
+	for _, name := range slices.Sorted(slices.Values(cfg.InterfaceEndpoints)) {
 		a.Network.Endpoints[name].Connections().AllowDefaultPortFrom(a.Pool.ClientSecurityGroup, jsii.String("HTTPS from lambdards functions"))
 	}
 

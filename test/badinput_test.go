@@ -155,6 +155,8 @@ var badInputs = []struct {
 		invalid + `minAcu = 0 with proxy = true: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 or more, or proxy to false`},
 	{"reader for an RDS instance", map[string]any{"reader": true}, false,
 		invalid + `reader = true with database = instance: a Serverless v2 reader needs database = serverless; for a standby of an RDS instance set multiAz = true`},
+	{"three AZs without their names", map[string]any{"maxAzs": 3}, false,
+		invalid + `maxAzs = 3 without availabilityZones: the stacks are environment-agnostic, so CDK knows only 2 Availability Zones; name them, e.g. availabilityZones = us-east-1a,us-east-1b,us-east-1c`},
 	{"multiAz for Aurora Serverless v2", map[string]any{"database": "serverless", "multiAz": true}, false,
 		invalid + `multiAz = true with database = serverless: multiAz applies to an RDS instance; for a failover target in another Availability Zone set reader = true`},
 	{"deletion protection with removalPolicy destroy", map[string]any{"removalPolicy": "destroy", "deletionProtection": true}, false,

@@ -49,9 +49,10 @@ type Props struct {
 	// DatabaseUser is the database user the function connects as, with IAM authentication.
 	// When the pool provisions users (pool.Props.Users), the user is created at deploy
 	// with Access, Schema and Tables; otherwise it must exist already.
+	// Never the master user.
 	// Default: the function's construct ID in lower case, with characters other than
 	// letters, digits and underscores replaced by underscores, when the pool provisions
-	// users; otherwise the database's master user.
+	// users; otherwise required.
 	DatabaseUser string
 	// Access is what the function's user may do in Schema: read (SELECT), write (read and
 	// INSERT, UPDATE, DELETE) or ddl (write and CREATE). Only with a provisioning pool.
@@ -173,6 +174,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
 	}
 	fn, role, policy, logs := built.Function, built.Role, built.Policy, built.LogGroup
+	if err := p.Pool.Claim(p.DatabaseUser, name); err != nil {
+		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
+	}
 	if users := p.Pool.Users; users != nil {
 		// The user exists before the function can sign in as it.
 		user := users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables})
@@ -216,11 +220,15 @@ func withDefaults(p Props, id string) (Props, []string) {
 	if p.Entry == "" {
 		errs = append(errs, "entry: required, the directory of the function's Go main package")
 	}
-	if p.DatabaseUser == "" {
-		p.DatabaseUser = p.Pool.Database.MasterUsername()
-		if p.Pool.Users != nil {
-			p.DatabaseUser = userName(id)
-		}
+	switch {
+	case p.DatabaseUser == "" && p.Pool.Users != nil:
+		p.DatabaseUser = userName(id)
+	case p.DatabaseUser == "":
+		errs = append(errs, "databaseUser: required when the pool provisions no users (pool.Props.Users): "+
+			"name the user the function signs in as, which must exist with IAM login rights")
+	case p.DatabaseUser == p.Pool.Database.MasterUsername():
+		errs = append(errs, fmt.Sprintf("databaseUser %q: is the master user; give the function a user of its own "+
+			"(a function that signs in as the master user can do anything, and IAM login rights would end the master's password login)", p.DatabaseUser))
 	}
 	if p.Pool.Users == nil && (p.Access != "" || p.Schema != "" || len(p.Tables) > 0) {
 		errs = append(errs, "access, schema, tables: set, but the pool provisions no users (pool.Props.Users); "+

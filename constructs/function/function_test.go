@@ -76,18 +76,18 @@ func stackOutput(contains string) any {
 
 func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
 	f := cdktest.NewFixture(&pool.Props{Direct: true}, nil)
-	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
-			dbenv.TLS: "require", dbenv.Host: stackOutput("DatabaseInstance"), dbenv.User: "lambdards",
+			dbenv.TLS: "require", dbenv.Host: stackOutput("DatabaseInstance"), dbenv.User: "items",
 		})},
 	})
 	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), &map[string]any{
 		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
 			"Action": "rds-db:connect", "Effect": "Allow",
 			"Resource": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{
-				stackOutput("DbiResourceId"), "/lambdards",
+				stackOutput("DbiResourceId"), "/items",
 			})}},
 		}})},
 	})
@@ -97,7 +97,7 @@ func TestBundlesTheGoBinary(t *testing.T) {
 	ctx := cdktest.ProjectContext()
 	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false), Outdir: jsii.String(t.TempDir()), Context: &ctx})
 	g := cdktest.NewFixtureIn(app, nil, nil)
-	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry()})
+	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
 	asm := app.Synth(nil)
 	manifest, err := os.ReadFile(filepath.Join(*asm.Directory(), "Functions.assets.json"))
 	if err != nil {
@@ -134,7 +134,9 @@ func TestInvalidProps(t *testing.T) {
 		want  []string
 	}{
 		{"no pool", function.Props{Entry: "x"}, []string{"pool: required"}},
-		{"no entry", function.Props{Pool: f.Pool}, []string{"entry: required"}},
+		{"no entry", function.Props{Pool: f.Pool, DatabaseUser: "items"}, []string{"entry: required"}},
+		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()}, []string{"databaseUser: required when the pool provisions no users"}},
+		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "lambdards"}, []string{`databaseUser "lambdards": is the master user`}},
 		{"all at once", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "bad-user", MemorySize: 64,
 			TimeoutSeconds: 901, Weight: -1, ConnectionsPerEnvironment: -2, ReservedConcurrency: -3},
 			[]string{`databaseUser "bad-user"`, "memorySize 64: must be 128 to 10240", "timeoutSeconds 901: must be 1 to 900",
@@ -152,4 +154,13 @@ func TestInvalidProps(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFunctionsDoNotShareUsers(t *testing.T) {
+	f := cdktest.NewProvisionedFixture(nil)
+	function.New(f.Functions, jsii.String("Orders"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	panictest.Contains(t, func() {
+		// "orders" is also the user the construct ID Orders derives.
+		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "orders"})
+	}, `databaseUser "orders": Functions/Orders signs in as it already`)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/functions/provision/dbuser"
 )
 
 // Example embeds lambdards's constructs in another CDK app: an isolated VPC, an Aurora
@@ -34,8 +36,12 @@ func Example() {
 		},
 		MaxCapacity: 8,
 	})
-	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc})
-	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items", Weight: 2})
+	// The provisioner gives every function a database user of its own at deploy.
+	provisioner := users.New(stack, jsii.String("Users"), &users.Props{
+		Database: db, Vpc: net.Vpc, SecretsManagerEndpoint: net.Endpoints["secretsmanager"],
+	})
+	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc, Users: provisioner})
+	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items", Weight: 2, Access: dbuser.Write})
 	function.New(stack, jsii.String("Worker"), &function.Props{Pool: pl, Entry: "../../functions/items"})
 	app.Synth(nil)
 

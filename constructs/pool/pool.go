@@ -79,6 +79,7 @@ type Pool struct {
 	ClientSecurityGroup awsec2.SecurityGroup
 
 	host    *string
+	users   map[string]string // database user → the function that signs in as it
 	config  budget.Config
 	members []budget.Function
 	result  *budget.Result
@@ -187,15 +188,15 @@ type figure struct {
 	value           func(*budget.Result) int
 }
 
-// addOutputs shows the budget in the deployed stack's outputs.
+// addOutputs shows the budget in the deployed stack's outputs: the figures that depend on
+// the database alone, so that adding or removing a function never changes this stack
+// (each function's stack shows its own reserved concurrency).
 func (pl *Pool) addOutputs() {
 	figures := []figure{
 		{"MaxConnections", "max_connections written into the database's parameter group", func(r *budget.Result) int { return r.MaxConnections }},
 		{"ReservedConnections", "connections the engine keeps for superusers and AWS automation", func(r *budget.Result) int { return r.ReservedConnections }},
 		{"Headroom", "connections kept from functions for admins, migrations and monitoring", func(r *budget.Result) int { return r.Headroom }},
 		{"AvailableToFunctions", "connections the functions share", func(r *budget.Result) int { return r.Available }},
-		{"TotalReservedConcurrency", "reserved concurrency of all functions in the budget", func(r *budget.Result) int { return r.TotalReservedConcurrency }},
-		{"SpareConnections", "connections no function may use", func(r *budget.Result) int { return r.Spare }},
 	}
 	if pl.Proxy != nil {
 		figures = append(figures, figure{"ProxyMaxConnectionsPercent", "share of max_connections RDS Proxy may open",
@@ -251,6 +252,19 @@ func (pl *Pool) ConnectArn(user string) *string {
 		return pl.Proxy.ConnectArn(user)
 	}
 	return pl.Database.ConnectArn(user)
+}
+
+// Claim records that function signs in as the database user. Two functions may not share
+// a user: each function's user is provisioned, changed and dropped with the function.
+func (pl *Pool) Claim(user, function string) error {
+	if other, ok := pl.users[user]; ok {
+		return fmt.Errorf("databaseUser %q: %s signs in as it already; give every function a user of its own", user, other)
+	}
+	if pl.users == nil {
+		pl.users = map[string]string{}
+	}
+	pl.users[user] = function
+	return nil
 }
 
 // Register adds a function to the budget and returns its reserved concurrency as a token

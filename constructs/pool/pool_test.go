@@ -142,7 +142,7 @@ func TestSecurityGroupRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := cdktest.NewFixture(&pool.Props{Direct: tc.direct}, nil)
-			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
 			got := rules(t, assertions.Template_FromStack(f.Data, nil))
 			sort.Strings(tc.want)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -192,9 +192,9 @@ func TestProxy(t *testing.T) {
 
 func TestBudgetSetsReservedConcurrency(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), Weight: 3})
-	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
-	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), ReservedConcurrency: 2})
+	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "reader", Weight: 3})
+	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "writer"})
+	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "cron", ReservedConcurrency: 2})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	// 84 % of 112 = 94 proxy connections; Cron takes 2; 92 left, weights 3:1 → 69 and 23.
 	want := map[string]float64{"Reader": 69, "Writer": 23, "Cron": 2}
@@ -217,7 +217,7 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 
 func TestBudgetFailsSynth(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), ReservedConcurrency: 500})
+	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "greedy", ReservedConcurrency: 500})
 	msg := panictest.Message(t, func() { f.App.Synth(nil) })
 	for _, want := range []string{"Validation failed", "connection budget:", "Functions/Greedy", "500"} {
 		if !strings.Contains(msg, want) {
