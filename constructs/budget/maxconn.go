@@ -223,11 +223,14 @@ const serverlessPostgresLowMinCap = 2000
 // Serverless v2 instance with the capacity range minACU-maxACU.
 //
 // Aurora derives max_connections from the maximum ACU. At a maximum ACU in the
-// published table the result is that row. Between two rows it is the linear
-// interpolation between them, rounded down: the memory-based formula behind
-// the table is concave, so the interpolation stays at or below the real value
-// and never above the upper row. Above the last row (128 ACU) it is the last
-// row. Aurora PostgreSQL with a minimum of 0 or 0.5 ACU is capped at 2000.
+// published table the result is that row. Between two rows, for Aurora
+// PostgreSQL it is the linear interpolation between them, rounded down: its
+// formula, LEAST(DBInstanceClassMemory/9531392, 5000), is concave in memory, so
+// the interpolation stays at or below the real value and never above the upper
+// row. Aurora MySQL's table is not from a concave formula (it jumps from 135 at
+// 4 ACU to 1,000 at 8), so between rows it is the lower row. Above the last row
+// (128 ACU) it is the last row. Aurora PostgreSQL with a minimum of 0 or 0.5 ACU
+// is capped at 2000.
 //
 // maxACU must be in [1, 256] and minACU in [0, maxACU], both multiples of 0.5;
 // otherwise the error (an *Error) names each bad value and the valid range.
@@ -276,6 +279,9 @@ func serverlessInterpolate(e Engine, halves int) int {
 		lo, hi := serverlessTable[i-1], serverlessTable[i]
 		if halves > 2*hi.acu {
 			continue
+		}
+		if e == MySQL && halves < 2*hi.acu {
+			return value(lo)
 		}
 		// floor(lo + (hi-lo) * (acu-lo.acu) / (hi.acu-lo.acu)), in half ACUs.
 		return value(lo) + (value(hi)-value(lo))*(halves-2*lo.acu)/(2*(hi.acu-lo.acu))
