@@ -42,16 +42,18 @@ func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u Us
 		return fmt.Errorf("dbuser: %w", err)
 	}
 	defer conn.Close()
-	if err := execAll(ctx, conn, setup); err != nil {
-		return err
-	}
-	if err := mysqlAddOwner(ctx, conn); err != nil {
-		return err
-	}
-	if _, _, err := lookUp(ctx, conn, engine, u.Name); err != nil {
-		return err
-	}
-	return execAll(ctx, conn, stmts)
+	return mysqlLocked(ctx, conn, func() error {
+		if err := execAll(ctx, conn, setup); err != nil {
+			return err
+		}
+		if err := mysqlAddOwner(ctx, conn); err != nil {
+			return err
+		}
+		if _, _, err := lookUp(ctx, conn, engine, u.Name); err != nil {
+			return err
+		}
+		return execAll(ctx, conn, stmts)
+	})
 }
 
 // Drop drops the user called name, if lambdards created it, by running
@@ -91,7 +93,7 @@ func Drop(ctx context.Context, db *sql.DB, engine Engine, name, owner string) er
 		return fmt.Errorf("dbuser: %w", err)
 	}
 	defer conn.Close()
-	return drop(ctx, conn)
+	return mysqlLocked(ctx, conn, func() error { return drop(ctx, conn) })
 }
 
 // querier is what Apply and Drop run statements on: a *sql.Tx or a
@@ -119,6 +121,30 @@ func execAll(ctx context.Context, q querier, stmts []string) error {
 // lockKey is the PostgreSQL advisory lock that serializes lambdards'
 // provisioning in a database: "lambdards" in ASCII.
 const lockKey int64 = 0x6c616d6264617264
+
+// mysqlLockName and mysqlLockTimeout: MySQL's named lock that serializes
+// lambdards' Apply and Drop on a server (its users are server-wide), so
+// that a Drop cannot check the owner, then drop a user that an Apply took
+// over in between.
+const (
+	mysqlLockName    = "lambdards"
+	mysqlLockTimeout = 60 // seconds
+)
+
+// mysqlLocked runs fn holding lambdards' named lock on conn's session.
+func mysqlLocked(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", mysqlLockName, mysqlLockTimeout).Scan(&got); err != nil {
+		return fmt.Errorf("dbuser: taking the provisioning lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		return fmt.Errorf("dbuser: taking the provisioning lock: GET_LOCK('%s') gave up after %d seconds", mysqlLockName, mysqlLockTimeout)
+	}
+	// A session's named locks outlive statements and transactions, and
+	// conn goes back to the pool: release explicitly.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", mysqlLockName)
+	return fn()
+}
 
 // postgresTx runs fn in a transaction that holds lambdards' advisory lock,
 // after checking that db is connected to database (unless it is "").

@@ -58,7 +58,9 @@
 // to another stack, the new stack's resource takes the user over, and the
 // old stack's Delete, whenever it comes, no longer drops it. A user
 // without an owner (the bare marker, or an empty column) is dropped by any
-// Drop, and a Drop without an owner drops any user.
+// Drop, and a Drop without an owner drops any user. Apply and Drop wait
+// for each other: on PostgreSQL through an advisory lock per database, on
+// MySQL through a named lock (GET_LOCK) per server.
 //
 // Drop never drops data. On PostgreSQL a DDL user owns the tables it
 // created: REASSIGN OWNED hands them to the master user before DROP OWNED
