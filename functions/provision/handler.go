@@ -27,10 +27,25 @@ const (
 // framework hands it to its onEvent function. Fields the handler does not
 // use are not decoded.
 type Event struct {
-	RequestType           string          `json:"RequestType"`
+	RequestType string `json:"RequestType"`
+	// StackID and LogicalResourceID identify the resource; together they
+	// are the owner recorded on the user.
+	StackID               string          `json:"StackId,omitempty"`
+	LogicalResourceID     string          `json:"LogicalResourceId,omitempty"`
 	PhysicalResourceID    string          `json:"PhysicalResourceId,omitempty"`
 	ResourceProperties    json.RawMessage `json:"ResourceProperties"`
 	OldResourceProperties json.RawMessage `json:"OldResourceProperties,omitempty"`
+}
+
+// owner is the resource's identity, recorded as the user's owner:
+// StackId/LogicalResourceId. When a function moves to another stack, the
+// new stack's resource takes the user over, and the old stack's Delete
+// leaves it alone. "" (either field missing) records no owner.
+func (ev Event) owner() string {
+	if ev.StackID == "" || ev.LogicalResourceID == "" {
+		return ""
+	}
+	return ev.StackID + "/" + ev.LogicalResourceID
 }
 
 // Response is what the Provider framework expects back from onEvent.
@@ -162,7 +177,7 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Response, error) {
 			}
 		}
 		err = h.withMaster(ctx, t, func(ctx context.Context, db *sql.DB) error {
-			return dbuser.Apply(ctx, db, t.engine, t.database, t.user, nil)
+			return dbuser.Apply(ctx, db, t.engine, t.database, t.user, &dbuser.Options{Owner: ev.owner()})
 		})
 		if err != nil {
 			return Response{}, fmt.Errorf("provision: %s of user %s: %w", ev.RequestType, t.physicalID(), err)
@@ -191,8 +206,14 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Response, error) {
 			return resp, nil
 		}
 		err = h.withMaster(ctx, t, func(ctx context.Context, db *sql.DB) error {
-			return dbuser.Drop(ctx, db, t.engine, t.user.Name)
+			return dbuser.Drop(ctx, db, t.engine, t.user.Name, ev.owner())
 		})
+		if errors.Is(err, dbuser.ErrOwnedElsewhere) {
+			// The function moved to another stack, whose resource has
+			// taken the user over.
+			log.Info("left database user to its new owner", "id", ev.PhysicalResourceID, "owner", ev.owner(), "reason", err)
+			return resp, nil
+		}
 		if errors.Is(err, dbuser.ErrNotManaged) {
 			log.Warn("left database user alone", "id", ev.PhysicalResourceID, "reason", err)
 			return resp, nil

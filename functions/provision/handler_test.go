@@ -92,6 +92,90 @@ func event(t *testing.T, requestType, physicalID string, props, old map[string]s
 	return ev
 }
 
+// stackEvent is event from the resource logicalID of stack stackID.
+func stackEvent(t *testing.T, stackID, logicalID, requestType, physicalID string, props map[string]string) Event {
+	t.Helper()
+	raw := map[string]any{"RequestType": requestType, "StackId": stackID, "LogicalResourceId": logicalID, "ResourceProperties": props}
+	if physicalID != "" {
+		raw["PhysicalResourceId"] = physicalID
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestHandlerFunctionMovesStack: a function's user resource moves from
+// stack A to stack B, with B's Create before or after A's Delete. The
+// user exists afterwards in both orders, and goes with B's Delete.
+func TestHandlerFunctionMovesStack(t *testing.T) {
+	t.Parallel()
+	pg := startPostgres(t)
+	master := masterDB(t, pg, "app")
+	h, _ := newHandler()
+	ctx := testContext(t)
+	const (
+		stackA  = "arn:aws:cloudformation:eu-west-1:123456789012:stack/App-0/aaaaaaaa-0000"
+		stackB  = "arn:aws:cloudformation:eu-west-1:123456789012:stack/App-1/bbbbbbbb-1111"
+		logical = "OrdersFnDbUser1A2B3C4D"
+	)
+	handle := func(stack, requestType, physicalID string, p map[string]string) {
+		t.Helper()
+		if _, err := h.Handle(ctx, stackEvent(t, stack, logical, requestType, physicalID, p)); err != nil {
+			t.Fatalf("%s from %s: %v", requestType, stack, err)
+		}
+	}
+	var comment string
+	ownerOf := func(user string) string {
+		t.Helper()
+		if err := master.QueryRowContext(ctx, "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1", user).Scan(&comment); err != nil {
+			t.Fatal(err)
+		}
+		return comment
+	}
+
+	t.Run("create in B, then delete in A", func(t *testing.T) {
+		p := props(pg, "app", `{"name":"fn_moved","access":"write"}`)
+		id := "postgres:app:fn_moved"
+		handle(stackA, "Create", "", p)
+		handle(stackB, "Create", "", p)
+		if got, want := ownerOf("fn_moved"), "managed by lambdards; owner "+stackB+"/"+logical; got != want {
+			t.Errorf("after B's Create: comment %q, want %q", got, want)
+		}
+		handle(stackA, "Delete", id, p)
+		if !roleExists(t, master, "fn_moved") {
+			t.Fatalf("after A's Delete: fn_moved is gone, want it kept for stack B")
+		}
+		checkPrivileges(t, master, "fn_moved", "items", map[string]bool{"SELECT": true, "INSERT": true})
+		checkRdsIam(t, master, "fn_moved")
+		handle(stackB, "Delete", id, p)
+		if roleExists(t, master, "fn_moved") {
+			t.Errorf("after B's Delete: fn_moved still exists")
+		}
+	})
+	t.Run("delete in A, then create in B", func(t *testing.T) {
+		p := props(pg, "app", `{"name":"fn_moved2"}`)
+		id := "postgres:app:fn_moved2"
+		handle(stackA, "Create", "", p)
+		handle(stackA, "Delete", id, p)
+		if roleExists(t, master, "fn_moved2") {
+			t.Fatalf("after A's Delete: fn_moved2 still exists")
+		}
+		handle(stackB, "Create", "", p)
+		checkPrivileges(t, master, "fn_moved2", "items", map[string]bool{"SELECT": true, "INSERT": false})
+		// CloudFormation may repeat A's Delete.
+		handle(stackA, "Delete", id, p)
+		if !roleExists(t, master, "fn_moved2") {
+			t.Errorf("after A's repeated Delete: fn_moved2 is gone, want it kept for stack B")
+		}
+	})
+}
+
 func props(pg *testdb.Postgres, database, user string) map[string]string {
 	return map[string]string{
 		"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:provider",

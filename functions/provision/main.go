@@ -31,6 +31,11 @@
 // since that Delete would drop the user the new database needs. Delete
 // drops the user (dbuser.Drop); a user lambdards did not create is left
 // alone, and the Delete succeeds, so that a stack can always be deleted.
+//
+// Create and Update record the resource's StackId/LogicalResourceId as the
+// user's owner. A Delete from a resource that no longer owns the user (its
+// function moved to another stack, whose resource applied the user since)
+// leaves the user alone and succeeds.
 package main
 
 import (

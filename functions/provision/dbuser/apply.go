@@ -20,6 +20,9 @@ import (
 // (CloudFormation creates independent resources in parallel, and
 // PostgreSQL fails concurrent GRANTs on one object with "tuple concurrently
 // updated").
+//
+// Apply records opts.Owner as the user's owner, taking the user over from
+// any earlier owner: see Drop.
 func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u User, opts *Options) error {
 	if err := check(engine, database, u, opts); err != nil {
 		return err
@@ -27,7 +30,7 @@ func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u Us
 	u = u.withDefaults(engine, database)
 	if engine == Postgres {
 		return postgresTx(ctx, db, database, func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := lookUp(ctx, tx, engine, u.Name); err != nil {
+			if _, _, err := lookUp(ctx, tx, engine, u.Name); err != nil {
 				return err
 			}
 			return execAll(ctx, tx, postgresPlan(database, u, opts))
@@ -39,13 +42,18 @@ func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u Us
 		return fmt.Errorf("dbuser: %w", err)
 	}
 	defer conn.Close()
-	if err := execAll(ctx, conn, setup); err != nil {
-		return err
-	}
-	if _, err := lookUp(ctx, conn, engine, u.Name); err != nil {
-		return err
-	}
-	return execAll(ctx, conn, stmts)
+	return mysqlLocked(ctx, conn, func() error {
+		if err := execAll(ctx, conn, setup); err != nil {
+			return err
+		}
+		if err := mysqlAddOwner(ctx, conn); err != nil {
+			return err
+		}
+		if _, _, err := lookUp(ctx, conn, engine, u.Name); err != nil {
+			return err
+		}
+		return execAll(ctx, conn, stmts)
+	})
 }
 
 // Drop drops the user called name, if lambdards created it, by running
@@ -54,15 +62,26 @@ func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u Us
 // that db logs in as, is left alone, and Drop returns an error wrapping
 // ErrNotManaged. No table is dropped: on PostgreSQL the user's tables pass
 // to the user db logs in as.
-func Drop(ctx context.Context, db *sql.DB, engine Engine, name string) error {
+//
+// owner is who asks, as Options.Owner for Apply. If it is not "" and the
+// user's recorded owner is another (not ""), that owner has taken the user
+// over since: Drop leaves the user alone and returns an error wrapping
+// ErrOwnedElsewhere. An owner of "" drops the user whoever owns it.
+func Drop(ctx context.Context, db *sql.DB, engine Engine, name, owner string) error {
 	stmts, err := DropPlan(engine, name)
 	if err != nil {
 		return err
 	}
+	if problem := ownerProblem(owner); problem != "" {
+		return &ValidationError{Problems: []string{problem}}
+	}
 	drop := func(ctx context.Context, q querier) error {
-		found, err := lookUp(ctx, q, engine, name)
+		found, recorded, err := lookUp(ctx, q, engine, name)
 		if err != nil || !found {
 			return err
+		}
+		if owner != "" && recorded != "" && recorded != owner {
+			return fmt.Errorf("dbuser: user %q is owned by %q, not %q; leaving it alone: %w", name, recorded, owner, ErrOwnedElsewhere)
 		}
 		return execAll(ctx, q, stmts)
 	}
@@ -74,7 +93,7 @@ func Drop(ctx context.Context, db *sql.DB, engine Engine, name string) error {
 		return fmt.Errorf("dbuser: %w", err)
 	}
 	defer conn.Close()
-	return drop(ctx, conn)
+	return mysqlLocked(ctx, conn, func() error { return drop(ctx, conn) })
 }
 
 // querier is what Apply and Drop run statements on: a *sql.Tx or a
@@ -102,6 +121,30 @@ func execAll(ctx context.Context, q querier, stmts []string) error {
 // lockKey is the PostgreSQL advisory lock that serializes lambdards'
 // provisioning in a database: "lambdards" in ASCII.
 const lockKey int64 = 0x6c616d6264617264
+
+// mysqlLockName and mysqlLockTimeout: MySQL's named lock that serializes
+// lambdards' Apply and Drop on a server (its users are server-wide), so
+// that a Drop cannot check the owner, then drop a user that an Apply took
+// over in between.
+const (
+	mysqlLockName    = "lambdards"
+	mysqlLockTimeout = 60 // seconds
+)
+
+// mysqlLocked runs fn holding lambdards' named lock on conn's session.
+func mysqlLocked(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", mysqlLockName, mysqlLockTimeout).Scan(&got); err != nil {
+		return fmt.Errorf("dbuser: taking the provisioning lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		return fmt.Errorf("dbuser: taking the provisioning lock: GET_LOCK('%s') gave up after %d seconds", mysqlLockName, mysqlLockTimeout)
+	}
+	// A session's named locks outlive statements and transactions, and
+	// conn goes back to the pool: release explicitly.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", mysqlLockName)
+	return fn()
+}
 
 // postgresTx runs fn in a transaction that holds lambdards' advisory lock,
 // after checking that db is connected to database (unless it is "").
@@ -133,47 +176,84 @@ func postgresTx(ctx context.Context, db *sql.DB, database string, fn func(contex
 }
 
 // lookUp reports whether the user called name, or lambdards' record of it,
-// exists. It returns an error wrapping ErrNotManaged if name is the user q
-// logs in as, or a user that exists without lambdards' mark.
-func lookUp(ctx context.Context, q querier, engine Engine, name string) (found bool, err error) {
+// exists, and its recorded owner ("" for none). It returns an error
+// wrapping ErrNotManaged if name is the user q logs in as, or a user that
+// exists without lambdards' mark.
+func lookUp(ctx context.Context, q querier, engine Engine, name string) (found bool, owner string, err error) {
 	var current string
 	var exists, managed bool
 	if engine == Postgres {
+		var comment string
 		err = q.QueryRowContext(ctx, `SELECT current_user,
 			EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1),
-			EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1
-			        AND pg_catalog.shobj_description(oid, 'pg_authid') = $2)`,
-			name, marker).Scan(&current, &exists, &managed)
+			coalesce((SELECT pg_catalog.shobj_description(oid, 'pg_authid') FROM pg_catalog.pg_roles WHERE rolname = $1), '')`,
+			name).Scan(&current, &exists, &comment)
+		owner, managed = pgOwner(comment)
 	} else {
-		current, exists, managed, err = mysqlState(ctx, q, name)
+		current, exists, managed, owner, err = mysqlState(ctx, q, name)
 	}
 	if err != nil {
-		return false, fmt.Errorf("dbuser: looking up user %q: %w", name, err)
+		return false, "", fmt.Errorf("dbuser: looking up user %q: %w", name, err)
 	}
 	if name == current {
-		return false, fmt.Errorf("dbuser: %q is the user this connection logs in as (the master user); lambdards does not manage it: %w", name, ErrNotManaged)
+		return false, "", fmt.Errorf("dbuser: %q is the user this connection logs in as (the master user); lambdards does not manage it: %w", name, ErrNotManaged)
 	}
 	if exists && !managed {
 		how := "no COMMENT ON ROLE " + pgLiteral(marker)
 		if engine == MySQL {
 			how = "not listed in " + bookkeepingDatabase + "." + bookkeepingTable
 		}
-		return false, fmt.Errorf("dbuser: user %q exists but lambdards did not create it (%s); leaving it alone: %w", name, how, ErrNotManaged)
+		return false, "", fmt.Errorf("dbuser: user %q exists but lambdards did not create it (%s); leaving it alone: %w", name, how, ErrNotManaged)
 	}
-	return exists || managed, nil
+	return exists || managed, owner, nil
 }
 
 // mysqlState returns the user q logs in as, whether a user called name
-// exists (from any host), and whether lambdards' bookkeeping lists it.
-func mysqlState(ctx context.Context, q querier, name string) (current string, exists, managed bool, err error) {
-	var listed bool
+// exists (from any host), whether lambdards' bookkeeping lists it, and the
+// owner recorded there ("" for none, or a table from before owners).
+func mysqlState(ctx context.Context, q querier, name string) (current string, exists, managed bool, owner string, err error) {
+	var listed, hasOwner bool
 	err = q.QueryRowContext(ctx, `SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1),
 		EXISTS (SELECT 1 FROM mysql.user WHERE User = ?),
-		EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?)`,
-		name, bookkeepingDatabase, bookkeepingTable).Scan(&current, &exists, &listed)
+		EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?),
+		EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = 'owner')`,
+		name, bookkeepingDatabase, bookkeepingTable, bookkeepingDatabase, bookkeepingTable).Scan(&current, &exists, &listed, &hasOwner)
 	if err != nil || !listed {
-		return current, exists, false, err
+		return current, exists, false, "", err
 	}
-	err = q.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+bookkeeping+" WHERE `name` = ?)", name).Scan(&managed)
-	return current, exists, managed, err
+	ownerExpr := "''"
+	if hasOwner {
+		ownerExpr = "`owner`"
+	}
+	err = q.QueryRowContext(ctx, "SELECT COUNT(*) > 0, COALESCE(MAX("+ownerExpr+"), '') FROM "+bookkeeping+" WHERE `name` = ?", name).Scan(&managed, &owner)
+	return current, exists, managed, owner, err
+}
+
+// mysqlAddOwner adds the owner column to a bookkeeping table created
+// before owners were recorded. MariaDB has ADD COLUMN IF NOT EXISTS, MySQL
+// 8 has not, so it looks first; when a concurrent Apply adds the column
+// between the look and the ALTER, the ALTER fails and the column is there.
+func mysqlAddOwner(ctx context.Context, q querier) error {
+	has := func() (bool, error) {
+		var ok bool
+		err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_schema = ? AND table_name = ? AND column_name = 'owner')`,
+			bookkeepingDatabase, bookkeepingTable).Scan(&ok)
+		return ok, err
+	}
+	ok, err := has()
+	if err != nil {
+		return fmt.Errorf("dbuser: looking for %s.%s.owner: %w", bookkeepingDatabase, bookkeepingTable, err)
+	}
+	if ok {
+		return nil
+	}
+	_, alterErr := q.ExecContext(ctx, "ALTER TABLE "+bookkeeping+" ADD COLUMN "+mysqlOwnerColumn)
+	if alterErr == nil {
+		return nil
+	}
+	if ok, err := has(); err == nil && ok {
+		return nil
+	}
+	return fmt.Errorf("dbuser: adding the owner column to %s.%s: %w", bookkeepingDatabase, bookkeepingTable, alterErr)
 }

@@ -45,6 +45,9 @@ var behaviours = []behaviour{
 	{"drop_keeps_tables_and_rows", testDropKeepsData},
 	{"unmanaged_users_left_alone", testUnmanagedUsers},
 	{"concurrent_applies", testConcurrentApplies},
+	{"owner_move_then_old_drop", testOwnerMoveThenOldDrop},
+	{"owner_old_drop_then_move", testOwnerOldDropThenMove},
+	{"ownerless_users", testOwnerlessUsers},
 }
 
 // postgresBehaviours hold on PostgreSQL only.
@@ -218,7 +221,7 @@ func testDropKeepsData(t *testing.T, s *server) {
 		t.Fatalf("ddl user inserting: %v", err)
 	}
 
-	if err := Drop(ctx, master, s.engine, ddl.Name); err != nil {
+	if err := Drop(ctx, master, s.engine, ddl.Name, ""); err != nil {
 		t.Fatalf("Drop(%s) = %v", ddl.Name, err)
 	}
 	if s.userExists(t, master, ddl.Name) {
@@ -234,7 +237,7 @@ func testDropKeepsData(t *testing.T, s *server) {
 		t.Errorf("after Drop(%s): read user counts %d rows in made_by_ddl, want 2 (its grant kept)", ddl.Name, got)
 	}
 
-	if err := Drop(ctx, master, s.engine, reader.Name); err != nil {
+	if err := Drop(ctx, master, s.engine, reader.Name, ""); err != nil {
 		t.Fatalf("Drop(%s) = %v", reader.Name, err)
 	}
 	if s.userExists(t, master, reader.Name) {
@@ -245,7 +248,7 @@ func testDropKeepsData(t *testing.T, s *server) {
 	}
 	// Dropping what is gone is not an error: CloudFormation may retry a
 	// delete.
-	if err := Drop(ctx, master, s.engine, reader.Name); err != nil {
+	if err := Drop(ctx, master, s.engine, reader.Name, ""); err != nil {
 		t.Errorf("Drop(%s) again = %v, want nil", reader.Name, err)
 	}
 }
@@ -270,7 +273,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 	if got := s.probe(t, s.login(t, db, legacy), "items"); got != capsRead {
 		t.Errorf("after the refused Apply: the unmanaged user may %v, want %v as granted by hand", got, capsRead)
 	}
-	err = Drop(ctx, master, s.engine, legacy)
+	err = Drop(ctx, master, s.engine, legacy, "")
 	if !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Drop(user lambdards did not create) = %v, want ErrNotManaged", err)
 	}
@@ -281,7 +284,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 	if err := Apply(ctx, master, s.engine, db, User{Name: s.master}, nil); !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Apply(the master user) = %v, want ErrNotManaged", err)
 	}
-	if err := Drop(ctx, master, s.engine, s.master); !errors.Is(err, ErrNotManaged) {
+	if err := Drop(ctx, master, s.engine, s.master, ""); !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Drop(the master user) = %v, want ErrNotManaged", err)
 	}
 }
@@ -364,7 +367,7 @@ func testMasterKeepsNoMembership(t *testing.T, s *server) {
 	s.apply(t, master, db, ddl)
 	s.createTable(t, s.login(t, db, ddl.Name), "by_ddl")
 	s.apply(t, master, db, User{Name: s.name("reader"), Access: Read})
-	if err := Drop(ctx, master, s.engine, ddl.Name); err != nil {
+	if err := Drop(ctx, master, s.engine, ddl.Name, ""); err != nil {
 		t.Fatalf("Drop(%s) = %v", ddl.Name, err)
 	}
 	var memberOf string
@@ -465,4 +468,123 @@ func (s *server) grants(t *testing.T, master *sql.DB, name string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Owners as the provisioning Lambda passes them: StackId/LogicalResourceId.
+const (
+	ownerA = "arn:aws:cloudformation:eu-west-1:123456789012:stack/AppA/11111111-aaaa/FnUser"
+	ownerB = "arn:aws:cloudformation:eu-west-1:123456789012:stack/AppB/22222222-bbbb/FnUser"
+)
+
+func (s *server) applyAs(t *testing.T, master *sql.DB, database string, u User, owner string) {
+	t.Helper()
+	if err := Apply(testContext(t), master, s.engine, database, u, &Options{LocalPassword: testPassword, Owner: owner}); err != nil {
+		t.Fatalf("Apply(%+v) as %q = %v", u, owner, err)
+	}
+}
+
+// testOwnerMoveThenOldDrop: a function moves from stack A to stack B; B
+// creates its resource first, then A deletes its own. The user stays.
+func testOwnerMoveThenOldDrop(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	u := User{Name: s.name("mover"), Access: Write}
+	s.applyAs(t, master, db, u, ownerA)
+	s.applyAs(t, master, db, u, ownerB)
+
+	err := Drop(ctx, master, s.engine, u.Name, ownerA)
+	if !errors.Is(err, ErrOwnedElsewhere) {
+		t.Errorf("Drop as the old owner after the move = %v, want ErrOwnedElsewhere", err)
+	}
+	if !s.userExists(t, master, u.Name) {
+		t.Fatalf("after the old owner's Drop: the user is gone, want it kept for the new owner")
+	}
+	if got := s.probe(t, s.login(t, db, u.Name), "items"); got != capsWrite {
+		t.Errorf("after the old owner's Drop: the user may %v, want %v", got, capsWrite)
+	}
+
+	if err := Drop(ctx, master, s.engine, u.Name, ownerB); err != nil {
+		t.Fatalf("Drop as the owner = %v", err)
+	}
+	if s.userExists(t, master, u.Name) {
+		t.Errorf("after the owner's Drop: the user still exists")
+	}
+	if err := Drop(ctx, master, s.engine, u.Name, ownerA); err != nil {
+		t.Errorf("Drop of a user that is gone = %v, want nil", err)
+	}
+}
+
+// testOwnerOldDropThenMove: stack A deletes its resource before stack B
+// creates its own. The user is dropped, and B's Apply creates it again.
+func testOwnerOldDropThenMove(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	u := User{Name: s.name("mover"), Access: Read}
+	s.applyAs(t, master, db, u, ownerA)
+	if err := Drop(ctx, master, s.engine, u.Name, ownerA); err != nil {
+		t.Fatalf("Drop as the owner = %v", err)
+	}
+	if s.userExists(t, master, u.Name) {
+		t.Fatalf("after the owner's Drop: the user still exists")
+	}
+	s.applyAs(t, master, db, u, ownerB)
+	if got := s.probe(t, s.login(t, db, u.Name), "items"); got != capsRead {
+		t.Errorf("after the new owner's Apply: the user may %v, want %v", got, capsRead)
+	}
+	// The old resource's Delete may be retried.
+	if err := Drop(ctx, master, s.engine, u.Name, ownerA); !errors.Is(err, ErrOwnedElsewhere) {
+		t.Errorf("Drop as the old owner again = %v, want ErrOwnedElsewhere", err)
+	}
+	if !s.userExists(t, master, u.Name) {
+		t.Errorf("after the old owner's repeated Drop: the user is gone")
+	}
+}
+
+// testOwnerlessUsers: users applied without an owner (before owners were
+// recorded) are dropped by any owner, and a Drop without an owner drops
+// any user.
+func testOwnerlessUsers(t *testing.T, s *server) {
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	old := User{Name: s.name("old")}
+	s.apply(t, master, db, old)
+	if err := Drop(ctx, master, s.engine, old.Name, ownerA); err != nil || s.userExists(t, master, old.Name) {
+		t.Errorf("Drop as an owner of an ownerless user = %v, exists %t; want it dropped", err, s.userExists(t, master, old.Name))
+	}
+	owned := User{Name: s.name("owned")}
+	s.applyAs(t, master, db, owned, ownerB)
+	if err := Drop(ctx, master, s.engine, owned.Name, ""); err != nil || s.userExists(t, master, owned.Name) {
+		t.Errorf("Drop without an owner of an owned user = %v, exists %t; want it dropped", err, s.userExists(t, master, owned.Name))
+	}
+	if err := Drop(ctx, master, s.engine, owned.Name, "it's"); err == nil {
+		t.Errorf("Drop with a quote in the owner = nil error, want it refused")
+	}
+}
+
+// TestMySQLBookkeepingWithoutOwner: a bookkeeping table from before owners
+// were recorded is read as ownerless and gains the column on Apply. Own
+// server: the table is server-wide.
+func TestMySQLBookkeepingWithoutOwner(t *testing.T) {
+	t.Parallel()
+	s := startMariaDB(t)
+	ctx := testContext(t)
+	db, master := s.newDatabase(t)
+	s.masterExec(t, master, "CREATE DATABASE lambdards")
+	s.masterExec(t, master, "CREATE TABLE lambdards.managed_users (`name` VARCHAR(80) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY, "+
+		"`created_at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB")
+	legacy := s.name("legacy")
+	s.masterExec(t, master, "INSERT INTO lambdards.managed_users (`name`) VALUES ('"+legacy+"')")
+	s.masterExec(t, master, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", legacy, testPassword))
+
+	if err := Drop(ctx, master, s.engine, legacy, ownerA); err != nil || s.userExists(t, master, legacy) {
+		t.Errorf("Drop as an owner of a user in the old table = %v, exists %t; want it dropped", err, s.userExists(t, master, legacy))
+	}
+	u := User{Name: s.name("mover")}
+	s.applyAs(t, master, db, u, ownerA)
+	s.applyAs(t, master, db, u, ownerB)
+	if err := Drop(ctx, master, s.engine, u.Name, ownerA); !errors.Is(err, ErrOwnedElsewhere) || !s.userExists(t, master, u.Name) {
+		t.Errorf("Drop as the old owner after the column was added = %v, exists %t; want ErrOwnedElsewhere and the user kept", err, s.userExists(t, master, u.Name))
+	}
 }

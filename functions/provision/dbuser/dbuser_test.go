@@ -98,6 +98,7 @@ func TestPlanRejects(t *testing.T) {
 		{"unsafe database", Postgres, "app-db", User{Name: "u"}, nil, []string{`database "app-db" is not a safe identifier`}},
 		{"quote in password", MySQL, "app", User{Name: "u"}, &Options{LocalPassword: "it's"}, []string{"Options.LocalPassword"}},
 		{"backslash in password", Postgres, "app", User{Name: "u"}, &Options{LocalPassword: `a\b`}, []string{"Options.LocalPassword"}},
+		{"quote in owner", Postgres, "app", User{Name: "u"}, &Options{Owner: "stack/it's"}, []string{"Options.Owner"}},
 		{"every problem", "db2", "a b", User{Name: "root"}, &Options{LocalPassword: "\n"},
 			[]string{"engine", "database", "Name", "Options.LocalPassword"}},
 	} {
@@ -143,11 +144,13 @@ func TestPlanGolden(t *testing.T) {
 		{"postgres_ddl.sql", Postgres, User{Name: "items_owner", Access: DDL, Schema: "app"}, nil, false},
 		{"postgres_local_password.sql", Postgres, User{Name: "orders_reader", Access: Read, Tables: []string{"orders"}}, &Options{LocalPassword: "test-only"}, false},
 		{"postgres_drop.sql", Postgres, User{Name: "orders_reader"}, nil, true},
+		{"postgres_owner.sql", Postgres, User{Name: "orders_reader", Access: Read, Tables: []string{"orders"}}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
 		{"mysql_read.sql", MySQL, User{Name: "orders_reader", Access: Read}, nil, false},
 		{"mysql_write_tables.sql", MySQL, User{Name: "orders_writer", Access: Write, Tables: []string{"orders", "order_lines"}}, nil, false},
 		{"mysql_ddl.sql", MySQL, User{Name: "items_owner", Access: DDL}, nil, false},
 		{"mysql_local_password.sql", MySQL, User{Name: "orders_reader", Access: Read}, &Options{LocalPassword: "test-only"}, false},
 		{"mysql_drop.sql", MySQL, User{Name: "orders_reader"}, nil, true},
+		{"mysql_owner.sql", MySQL, User{Name: "orders_reader", Access: Read}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var stmts []string

@@ -46,6 +46,22 @@
 // name that exists without the mark, and the master user itself, are
 // refused with an error wrapping ErrNotManaged.
 //
+// # Owners
+//
+// A user also records its owner (Options.Owner): the provisioning Lambda
+// passes the custom resource's StackId/LogicalResourceId. PostgreSQL roles
+// then carry the comment "managed by lambdards; owner <owner>"; MySQL
+// users have it in the owner column of lambdards.managed_users, which
+// Apply adds to a table created before owners were recorded. Each Apply
+// records its owner, taking the user over. Drop with an owner leaves alone
+// a user recorded as another's (ErrOwnedElsewhere): when a function moves
+// to another stack, the new stack's resource takes the user over, and the
+// old stack's Delete, whenever it comes, no longer drops it. A user
+// without an owner (the bare marker, or an empty column) is dropped by any
+// Drop, and a Drop without an owner drops any user. Apply and Drop wait
+// for each other: on PostgreSQL through an advisory lock per database, on
+// MySQL through a named lock (GET_LOCK) per server.
+//
 // Drop never drops data. On PostgreSQL a DDL user owns the tables it
 // created: REASSIGN OWNED hands them to the master user before DROP OWNED
 // removes the user's privileges, and other users keep their grants on

@@ -5,9 +5,36 @@ import (
 	"strings"
 )
 
-// marker is the comment lambdards puts on the PostgreSQL roles it creates.
+// marker is the comment lambdards puts on the PostgreSQL roles it creates,
+// followed by ownerSep and the owner when Apply is given one (Options.Owner).
 // Apply and Drop touch no existing role without it.
-const marker = "managed by lambdards"
+const (
+	marker   = "managed by lambdards"
+	ownerSep = "; owner "
+)
+
+// markerPattern matches, as a PostgreSQL regular expression, the comment of
+// every role lambdards manages: the bare marker (roles applied without an
+// owner, or before owners were recorded) or the marker and an owner.
+const markerPattern = "^" + marker + "(" + ownerSep + ".+)?$"
+
+// pgComment returns the comment marking a role managed for owner.
+func pgComment(owner string) string {
+	if owner == "" {
+		return marker
+	}
+	return marker + ownerSep + owner
+}
+
+// pgOwner returns the owner recorded in a managed role's comment, and
+// whether the comment marks the role managed at all.
+func pgOwner(comment string) (owner string, managed bool) {
+	if comment == marker {
+		return "", true
+	}
+	owner, ok := strings.CutPrefix(comment, marker+ownerSep)
+	return owner, ok && owner != ""
+}
 
 // MySQL bookkeeping: users, unlike PostgreSQL roles, carry no comment on
 // every engine lambdards supports (MySQL 8.0.21 added COMMENT and
@@ -131,7 +158,7 @@ func postgresPlan(database string, u User, opts *Options) []string {
 		// No password: the user logs in with IAM tokens only.
 		`DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ` + pgLiteral(u.Name) +
 			`) THEN CREATE ROLE ` + role + ` LOGIN; END IF; END $lambdards$`,
-		`COMMENT ON ROLE ` + role + ` IS ` + pgLiteral(marker),
+		`COMMENT ON ROLE ` + role + ` IS ` + pgLiteral(pgComment(opts.owner())),
 	}
 	if opts != nil && opts.LocalPassword != "" {
 		stmts = append(stmts, `ALTER ROLE `+role+` PASSWORD `+pgLiteral(opts.LocalPassword))
@@ -166,7 +193,7 @@ BEGIN
   -- concurrent Drop in another database may remove them, while these cannot be dropped
   -- from anywhere but here, where the advisory lock orders Apply and Drop.
   FOR r IN SELECT o.rolname FROM pg_catalog.pg_roles o
-           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') = {marker}
+           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') ~ {marker_re}
              AND NOT pg_catalog.pg_has_role(current_user, o.oid, 'USAGE')
              AND (o.oid = {role_reg} OR EXISTS (
                    SELECT FROM pg_catalog.pg_shdepend d
@@ -247,7 +274,7 @@ BEGIN
            UNION
            SELECT o.rolname FROM pg_catalog.pg_roles o
            WHERE o.oid <> {role_reg}
-             AND pg_catalog.shobj_description(o.oid, 'pg_authid') = {marker}
+             AND pg_catalog.shobj_description(o.oid, 'pg_authid') ~ {marker_re}
              AND EXISTS (SELECT FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
                          WHERE n.oid = {schema_reg} AND a.grantee = o.oid AND a.privilege_type = 'CREATE')
   LOOP
@@ -274,7 +301,7 @@ BEGIN
              AND d.defaclnamespace = {schema_reg}
              AND d.defaclobjtype IN ('r', 'S')
              AND a.grantee <> {role_reg}
-             AND pg_catalog.shobj_description(a.grantee, 'pg_authid') = {marker}
+             AND pg_catalog.shobj_description(a.grantee, 'pg_authid') ~ {marker_re}
            GROUP BY a.grantee, d.defaclobjtype
   LOOP
     EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s',
@@ -302,7 +329,7 @@ BEGIN
 	}
 	b.WriteString("END\n$lambdards$")
 	return strings.NewReplacer(
-		"{marker}", pgLiteral(marker),
+		"{marker_re}", pgLiteral(markerPattern),
 		"{role_reg}", pgLiteral(pgIdent(u.Name))+"::regrole",
 		"{role_lit}", pgLiteral(u.Name),
 		"{role}", pgIdent(u.Name),
@@ -356,6 +383,11 @@ func mysqlAccount(name string) string {
 
 var bookkeeping = mysqlIdent(bookkeepingDatabase) + "." + mysqlIdent(bookkeepingTable)
 
+// mysqlOwnerColumn is the bookkeeping table's owner column: "" for users
+// applied without an owner. Tables created before owners were recorded
+// lack it; Apply adds it (mysqlAddOwner).
+const mysqlOwnerColumn = "`owner` VARCHAR(1024) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''"
+
 // mysqlPlan is Plan for MySQL, in two parts: setup creates the bookkeeping
 // table, which Apply needs before it can check the user; user creates the
 // user and sets its privileges. u has its defaults.
@@ -368,7 +400,8 @@ func mysqlPlan(u User, opts *Options) (setup, user []string) {
 		"CREATE DATABASE IF NOT EXISTS " + mysqlIdent(bookkeepingDatabase),
 		"CREATE TABLE IF NOT EXISTS " + bookkeeping + " (" +
 			"`name` VARCHAR(80) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY, " +
-			"`created_at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP" +
+			"`created_at` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, " +
+			mysqlOwnerColumn +
 			") ENGINE=InnoDB COMMENT='database users created by lambdards'",
 	}
 	account := mysqlAccount(u.Name)
@@ -383,11 +416,13 @@ func mysqlPlan(u User, opts *Options) (setup, user []string) {
 	if opts != nil && opts.LocalPassword != "" {
 		auth = "IDENTIFIED BY " + mysqlString(opts.LocalPassword)
 	}
-	// Recorded before it is created: a run cut short in between leaves a
+	owner := mysqlString(opts.owner())
+	// Recorded, with its owner, before it is created: a run cut short in between leaves a
 	// record without a user, which the next run completes, rather than a
 	// user without a record, which it would refuse to touch.
 	user = []string{
-		"INSERT INTO " + bookkeeping + " (`name`) VALUES (" + mysqlString(u.Name) + ") ON DUPLICATE KEY UPDATE `name` = `name`",
+		"INSERT INTO " + bookkeeping + " (`name`, `owner`) VALUES (" + mysqlString(u.Name) + ", " + owner +
+			") ON DUPLICATE KEY UPDATE `owner` = " + owner,
 		"CREATE USER IF NOT EXISTS " + account + " " + auth,
 		"ALTER USER " + account + " REQUIRE SSL",
 		"REVOKE ALL PRIVILEGES, GRANT OPTION FROM " + account,

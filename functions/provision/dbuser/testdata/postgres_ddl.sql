@@ -16,7 +16,7 @@ BEGIN
   -- concurrent Drop in another database may remove them, while these cannot be dropped
   -- from anywhere but here, where the advisory lock orders Apply and Drop.
   FOR r IN SELECT o.rolname FROM pg_catalog.pg_roles o
-           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') = 'managed by lambdards'
+           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') ~ '^managed by lambdards(; owner .+)?$'
              AND NOT pg_catalog.pg_has_role(current_user, o.oid, 'USAGE')
              AND (o.oid = '"items_owner"'::regrole OR EXISTS (
                    SELECT FROM pg_catalog.pg_shdepend d
@@ -64,7 +64,7 @@ BEGIN
            UNION
            SELECT o.rolname FROM pg_catalog.pg_roles o
            WHERE o.oid <> '"items_owner"'::regrole
-             AND pg_catalog.shobj_description(o.oid, 'pg_authid') = 'managed by lambdards'
+             AND pg_catalog.shobj_description(o.oid, 'pg_authid') ~ '^managed by lambdards(; owner .+)?$'
              AND EXISTS (SELECT FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
                          WHERE n.oid = '"app"'::regnamespace AND a.grantee = o.oid AND a.privilege_type = 'CREATE')
   LOOP
@@ -82,7 +82,7 @@ BEGIN
              AND d.defaclnamespace = '"app"'::regnamespace
              AND d.defaclobjtype IN ('r', 'S')
              AND a.grantee <> '"items_owner"'::regrole
-             AND pg_catalog.shobj_description(a.grantee, 'pg_authid') = 'managed by lambdards'
+             AND pg_catalog.shobj_description(a.grantee, 'pg_authid') ~ '^managed by lambdards(; owner .+)?$'
            GROUP BY a.grantee, d.defaclobjtype
   LOOP
     EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT %s ON %s TO %s',

@@ -16,7 +16,7 @@ BEGIN
   -- concurrent Drop in another database may remove them, while these cannot be dropped
   -- from anywhere but here, where the advisory lock orders Apply and Drop.
   FOR r IN SELECT o.rolname FROM pg_catalog.pg_roles o
-           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') = 'managed by lambdards'
+           WHERE pg_catalog.shobj_description(o.oid, 'pg_authid') ~ '^managed by lambdards(; owner .+)?$'
              AND NOT pg_catalog.pg_has_role(current_user, o.oid, 'USAGE')
              AND (o.oid = '"orders_writer"'::regrole OR EXISTS (
                    SELECT FROM pg_catalog.pg_shdepend d
