@@ -20,7 +20,7 @@ func TestDeployable(t *testing.T) {
 	// An RDS MySQL instance behind a proxy (option group, rotation, monitoring), an Aurora
 	// MySQL cluster (cluster parameters, direct), a Multi-AZ PostgreSQL instance with NAT
 	// gateways (public subnets) and deletion protection.
-	for _, name := range []string{"mysql-instance-proxy", "lean", "prod-like"} {
+	for _, name := range []string{"instance-mysql-proxy", "lean", "prod-like"} {
 		t.Run(name, func(t *testing.T) {
 			i := slicesIndex(name)
 			if i < 0 {

@@ -26,9 +26,10 @@ type variant struct {
 }
 
 // variants are the configurations the policy and data-safety tests synthesize: every
-// database × engine × proxy combination, then a few rows that turn on what the defaults
-// leave off and off what they turn on, so that every conditional suppression and removal
-// policy is exercised. Add a row per preset (context key "env") here.
+// preset with each engine and every database × engine × proxy combination (the
+// configurations the snapshot tests keep goldens for), then a few rows that turn on what
+// the defaults leave off and off what they turn on, so that every conditional
+// suppression and removal policy is exercised.
 var variants = append(combinations(), []variant{
 	{"prod-like", map[string]any{"engine": "postgres", "database": "instance", "removalPolicy": "retain", "multiAz": true, "natGateways": 1}},
 	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "proxy": false, "minAcu": 0,
@@ -37,22 +38,11 @@ var variants = append(combinations(), []variant{
 		"removalPolicy": "retain", "deletionProtection": false}},
 }...)
 
-// combinations returns a variant for each database, engine and proxy setting.
+// combinations returns a variant for each of stacks.Combinations.
 func combinations() []variant {
 	var vs []variant
-	for _, db := range []string{"instance", "serverless"} {
-		for _, engine := range []string{"postgres", "mysql"} {
-			for _, proxy := range []bool{true, false} {
-				mode := "proxy"
-				if !proxy {
-					mode = "direct"
-				}
-				vs = append(vs, variant{
-					name:    fmt.Sprintf("%s-%s-%s", engine, db, mode),
-					context: map[string]any{"engine": engine, "database": db, "proxy": proxy},
-				})
-			}
-		}
+	for _, c := range stacks.Combinations() {
+		vs = append(vs, variant{name: c.Name, context: c.Context})
 	}
 	return vs
 }
