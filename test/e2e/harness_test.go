@@ -345,7 +345,14 @@ func startEnvironment(rie, script, logPath string, env []string) (*environment, 
 		}
 		go func() { cmd.Wait(); logf.Close(); close(e.exited) }()
 		if last = waitListening(fmt.Sprintf("127.0.0.1:%d", invoke), e.exited); last == nil {
-			return e, nil
+			// Something else may hold the port (another process took it after freePort
+			// let it go); then this emulator could not bind it and exits.
+			select {
+			case <-e.exited:
+				last = fmt.Errorf("exited after start-up")
+			case <-time.After(300 * time.Millisecond):
+				return e, nil
+			}
 		}
 		e.stop()
 		last = fmt.Errorf("emulator on port %d: %v\n%s", invoke, last, e.logTail())
@@ -396,12 +403,29 @@ func (e *environment) logTail() string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+var (
+	portsMu sync.Mutex
+	// portsGiven are the ports freePort has handed out: environments start in parallel,
+	// and a port one of them was given and has not bound yet looks free to the next.
+	portsGiven = map[int]bool{}
+)
+
+// freePort returns a loopback TCP port that was free a moment ago and that it has not
+// returned before.
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !portsGiven[port] {
+			portsGiven[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return 0
 }
