@@ -6,12 +6,14 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/stacks"
 )
 
@@ -64,20 +66,9 @@ func fileExists(path string) bool {
 // with the given keys over it.
 func contextJSON(t *testing.T, keys map[string]any) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "cdk.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Context map[string]any `json:"context"`
-	}
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range keys {
-		f.Context[k] = v
-	}
-	out, err := json.Marshal(f.Context)
+	ctx := cdktest.ProjectContext()
+	maps.Copy(ctx, keys)
+	out, err := json.Marshal(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -275,7 +275,7 @@ func withDefaults(p Props, id string) (Props, []string) {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.Environment)) {
-		if !strings.HasPrefix(k, "LAMBDARDS_DB_") {
+		if !strings.HasPrefix(k, dbenv.Prefix) {
 			continue
 		}
 		if k == dbenv.TLS && !strings.HasPrefix(p.Environment[k], "verify") && p.Environment[k] != "require" {

@@ -4,6 +4,10 @@
 // the CDK app does not pull in handler dependencies and handlers do not pull in the CDK.
 package dbenv
 
+// Prefix begins the name of every variable that the construct sets, and that a
+// function's own environment may therefore not set.
+const Prefix = "LAMBDARDS_DB_"
+
 // The variables.
 const (
 	Engine   = "LAMBDARDS_DB_ENGINE"
