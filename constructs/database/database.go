@@ -333,6 +333,7 @@ type base struct {
 	description    string
 	endpoint       *string
 	resourceID     *string
+	connectPrefix  *string // ConnectArn without the user
 }
 
 func (b *base) Engine() Engine                    { return b.props.Engine }
@@ -358,12 +359,16 @@ func (b *base) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant
 
 // ConnectArn is arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER (same source).
 func (b *base) ConnectArn(user string) *string {
-	return awscdk.Stack_Of(b.Construct).FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("rds-db"),
-		Resource:     jsii.String("dbuser"),
-		ResourceName: jsii.Sprintf("%s/%s", *b.resourceID, user),
-		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
+	if b.connectPrefix == nil {
+		// Built once: formatting an ARN is a round trip to node, and a user name is plain text.
+		b.connectPrefix = awscdk.Stack_Of(b.Construct).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("rds-db"),
+			Resource:     jsii.String("dbuser"),
+			ResourceName: jsii.Sprintf("%s/", *b.resourceID),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
+	return jsii.String(*b.connectPrefix + user)
 }
 
 // newShared builds the parts both variants share: the security group, the encryption key,

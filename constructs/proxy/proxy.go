@@ -70,7 +70,9 @@ type Proxy struct {
 	SecurityGroup awsec2.SecurityGroup
 	// Settings are the pool settings in effect, defaults applied.
 	Settings Settings
-	db       database.Database
+
+	db            database.Database
+	connectPrefix *string // ConnectArn without the user
 }
 
 // Settings are a proxy's pool settings after defaults.
@@ -194,14 +196,18 @@ func (x *Proxy) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Gran
 // arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER, where prx-ID ends the proxy's ARN
 // (Amazon RDS User Guide, "Creating an IAM policy for IAM authentication with RDS Proxy").
 func (x *Proxy) ConnectArn(user string) *string {
-	stack := awscdk.Stack_Of(x.Construct)
-	id := stack.SplitArn(x.Proxy.DbProxyArn(), awscdk.ArnFormat_COLON_RESOURCE_NAME).ResourceName
-	return stack.FormatArn(&awscdk.ArnComponents{
-		Service:      jsii.String("rds-db"),
-		Resource:     jsii.String("dbuser"),
-		ResourceName: jsii.String(*id + "/" + user),
-		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
-	})
+	if x.connectPrefix == nil {
+		// Built once: each call below is a round trip to node, and a user name is plain text.
+		stack := awscdk.Stack_Of(x.Construct)
+		id := stack.SplitArn(x.Proxy.DbProxyArn(), awscdk.ArnFormat_COLON_RESOURCE_NAME).ResourceName
+		x.connectPrefix = stack.FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("rds-db"),
+			Resource:     jsii.String("dbuser"),
+			ResourceName: jsii.String(*id + "/"),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
+	return jsii.String(*x.connectPrefix + user)
 }
 
 // name is a proxy name unique to the construct's path within its account and Region: a
