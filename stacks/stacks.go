@@ -19,6 +19,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/network"
@@ -135,13 +136,19 @@ func New(scope constructs.Construct, cfg Config) *App {
 		a.FunctionStacks = append(a.FunctionStacks, stack)
 	}
 	a.Functions = a.FunctionStacks[0]
+	type planned struct {
+		stack awscdk.Stack
+		name  string
+		props *function.Props
+	}
+	var fns []planned
+	var plan []budget.Function
 	for _, f := range cfg.Functions {
 		entry := f.Entry
 		if !filepath.IsAbs(entry) {
 			entry = filepath.Join(cfg.Root, entry)
 		}
-		stack := a.FunctionStacks[ShardOf(f.Name, len(shards))]
-		a.Handlers = append(a.Handlers, function.New(stack, jsii.String(f.Name), &function.Props{
+		fn := planned{a.FunctionStacks[ShardOf(f.Name, len(shards))], f.Name, &function.Props{
 			Pool:                      a.Pool,
 			Entry:                     entry,
 			DatabaseUser:              f.DatabaseUser,
@@ -154,7 +161,16 @@ func New(scope constructs.Construct, cfg Config) *App {
 			MemorySize:                f.MemorySize,
 			TimeoutSeconds:            f.TimeoutSeconds,
 			LogKey:                    a.Network.LogKey,
-		}))
+		}}
+		fns = append(fns, fn)
+		if entry, ok := function.Planned(fn.stack, fn.name, fn.props); ok {
+			plan = append(plan, entry)
+		}
+	}
+	// Every function is known here: each gets its reserved concurrency as a number.
+	a.Pool.Plan(plan...)
+	for _, f := range fns {
+		a.Handlers = append(a.Handlers, function.New(f.stack, jsii.String(f.name), f.props))
 	}
 	return a
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/snapshot"
 )
 
@@ -75,6 +76,9 @@ var functionPath = regexp.MustCompile(`^Functions/[^/]+/`)
 
 func docPath(path string) string {
 	path = strings.TrimPrefix(path, "LambdaRds")
+	if strings.HasPrefix(path, "Functions/"+golambda.VpcAccessPolicyID+"/") {
+		return path // the policy the stack's functions share
+	}
 	return functionPath.ReplaceAllString(path, "Functions/<function>/")
 }
 

@@ -3,8 +3,13 @@
 // local `go build` (package gobuild), in the pool's shared client security group, granted
 // rds-db:connect for its database user only, told where to connect by environment
 // variables, and capped by the reserved concurrency that the pool's connection budget
-// gives it. Its role's permissions (logs, VPC network interfaces, rds-db:connect) are one
-// customer-managed policy: no AWS-managed and no inline policies.
+// gives it. Its role's permissions are customer-managed policies, no AWS-managed and no
+// inline ones: its own (its log group, rds-db:connect as its user) and one for the VPC
+// network interfaces that the functions of its stack share.
+//
+// A Go app that builds many functions on one pool can declare them first (Planned and
+// pool.Plan): each then gets its reserved concurrency as a number at construction instead
+// of a token, which saves the round trips to node a lazy value costs.
 package function
 
 import (
@@ -16,7 +21,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -109,7 +113,9 @@ type Function struct {
 	Function awslambda.Function
 	// Role is the function's execution role.
 	Role awsiam.Role
-	// Policy holds every permission of Role.
+	// Policy holds the permissions of Role that are the function's own: writing to its log
+	// group and rds-db:connect as its user. Role also names the stack's shared VPC access
+	// policy (construct ID LambdardsFunctionVpcAccess in the stack).
 	Policy awsiam.ManagedPolicy
 	// LogGroup receives the function's logs.
 	LogGroup awslogs.LogGroup
@@ -129,8 +135,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
+	where := golambda.ScopeOf(scope)
 	this := constructs.NewConstruct(scope, id)
-	name := *this.Node().Path()
+	entry := entryOf(p, where.Path, *id)
+	name := entry.Name
 	env := map[string]*string{
 		dbenv.Engine:   jsii.String(string(p.Pool.Database.Engine())),
 		dbenv.Host:     p.Pool.Host(),
@@ -144,16 +152,19 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	for k, v := range p.Environment {
 		env[k] = jsii.String(v)
 	}
-	reserved := p.Pool.Register(budget.Function{
-		Name:                      name,
-		ConnectionsPerEnvironment: p.ConnectionsPerEnvironment,
-		Weight:                    p.Weight,
-		ReservedConcurrency:       p.ReservedConcurrency,
-		TimeoutSeconds:            float64(p.TimeoutSeconds),
-	})
+	if err := p.Pool.Claim(p.DatabaseUser, name); err != nil {
+		panic(fmt.Errorf("%s/%s: %v", where.Path, *id, err))
+	}
+	reserved := p.Pool.Register(entry)
+	var dependsOn []constructs.IDependable
+	if users := p.Pool.Users; users != nil {
+		// The user exists before the function can sign in as it.
+		dependsOn = append(dependsOn, users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables}))
+	}
 	built, err := golambda.New(this, golambda.Props{
 		Entry:               p.Entry,
 		SkipBundling:        skips(p.Pool),
+		Stack:               where.Stack,
 		Vpc:                 p.Pool.Vpc,
 		VpcSubnets:          p.VpcSubnets,
 		SecurityGroup:       p.SecurityGroup,
@@ -164,32 +175,52 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		LogRetention:        p.LogRetention,
 		LogKey:              p.LogKey,
 		Description:         fmt.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
-		PolicyDescription:   "lambdards function: write its logs, attach to the VPC, sign in to the database as its user",
-		Statements: []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("rds-db:connect"),
-			Resources: jsii.Strings(*p.Pool.ConnectArn(p.DatabaseUser)),
-		})},
+		RoleDescription:     "lambdards function: write its logs, attach to the VPC, sign in to the database as its user",
+		PolicyDescription:   "lambdards function: write its logs, sign in to the database as its user",
+		Statements: []golambda.Statement{{
+			Actions:   []string{"rds-db:connect"},
+			Resources: []string{*p.Pool.ConnectArn(p.DatabaseUser)},
+		}},
+		DependsOn: dependsOn,
 	})
 	if err != nil {
-		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
+		panic(fmt.Errorf("%s/%s: %v", where.Path, *id, err))
 	}
 	fn, role, policy, logs := built.Function, built.Role, built.Policy, built.LogGroup
-	if err := p.Pool.Claim(p.DatabaseUser, name); err != nil {
-		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
-	}
-	if users := p.Pool.Users; users != nil {
-		// The user exists before the function can sign in as it.
-		user := users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables})
-		fn.Node().AddDependency(user)
-	}
-	nag.Suppress(fn.Node().DefaultChild(), "The function is invoked synchronously: a failed call returns its error to the caller, "+
+	nag.Suppress(fn, "The function is invoked synchronously: a failed call returns its error to the caller, "+
 		"and a dead-letter queue only receives failed asynchronous events.",
 		nag.NISTAndHIPAA("LambdaDLQ")...)
-	awscdk.NewCfnOutput(this, jsii.String("ReservedConcurrency"), &awscdk.CfnOutputProps{
-		Description: jsii.Sprintf("lambdards connection budget: reserved concurrency of %s", name),
-		Value:       awscdk.Token_AsString(reserved, nil),
-	})
 	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name}
+}
+
+// Planned is what New registers with props.Pool's connection budget for a function id in
+// scope, for pool.Plan: declaring every function before building them lets each get its
+// reserved concurrency as a number. ok is false when props are invalid (New says why).
+func Planned(scope constructs.Construct, id string, props *Props) (f budget.Function, ok bool) {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	p, errs := withDefaults(p, id)
+	if len(errs) > 0 {
+		return budget.Function{}, false
+	}
+	return entryOf(p, golambda.ScopeOf(scope).Path, id), true
+}
+
+// entryOf is the function's entry in the budget; p has its defaults.
+func entryOf(p Props, scopePath, id string) budget.Function {
+	name := id
+	if scopePath != "" {
+		name = scopePath + "/" + id
+	}
+	return budget.Function{
+		Name:                      name,
+		ConnectionsPerEnvironment: p.ConnectionsPerEnvironment,
+		Weight:                    p.Weight,
+		ReservedConcurrency:       p.ReservedConcurrency,
+		TimeoutSeconds:            float64(p.TimeoutSeconds),
+	}
 }
 
 // userName derives a database user name from a construct ID: lower case, characters

@@ -164,3 +164,48 @@ func TestFunctionsDoNotShareUsers(t *testing.T) {
 		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "orders"})
 	}, `databaseUser "orders": Functions/Orders signs in as it already`)
 }
+
+// TestFunctionsOfAStackShare checks what a stack's functions share: one policy for the VPC
+// network interfaces, which each role names beside its own, and one asset for one binary.
+// Each role's own policy holds only its log group and its database user.
+func TestFunctionsOfAStackShare(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	for _, id := range []string{"A", "B", "C"} {
+		function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: strings.ToLower(id)})
+	}
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+	policies := cdktest.Resources(tmpl, "AWS::IAM::ManagedPolicy")
+	if len(policies) != 4 {
+		t.Fatalf("managed policies = %d, want 4: one shared, one per function", len(policies))
+	}
+	var shared string
+	for id, p := range policies {
+		doc, _ := json.Marshal(cdktest.Props(p)["PolicyDocument"])
+		if strings.Contains(string(doc), "ec2:CreateNetworkInterface") {
+			if shared != "" {
+				t.Errorf("policies %s and %s both grant the VPC network interface actions", shared, id)
+			}
+			shared = id
+		} else if !strings.Contains(string(doc), "rds-db:connect") || !strings.Contains(string(doc), "logs:PutLogEvents") {
+			t.Errorf("function policy %s = %s, want its logs and rds-db:connect", id, doc)
+		}
+	}
+	if !strings.HasPrefix(shared, "LambdardsFunctionVpcAccess") {
+		t.Fatalf("shared VPC access policy = %q, want LambdardsFunctionVpcAccess…", shared)
+	}
+	codes := map[string]bool{}
+	for id, fn := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
+		codes[fmt.Sprint(cdktest.Props(fn)["Code"])] = true
+		role := fmt.Sprint(cdktest.Props(fn)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0])
+		var arns []map[string]string
+		raw, _ := json.Marshal(cdktest.Props(cdktest.Resources(tmpl, "AWS::IAM::Role")[role])["ManagedPolicyArns"])
+		json.Unmarshal(raw, &arns)
+		own := id[:strings.Index(id, "Function")] + "Policy" // the function's own policy: A → APolicy…
+		if len(arns) != 2 || arns[0]["Ref"] != shared || !strings.HasPrefix(arns[1]["Ref"], own) {
+			t.Errorf("function %s: role %s ManagedPolicyArns = %s, want the shared %s and its own %s…", id, role, raw, shared, own)
+		}
+	}
+	if len(codes) != 1 {
+		t.Errorf("functions of one binary have %d code locations, want 1: %v", len(codes), codes)
+	}
+}

@@ -11,6 +11,8 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -85,6 +87,14 @@ type Pool struct {
 	result  *budget.Result
 	err     error
 	fresh   bool
+	planned map[string]planned // by function name, from Plan
+	given   map[string]int     // reserved concurrency handed out as a number, by function name
+}
+
+// planned is a function declared to Plan and the reserved concurrency the plan gives it.
+type planned struct {
+	function budget.Function
+	reserved int
 }
 
 // New builds a Pool. It panics with one error listing every invalid setting.
@@ -267,11 +277,40 @@ func (pl *Pool) Claim(user, function string) error {
 	return nil
 }
 
-// Register adds a function to the budget and returns its reserved concurrency as a token
-// that resolves at synth, once every function is known.
+// Plan declares, before they are built, the functions that will register, so that each
+// gets its reserved concurrency as a number when it registers instead of a token that
+// resolves at synth. The result is the same; a Go app saves the round trips to node that
+// every lazy value costs, which add up over hundreds of functions. Synth fails if a number
+// handed out from the plan differs from the budget over the functions that did register,
+// so a plan that misses or adds a function cannot go unnoticed. Package function's Planned
+// gives a function's entry. A plan whose budget does not hold is ignored: registering
+// functions get tokens, and validation reports the problems.
+func (pl *Pool) Plan(fns ...budget.Function) {
+	cfg := pl.config
+	cfg.Functions = fns
+	res, err := budget.Compute(cfg)
+	if err != nil {
+		return
+	}
+	pl.planned = make(map[string]planned, len(fns))
+	for i, a := range res.Functions {
+		pl.planned[a.Name] = planned{function: fns[i], reserved: a.ReservedConcurrency}
+	}
+}
+
+// Register adds a function to the budget and returns its reserved concurrency: a number
+// if the function was planned (Plan) as it registers, otherwise a token that resolves at
+// synth, once every function is known.
 func (pl *Pool) Register(f budget.Function) *float64 {
 	pl.members = append(pl.members, f)
 	pl.fresh = false
+	if p, ok := pl.planned[f.Name]; ok && p.function == f {
+		if pl.given == nil {
+			pl.given = map[string]int{}
+		}
+		pl.given[f.Name] = p.reserved
+		return jsii.Number(p.reserved)
+	}
 	return awscdk.Lazy_Number(&reservedConcurrency{pool: pl, name: f.Name})
 }
 
@@ -309,20 +348,64 @@ func (r *reservedConcurrency) Produce() *float64 {
 
 type validation struct{ pool *Pool }
 
-// Validate reports every way the budget fails, one line each.
+// Validate reports every way the budget fails, one line each, and every reserved
+// concurrency handed out from a plan that the budget does not confirm.
 func (v *validation) Validate() *[]*string {
-	_, err := v.pool.Budget()
-	if err == nil {
-		return &[]*string{}
+	res, err := v.pool.Budget()
+	var problems []string
+	if err != nil {
+		problems = []string{err.Error()}
+		var be *budget.Error
+		if errors.As(err, &be) {
+			problems = be.Problems
+		}
+	} else {
+		problems = v.pool.unconfirmed(res)
 	}
-	problems := []string{err.Error()}
-	var be *budget.Error
-	if errors.As(err, &be) {
-		problems = be.Problems
-	}
-	var out []*string
+	out := []*string{}
 	for _, p := range problems {
 		out = append(out, jsii.String("connection budget: "+p))
 	}
 	return &out
+}
+
+// unconfirmed lists the functions given a planned reserved concurrency that res, the
+// budget over the functions that registered, does not give them.
+func (pl *Pool) unconfirmed(res *budget.Result) []string {
+	if len(pl.given) == 0 {
+		return nil
+	}
+	final := make(map[string]int, len(res.Functions))
+	for _, a := range res.Functions {
+		final[a.Name] = a.ReservedConcurrency
+	}
+	var unplanned []string // registered, but not as planned
+	for _, f := range pl.members {
+		if p, ok := pl.planned[f.Name]; !ok || p.function != f {
+			unplanned = append(unplanned, f.Name)
+		}
+	}
+	var missing []string
+	for name := range pl.planned {
+		if _, ok := final[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(pl.given)) {
+		if got, want := pl.given[name], final[name]; got != want {
+			problems = append(problems, fmt.Sprintf("function %q: the pool's plan gave it reserved concurrency %d, but the "+
+				"functions that registered give it %d (planned but not built: %s; built but not as planned: %s); "+
+				"plan exactly the functions that register (pool.Plan), or none", name, got, want, orNone(missing), orNone(unplanned)))
+		}
+	}
+	return problems
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
@@ -212,6 +215,73 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 	res, err := f.Pool.Budget()
 	if err != nil || res.Spare != 0 || res.TotalConnections != 94 {
 		t.Errorf("Budget() = spare %d, total %d, %v; want 0, 94, nil", res.Spare, res.TotalConnections, err)
+	}
+}
+
+// TestPlanGivesNumbers builds the same three functions as TestBudgetSetsReservedConcurrency,
+// planned first: each gets its reserved concurrency as a plain number at construction, and
+// the numbers are the budget's.
+func TestPlanGivesNumbers(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	props := map[string]*function.Props{
+		"Reader": {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "reader", Weight: 3},
+		"Writer": {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "writer"},
+		"Cron":   {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "cron", ReservedConcurrency: 2},
+	}
+	order := []string{"Reader", "Writer", "Cron"}
+	var plan []budget.Function
+	for _, id := range order {
+		entry, ok := function.Planned(f.Functions, id, props[id])
+		if !ok {
+			t.Fatalf("Planned(%s) not ok", id)
+		}
+		plan = append(plan, entry)
+	}
+	f.Pool.Plan(plan...)
+	want := map[string]float64{"Reader": 69, "Writer": 23, "Cron": 2}
+	for _, id := range order {
+		fn := function.New(f.Functions, jsii.String(id), props[id])
+		reserved := fn.Function.Node().DefaultChild().(awslambda.CfnFunction).ReservedConcurrentExecutions()
+		if reserved == nil || *awscdk.Token_IsUnresolved(reserved) || *reserved != want[id] {
+			t.Errorf("%s: reserved concurrency at construction = %v, want the number %v", id, reserved, want[id])
+		}
+	}
+	f.App.Synth(nil) // the plan is confirmed: validation passes
+}
+
+// TestPlanMismatchFailsSynth plans two functions and builds only one: the number handed out
+// from the plan is wrong for the functions that exist, and synth says so.
+func TestPlanMismatchFailsSynth(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	a := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "a"}
+	b := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "b"}
+	ea, _ := function.Planned(f.Functions, "A", a)
+	eb, _ := function.Planned(f.Functions, "B", b)
+	f.Pool.Plan(ea, eb)
+	function.New(f.Functions, jsii.String("A"), a)
+	msg := panictest.Message(t, func() { f.App.Synth(nil) })
+	for _, want := range []string{"connection budget:", `function "Functions/A": the pool's plan gave it reserved concurrency 47`,
+		"give it 94", "planned but not built: Functions/B", "built but not as planned: none"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Synth() failed with %q, want it to mention %q", msg, want)
+		}
+	}
+}
+
+// TestPlanThatCannotHoldIsIgnored plans a budget that fails: functions get tokens, and
+// validation reports the budget's own problem rather than the plan.
+func TestPlanThatCannotHoldIsIgnored(t *testing.T) {
+	f := cdktest.NewFixture(nil, nil)
+	p := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "greedy", ReservedConcurrency: 500}
+	e, _ := function.Planned(f.Functions, "Greedy", p)
+	f.Pool.Plan(e)
+	fn := function.New(f.Functions, jsii.String("Greedy"), p)
+	if r := fn.Function.Node().DefaultChild().(awslambda.CfnFunction).ReservedConcurrentExecutions(); !*awscdk.Token_IsUnresolved(r) {
+		t.Errorf("reserved concurrency = %v, want a token: the plan does not hold", *r)
+	}
+	msg := panictest.Message(t, func() { f.App.Synth(nil) })
+	if !strings.Contains(msg, "500") || strings.Contains(msg, "plan") {
+		t.Errorf("Synth() failed with %q, want the budget's problem (500) and nothing about the plan", msg)
 	}
 }
 

@@ -14,6 +14,7 @@ package users
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -70,7 +71,10 @@ type Provisioner struct {
 	SecurityGroup awsec2.SecurityGroup
 	// Provider invokes Function for CloudFormation.
 	Provider customresources.Provider
-	db       database.Database
+
+	db           database.Database
+	serviceToken *string
+	props        map[string]any // the properties every user shares
 }
 
 // New builds a Provisioner. It panics with one error listing every invalid setting.
@@ -113,15 +117,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
 
 	secret := p.Database.Secret()
-	statements := []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
-		Resources: jsii.Strings(*secret.SecretArn()),
-	})}
+	secretArn := secret.SecretArn()
+	statements := []golambda.Statement{{
+		Actions:   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+		Resources: []string{*secretArn},
+	}}
 	if key := secret.EncryptionKey(); key != nil {
-		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("kms:Decrypt"),
-			Resources: jsii.Strings(*key.KeyArn()),
-		}))
+		statements = append(statements, golambda.Statement{Actions: []string{"kms:Decrypt"}, Resources: []string{*key.KeyArn()}})
 	}
 	fn, err := golambda.New(this, golambda.Props{
 		Entry:             p.Entry,
@@ -135,19 +137,29 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		LogRemovalPolicy:  p.LogRemovalPolicy,
 		LogKey:            p.LogKey,
 		Description:       "lambdards: creates, changes and drops the functions' database users",
-		PolicyDescription: "lambdards users provisioner: write its logs, attach to the VPC, read the master secret",
+		RoleDescription:   "lambdards users provisioner: write its logs, attach to the VPC, read the master secret",
+		PolicyDescription: "lambdards users provisioner: write its logs, read the master secret",
 		Statements:        statements,
 	})
 	if err != nil {
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
 	}
-	nag.Suppress(fn.Function.Node().DefaultChild(), "CloudFormation invokes the provisioner, through the custom-resource "+
+	nag.Suppress(fn.Function, "CloudFormation invokes the provisioner, through the custom-resource "+
 		"framework, only while it deploys; its errors fail the deploy, which is where they must show, and it needs no "+
 		"reserved concurrency of its own (its SQL is serialized by an advisory lock).",
 		append(nag.NISTAndHIPAA("LambdaDLQ"), nag.NISTAndHIPAA("LambdaConcurrency")...)...)
 
 	provider := newProvider(this, fn, p.LogKey, p.LogRemovalPolicy)
-	return &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, Provider: provider, db: p.Database}
+	// What every user's custom resource refers to, kept: each lookup is a round trip to node.
+	shared := map[string]any{
+		"Engine":       string(p.Database.Engine()),
+		"Host":         p.Database.Endpoint(),
+		"Port":         fmt.Sprint(p.Database.Port()),
+		"DatabaseName": p.Database.DatabaseName(),
+		"SecretArn":    secretArn,
+	}
+	return &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, Provider: provider, db: p.Database,
+		serviceToken: provider.ServiceToken(), props: shared}
 }
 
 // newProvider builds the custom-resource framework that invokes fn for CloudFormation,
@@ -207,16 +219,11 @@ func (p *Provisioner) User(scope constructs.Construct, id string, u dbuser.User)
 		panic(fmt.Errorf("%s/%s: databaseUser %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
 	}
 	spec, _ := json.Marshal(u)
+	props := maps.Clone(p.props)
+	props["User"] = string(spec)
 	return awscdk.NewCustomResource(scope, jsii.String(id), &awscdk.CustomResourceProps{
-		ServiceToken: p.Provider.ServiceToken(),
+		ServiceToken: p.serviceToken,
 		ResourceType: jsii.String(ResourceType),
-		Properties: &map[string]any{
-			"Engine":       string(p.db.Engine()),
-			"Host":         p.db.Endpoint(),
-			"Port":         fmt.Sprint(p.db.Port()),
-			"DatabaseName": p.db.DatabaseName(),
-			"SecretArn":    p.db.Secret().SecretArn(),
-			"User":         string(spec),
-		},
+		Properties:   &props,
 	})
 }

@@ -1,11 +1,13 @@
 // Package golambda builds what every lambdards Lambda function is made of: a Go binary
 // compiled locally for provided.al2023 on arm64 (package gobuild), attached to the VPC,
-// with an encrypted log group of its own and an execution role whose every permission
-// sits in one customer-managed policy. Package function builds the database functions
-// on it, package users the provisioner.
+// with an encrypted log group of its own and an execution role with two customer-managed
+// policies: its own, and one for the VPC network interfaces that the functions of a stack
+// share. Package function builds the database functions on it, package users the
+// provisioner. It asks node as little as it can: every jsii call is a round trip.
 package golambda
 
 import (
+	"encoding/json"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -32,8 +34,11 @@ type Props struct {
 	Entry string
 	// SkipBundling stands a placeholder in for the compiled binary.
 	SkipBundling bool
-	Vpc          awsec2.IVpc
-	VpcSubnets   *awsec2.SubnetSelection
+	// Stack is scope's stack, if the caller knows it (each lookup is a round trip to node).
+	// Default: looked up.
+	Stack      awscdk.Stack
+	Vpc        awsec2.IVpc
+	VpcSubnets *awsec2.SubnetSelection
 	// SecurityGroup is the function's one security group.
 	SecurityGroup  awsec2.ISecurityGroup
 	MemorySize     int
@@ -49,17 +54,32 @@ type Props struct {
 	// LogKey encrypts the log group; nil leaves it to CloudWatch Logs' own encryption.
 	LogKey      awskms.IKey
 	Description string
-	// PolicyDescription says what the role may do.
+	// RoleDescription says what the role may do.
+	RoleDescription string
+	// PolicyDescription says what the function's own policy allows (the VPC network
+	// interfaces are a shared policy's).
 	PolicyDescription string
 	// Statements are the permissions beyond logs and VPC network interfaces.
-	Statements []awsiam.PolicyStatement
+	Statements []Statement
+	// DependsOn are constructs the function is created after.
+	DependsOn []constructs.IDependable
+}
+
+// Statement allows Actions on Resources. Its strings may hold tokens. It is plain Go, not
+// an awsiam.PolicyStatement, so that a function's whole policy document crosses to node in
+// one round trip.
+type Statement struct {
+	Actions   []string
+	Resources []string
 }
 
 // Function is what New builds.
 type Function struct {
 	Function awslambda.Function
 	Role     awsiam.Role
-	// Policy holds every permission of Role.
+	// Policy holds the permissions of Role that are the function's own; the VPC network
+	// interface permissions every function needs are a policy its stack's functions share
+	// (VpcAccessPolicyID).
 	Policy   awsiam.ManagedPolicy
 	LogGroup awslogs.LogGroup
 }
@@ -70,7 +90,10 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_DESTROY
 	}
-	code, err := bundle(p.SkipBundling, p.Entry)
+	if p.Stack == nil {
+		p.Stack = awscdk.Stack_Of(scope)
+	}
+	code, err := bundle(p.Stack, p.SkipBundling, p.Entry)
 	if err != nil {
 		return nil, err
 	}
@@ -79,39 +102,31 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		RemovalPolicy: p.LogRemovalPolicy,
 		EncryptionKey: p.LogKey,
 	})
-	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String(p.PolicyDescription),
-	})
-	// What AWSLambdaBasicExecutionRole allows, for the function's own log group only, and
-	// what AWSLambdaVPCAccessExecutionRole allows (AWS Lambda Developer Guide, "Giving
-	// Lambda functions access to resources in an Amazon VPC", execution role permissions).
-	statements := append([]awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-			Resources: jsii.Strings(*logs.LogGroupArn()),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-				"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"),
-			Resources: jsii.Strings("*"),
-		}),
+	// What AWSLambdaBasicExecutionRole allows, for the function's own log group only (AWS
+	// Lambda Developer Guide, "Defining Lambda function permissions with an execution role").
+	statements := append([]Statement{
+		{Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resources: []string{*logs.LogGroupArn()}},
 	}, p.Statements...)
 	policy := awsiam.NewManagedPolicy(scope, jsii.String("Policy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String(p.PolicyDescription),
-		Roles:       &[]awsiam.IRole{role},
-		Statements:  &statements,
+		Document:    document(statements),
 	})
-	nag.SuppressFindings(policy.Node().DefaultChild(), "Lambda manages the function's VPC network interfaces with these EC2 actions, "+
-		"which AWS documents on resource \"*\" (the Describe actions support no narrower resource); they create no access to data.",
-		[]string{"Resource::*"}, "AwsSolutions-IAM5")
+	shared := statics()
+	// The role names its policies, so CloudFormation attaches them before it creates the
+	// function, which refers to the role: Lambda checks at creation that the role may manage
+	// VPC network interfaces.
+	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:       shared.lambda,
+		Description:     jsii.String(p.RoleDescription),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{vpcAccess(p.Stack), policy},
+	})
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), &awslambda.FunctionProps{
-		Runtime:                      statics().runtime,
-		Architecture:                 statics().arch,
+		Runtime:                      shared.runtime,
+		Architecture:                 shared.arch,
 		Handler:                      jsii.String(gobuild.Binary),
 		Code:                         code,
 		MemorySize:                   jsii.Number(p.MemorySize),
-		Timeout:                      awscdk.Duration_Seconds(jsii.Number(p.TimeoutSeconds)),
+		Timeout:                      seconds(p.TimeoutSeconds),
 		Vpc:                          p.Vpc,
 		VpcSubnets:                   p.VpcSubnets,
 		SecurityGroups:               &[]awsec2.ISecurityGroup{p.SecurityGroup},
@@ -121,22 +136,61 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		Role:                         role,
 		Description:                  jsii.String(p.Description),
 	})
-	// Lambda checks at creation that the role may manage VPC network interfaces.
-	fn.Node().AddDependency(policy)
+	if len(p.DependsOn) > 0 {
+		fn.Node().AddDependency(p.DependsOn...)
+	}
 	return &Function{Function: fn, Role: role, Policy: policy, LogGroup: logs}, nil
 }
 
-// statics are aws-cdk-lib's static values a function uses, fetched once per process:
-// each fetch is a round trip to node.
+// statics are aws-cdk-lib's immutable values every function uses, fetched once per
+// process: each fetch is a round trip to node.
 var statics = sync.OnceValue(func() struct {
 	runtime awslambda.Runtime
 	arch    awslambda.Architecture
+	lambda  awsiam.IPrincipal
 } {
 	return struct {
 		runtime awslambda.Runtime
 		arch    awslambda.Architecture
-	}{awslambda.Runtime_PROVIDED_AL2023(), awslambda.Architecture_ARM_64()}
+		lambda  awsiam.IPrincipal
+	}{awslambda.Runtime_PROVIDED_AL2023(), awslambda.Architecture_ARM_64(),
+		awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil)}
 })
+
+// durations holds one awscdk.Duration per number of seconds: Durations are immutable, and
+// each new one is a round trip to node.
+var durations sync.Map // int → awscdk.Duration
+
+func seconds(n int) awscdk.Duration {
+	if d, ok := durations.Load(n); ok {
+		return d.(awscdk.Duration)
+	}
+	d, _ := durations.LoadOrStore(n, awscdk.Duration_Seconds(jsii.Number(n)))
+	return d.(awscdk.Duration)
+}
+
+// document renders statements as one policy document, in a single round trip to node.
+func document(statements []Statement) awsiam.PolicyDocument {
+	type statement struct {
+		Effect   string
+		Action   []string
+		Resource []string
+	}
+	doc := struct {
+		Version   string
+		Statement []statement
+	}{Version: "2012-10-17"}
+	for _, s := range statements {
+		doc.Statement = append(doc.Statement, statement{"Allow", s.Actions, s.Resources})
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	var v any
+	json.Unmarshal(raw, &v)
+	return awsiam.PolicyDocument_FromJson(v)
+}
 
 // SkipsBundling reports whether scope's app sets SkipBundlingContext. Callers with many
 // functions in one app should read it once.
@@ -145,8 +199,50 @@ func SkipsBundling(scope constructs.Construct) bool {
 	return v == true || v == "true"
 }
 
+// codes holds the asset of each binary per stack: an asset is bound to the stack of its
+// first function, and the functions of one stack that run the same binary share it.
+var codes sync.Map // code{stack, dir} → awslambda.Code
+
+type code struct {
+	stack awscdk.Stack
+	dir   string
+}
+
+// VpcAccessPolicyID is the construct ID, in each stack with lambdards functions, of the
+// customer-managed policy they share: what AWSLambdaVPCAccessExecutionRole allows (AWS
+// Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC",
+// execution role permissions). One per stack keeps the statement, and its cdk-nag
+// exemption, out of every function's own policy.
+const VpcAccessPolicyID = "LambdardsFunctionVpcAccess"
+
+var vpcPolicies sync.Map // awscdk.Stack → awsiam.ManagedPolicy
+
+func vpcAccess(stack awscdk.Stack) awsiam.ManagedPolicy {
+	if p, ok := vpcPolicies.Load(stack); ok {
+		return p.(awsiam.ManagedPolicy)
+	}
+	// Another view of the same stack may have made it (a Go value per jsii object is
+	// not promised).
+	if c, ok := stack.Node().TryFindChild(jsii.String(VpcAccessPolicyID)).(awsiam.ManagedPolicy); ok {
+		vpcPolicies.Store(stack, c)
+		return c
+	}
+	description := "lambdards functions: create, describe and delete the network interfaces that attach them to the VPC"
+	p := awsiam.NewManagedPolicy(stack, jsii.String(VpcAccessPolicyID), &awsiam.ManagedPolicyProps{
+		Description: jsii.String(description),
+		Document: document([]Statement{{Actions: []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+			"ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"},
+			Resources: []string{"*"}}}),
+	})
+	nag.SuppressFindings(p, "Lambda manages its functions' VPC network interfaces with these EC2 actions, "+
+		"which AWS documents on resource \"*\" (the Describe actions support no narrower resource); they create no access to data.",
+		[]string{"Resource::*"}, "AwsSolutions-IAM5")
+	vpcPolicies.Store(stack, p)
+	return p
+}
+
 // bundle compiles entry, or stands in a placeholder when skip is true.
-func bundle(skip bool, entry string) (awslambda.Code, error) {
+func bundle(stack awscdk.Stack, skip bool, entry string) (awslambda.Code, error) {
 	var dir string
 	var err error
 	if skip {
@@ -157,7 +253,31 @@ func bundle(skip bool, entry string) (awslambda.Code, error) {
 	if err != nil {
 		return nil, err
 	}
-	return awslambda.Code_FromAsset(jsii.String(dir), nil), nil
+	key := code{stack, dir}
+	if c, ok := codes.Load(key); ok {
+		return c.(awslambda.Code), nil
+	}
+	c, _ := codes.LoadOrStore(key, awslambda.Code_FromAsset(jsii.String(dir), nil))
+	return c.(awslambda.Code), nil
+}
+
+// Scope is what a caller building many functions in one scope needs to know about it.
+type Scope struct {
+	// Stack is the scope's stack.
+	Stack awscdk.Stack
+	// Path is the scope's construct path.
+	Path string
+}
+
+var scopes sync.Map // constructs.IConstruct → Scope
+
+// ScopeOf returns scope's stack and path, asking node once per scope.
+func ScopeOf(scope constructs.IConstruct) Scope {
+	if s, ok := scopes.Load(scope); ok {
+		return s.(Scope)
+	}
+	s, _ := scopes.LoadOrStore(scope, Scope{Stack: awscdk.Stack_Of(scope), Path: *scope.Node().Path()})
+	return s.(Scope)
 }
 
 // placeholder stores the stand-in bootstrap that skipped bundling deploys.
