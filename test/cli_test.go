@@ -53,20 +53,23 @@ func TestCLISynth(t *testing.T) {
 	}
 }
 
-// TestCLISynthFails shows the CLI path: a budget that cannot hold fails `cdk synth` with
-// the app's message and a non-zero exit.
-func TestCLISynthFails(t *testing.T) {
-	out, err := cdk(t, "synth", "-q", "--output", t.TempDir(), "-c", "lambdards:skipBundling=true",
+// TestBudgetFailsThroughCLI runs a budget that cannot hold through the real CDK CLI: the
+// user sees the app's message, without a stack trace, the CLI exits non-zero, and the
+// output directory holds no cloud assembly.
+func TestBudgetFailsThroughCLI(t *testing.T) {
+	outdir := t.TempDir()
+	out, err := cdk(t, "synth", "-q", "--output", outdir, "-c", "lambdards:skipBundling=true",
 		"-c", `functions={"items":{"entry":"functions/items","reservedConcurrency":500}}`)
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("cdk synth = %v, want a non-zero exit\n%s", err, out)
 	}
-	for _, want := range []string{"connection budget:", "LambdaRdsFunctions/items", "500"} {
+	for _, want := range []string{"lambdards: synth failed: Validation failed", "connection budget:", "LambdaRdsFunctions/items", "500"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("cdk synth output does not contain %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "goroutine ") {
-		t.Errorf("cdk synth shows a goroutine dump:\n%s", out)
+	noTrace(t, out)
+	if fileExists(filepath.Join(outdir, "manifest.json")) {
+		t.Errorf("%s holds a manifest.json after a failed synth", outdir)
 	}
 }
