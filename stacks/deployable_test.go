@@ -26,7 +26,7 @@ func TestDeployable(t *testing.T) {
 			if i < 0 {
 				t.Fatalf("no variant %q", name)
 			}
-			if _, err := synth(root, t.TempDir(), variants[i].context, true); err != nil {
+			if _, _, err := synth(root, t.TempDir(), variants[i].context, true); err != nil {
 				t.Errorf("synth with CloudFormation validation: %v", err)
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -61,19 +60,20 @@ func normalized(t *testing.T, a *stacks.App) templates {
 	return out
 }
 
-// synthesized holds each configuration's templates once synthesized, so that every
-// configuration is synthesized once however many tests compare with it.
-var synthesized sync.Map // name → templates
-
-// of returns c's templates, synthesizing c if no test has yet.
+// of returns c's templates, normalized, from the shared synth of every configuration
+// (synthAll).
 func of(t *testing.T, c configuration) templates {
 	t.Helper()
-	if v, ok := synthesized.Load(c.Name); ok {
-		return v.(templates)
+	a := assemblyOf(t, c.Name)
+	var out templates
+	var err error
+	if out.data, err = snapshot.Normalize(a.rawTemplate(t, "LambdaRdsData")); err != nil {
+		t.Fatal(err)
 	}
-	got := normalized(t, build(t, c.Context))
-	synthesized.Store(c.Name, got)
-	return got
+	if out.functions, err = snapshot.Normalize(a.rawTemplate(t, "LambdaRdsFunctions")); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // with returns c's context with the given entries added.
@@ -100,10 +100,10 @@ func functionsContext(t *testing.T, fns map[string]any) string {
 func TestSnapshot(t *testing.T) {
 	for _, c := range configurations() {
 		t.Run(c.Name, func(t *testing.T) {
-			a := build(t, c.Context)
-			snapshot.Match(t, a.Data)
-			snapshot.Match(t, a.Functions)
-			synthesized.Store(c.Name, normalized(t, a))
+			a := assemblyOf(t, c.Name)
+			for _, stack := range []string{"LambdaRdsData", "LambdaRdsFunctions"} {
+				snapshot.MatchJSON(t, a.rawTemplate(t, stack), snapshot.Name("TestSnapshot/"+c.Name+"/"+stack))
+			}
 		})
 	}
 }

@@ -21,42 +21,6 @@ func build(t *testing.T, ctx mapContext) (*App, assertions.Template, assertions.
 	return a, assertions.Template_FromStack(a.Data, nil), assertions.Template_FromStack(a.Functions, nil)
 }
 
-// TestEveryCombination switches each choice with one context value and checks what every
-// combination must have.
-func TestEveryCombination(t *testing.T) {
-	for _, c := range Combinations() {
-		ctx := mapContext(c.Context)
-		t.Run(c.Name, func(t *testing.T) {
-			a, data, fns := build(t, ctx)
-			cfg, _ := Configure(ctx)
-			data.ResourceCountIs(jsii.String("AWS::EC2::InternetGateway"), jsii.Number(0))
-			data.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0))
-			kind := map[string]string{"instance": "AWS::RDS::DBInstance", "serverless": "AWS::RDS::DBCluster"}[cfg.Database]
-			data.ResourceCountIs(jsii.String(kind), jsii.Number(1))
-			proxies := 0
-			if cfg.Proxy {
-				proxies = 1
-				family := map[string]string{"postgres": "POSTGRESQL", "mysql": "MYSQL"}[cfg.Engine]
-				data.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
-					"EngineFamily": family, "RequireTLS": true, "DefaultAuthScheme": "IAM_AUTH",
-				})
-			}
-			data.ResourceCountIs(jsii.String("AWS::RDS::DBProxy"), jsii.Number(proxies))
-			res, err := a.Pool.Budget()
-			if err != nil {
-				t.Fatalf("Budget() = %v", err)
-			}
-			if res.Functions[0].ReservedConcurrency < 1 {
-				t.Errorf("reserved concurrency = %d, want at least 1", res.Functions[0].ReservedConcurrency)
-			}
-			fns.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
-				"VpcConfig":                    assertions.Match_ObjectLike(&map[string]any{}),
-				"ReservedConcurrentExecutions": res.Functions[0].ReservedConcurrency,
-			})
-		})
-	}
-}
-
 // TestCapacityDrivesTheBudget is the connection budget's contract: one context value (the
 // instance class or the maximum ACU) moves max_connections in the parameter group, the
 // proxy's MaxConnectionsPercent and every function's reserved concurrency.

@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -51,8 +52,54 @@ func combinations() []variant {
 type assembly struct {
 	variant
 	cfg stacks.Config
+	app *stacks.App // nil if the configuration was refused
 	dir string
 	err error // synth failed; dir may still hold templates and reports
+}
+
+// assemblyOf returns the shared assembly of the variant named name.
+func assemblyOf(t *testing.T, name string) assembly {
+	t.Helper()
+	for _, a := range synthAll(t) {
+		if a.name == name {
+			if a.err != nil {
+				t.Fatalf("%s: synth: %v", name, a.err)
+			}
+			return a
+		}
+	}
+	t.Fatalf("no variant %s", name)
+	return assembly{}
+}
+
+// rawTemplate is the stack's template as synthesized, without the construct paths that the
+// shared synth records in Metadata (as the CLI does) and a snapshot leaves out.
+func (a assembly) rawTemplate(t *testing.T, stack string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(a.dir, stack+".template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("%s: %v", stack, err)
+	}
+	resources, _ := doc["Resources"].(map[string]any)
+	for _, r := range resources {
+		if md, ok := r.(map[string]any)["Metadata"].(map[string]any); ok {
+			delete(md, "aws:cdk:path")
+			if len(md) == 0 {
+				delete(r.(map[string]any), "Metadata")
+			}
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 var (
@@ -62,7 +109,9 @@ var (
 
 // synthAll synthesizes every variant once per test binary, each into its own App (so
 // logical IDs are those of the real app) within one jsii runtime, without CloudFormation
-// validation (see TestDeployable) and without compiling functions.
+// validation (see TestDeployable) and without compiling functions. Every test that reads
+// one of these configurations reads it from here: the snapshot, policy, data-safety and
+// budget tests.
 func synthAll(t *testing.T) []assembly {
 	t.Helper()
 	synthOnce.Do(func() {
@@ -76,7 +125,7 @@ func synthAll(t *testing.T) []assembly {
 		}
 		for _, v := range variants {
 			a := assembly{variant: v, dir: filepath.Join(base, v.name)}
-			a.cfg, a.err = synth(root, a.dir, v.context, false)
+			a.cfg, a.app, a.err = synth(root, a.dir, v.context, false)
 			assemblies = append(assemblies, a)
 		}
 	})
@@ -84,9 +133,9 @@ func synthAll(t *testing.T) []assembly {
 }
 
 // synth synthesizes the default app into dir with the packs applied, as `cdk synth` would
-// with context, the feature flags of cdk.json included. It returns the app's configuration
-// and what made synth fail.
-func synth(root, dir string, context map[string]any, validate bool) (cfg stacks.Config, err error) {
+// with context, the feature flags of cdk.json included. It returns the app's configuration,
+// its stacks and what made synth fail.
+func synth(root, dir string, context map[string]any, validate bool) (cfg stacks.Config, built *stacks.App, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -94,7 +143,7 @@ func synth(root, dir string, context map[string]any, validate bool) (cfg stacks.
 	}()
 	ctx, err := cdkJSONContext(filepath.Join(root, "cdk.json"))
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	for k, v := range context {
 		ctx[k] = v
@@ -107,13 +156,13 @@ func synth(root, dir string, context map[string]any, validate bool) (cfg stacks.
 		Context:                         &ctx,
 	})
 	if cfg, err = stacks.Configure(app.Node()); err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	cfg.Root = root
-	stacks.New(app, cfg)
+	built = stacks.New(app, cfg)
 	stacks.Nag(app)
 	app.Synth(nil)
-	return cfg, nil
+	return cfg, built, nil
 }
 
 // cdkJSONContext reads the "context" of cdk.json: the feature flags the CLI gives the app.
@@ -134,6 +183,17 @@ func cdkJSONContext(path string) (map[string]any, error) {
 // template is a synthesized CloudFormation template, as far as the tests read it.
 type template struct {
 	Resources map[string]resource
+}
+
+// ofType returns the template's resources of type typ.
+func (tm template) ofType(typ string) []resource {
+	var out []resource
+	for _, r := range tm.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 type resource struct {
