@@ -7,6 +7,13 @@
 // when the test runs as root. Start-up trades durability for speed (fsync
 // off), so nothing here is fit for data anyone wants to keep.
 //
+// A fresh data directory is a copy of a template that initdb or
+// mariadb-install-db made once per machine, under
+// os.TempDir()/lambdards-testdb-templates, named after the program, its
+// version and the options (see template.go); delete the directory to have
+// them made again. Each PostgreSQL server gets a superuser password of its
+// own after it starts.
+//
 // When a server's binaries are missing, the Start functions skip the test,
 // unless the environment variable CI is "true": there they fail it, so that
 // CI cannot pass by skipping every database test.

@@ -97,10 +97,7 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 	// bootstrap server) and mariadbd, so that the files it creates fit
 	// the server. Small buffers and no flushing: start-up speed over
 	// durability.
-	common := []string{
-		"--no-defaults", // must come first: ignore /etc/mysql
-		"--datadir=" + m.DataDir,
-		"--tmpdir=" + tmp,
+	engine := []string{
 		"--innodb-buffer-pool-size=32M",
 		"--innodb-log-file-size=8M",
 		"--innodb-flush-log-at-trx-commit=0",
@@ -109,13 +106,31 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 	}
 	// mariadbd refuses to run as root unless told so explicitly.
 	if os.Geteuid() == 0 {
-		common = append(common, "--user=root")
+		engine = append(engine, "--user=root")
 	}
-	install := runAs{}.command(base, paths[0], append(common,
-		"--auth-root-authentication-method=normal", "--skip-test-db")...)
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("testdb: mariadb-install-db: %v\n%s", err, out)
+	dirs := func(data, tmp string) []string {
+		// --no-defaults must come first: ignore /etc/mysql.
+		return []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp}
 	}
+	tmpl, err := templateDir(paths[0], engine, runAs{}, func(dir string) error {
+		tmp := filepath.Join(dir, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			return err
+		}
+		install := runAs{}.command(dir, paths[0], append(append(dirs(filepath.Join(dir, "data"), tmp), engine...),
+			"--auth-root-authentication-method=normal", "--skip-test-db")...)
+		if out, err := install.CombinedOutput(); err != nil {
+			return fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if err := copyData(tmpl, m.DataDir); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	common := append(dirs(m.DataDir, tmp), engine...)
 
 	settings := map[string]string{
 		"socket":          m.Socket,
@@ -159,7 +174,6 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 		}
 	}
 
-	var err error
 	for try := 0; try < 3; try++ {
 		m.Port = freePort(t)
 		if err = m.start(); err == nil || !errAddrInUse(filepath.Join(base, "mariadbd.log")) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -110,22 +111,37 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 	if err := os.Mkdir(p.SocketDir, 0o700); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	if err := as.writeFile(filepath.Join(base, "pwfile"), []byte(p.Password+"\n"), 0o600); err != nil {
+	// --no-sync: a throwaway cluster need not survive a power cut, and
+	// skipping fsync saves most of initdb's time.
+	initdbArgs := []string{"-U", p.User, "--auth-local=trust", "--auth-host=scram-sha-256",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"}
+	tmpl, err := templateDir(initdbPath, initdbArgs, as, func(dir string) error {
+		// The superuser's password is the template's; each server gets a new one below.
+		if err := as.writeFile(filepath.Join(dir, "pwfile"), []byte(randomPassword(t)+"\n"), 0o600); err != nil {
+			return err
+		}
+		initdb := as.command(dir, initdbPath, append([]string{"-D", filepath.Join(dir, "data"),
+			"--pwfile", filepath.Join(dir, "pwfile")}, initdbArgs...)...)
+		if out, err := initdb.CombinedOutput(); err != nil {
+			return fmt.Errorf("initdb: %v\n%s", err, out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if err := copyData(tmpl, p.DataDir); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	if err := as.chownAll(base); err != nil {
 		t.Fatalf("testdb: chown %s: %v", base, err)
 	}
-
-	// --no-sync: a throwaway cluster need not survive a power cut, and
-	// skipping fsync saves most of initdb's time.
-	initdb := as.command(base, initdbPath,
-		"-D", p.DataDir, "-U", p.User, "--pwfile", filepath.Join(base, "pwfile"),
-		"--auth-local=trust", "--auth-host=scram-sha-256",
-		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	if out, err := initdb.CombinedOutput(); err != nil {
-		t.Fatalf("testdb: initdb: %v\n%s", err, out)
+	templatePassword, err := os.ReadFile(filepath.Join(tmpl, "pwfile"))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
 	}
+	newPassword := p.Password
+	p.Password = strings.TrimSpace(string(templatePassword))
 
 	settings := map[string]string{
 		"listen_addresses":               p.Host,
@@ -175,7 +191,6 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 
 	// The port is chosen before the server binds it; if another process
 	// takes it in between, try again with a new one.
-	var err error
 	for try := 0; try < 3; try++ {
 		p.Port = freePort(t)
 		if err = p.start(); err == nil || !errAddrInUse(filepath.Join(base, "postgres.log")) {
@@ -198,6 +213,13 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 			}
 		}
 	})
+	// A password of this server's own, not the template's.
+	p.Exec(t, "ALTER ROLE "+pgx.Identifier{p.User}.Sanitize()+" PASSWORD "+quoteLiteral(newPassword))
+	p.mu.Lock()
+	p.adminDB.Close()
+	p.adminDB = nil
+	p.mu.Unlock()
+	p.Password = newPassword
 	return p
 }
 
