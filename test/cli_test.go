@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -17,15 +18,31 @@ func cdk(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// TestCLISynth is README's synth command with the real CLI, the real go build of the
-// sample function and aws-cdk-lib's built-in template validation on (the flags in
-// cdk.json turn its findings into errors).
-func TestCLISynth(t *testing.T) {
-	dir := t.TempDir()
-	out, err := cdk(t, "synth", "-q", "--output", dir)
-	if err != nil {
-		t.Fatalf("cdk synth: %v\n%s", err, out)
+var (
+	cliOnce        sync.Once
+	cliOut, cliDir string
+	cliErr         error
+)
+
+// cliSynth runs README's synth command once per test binary, with the real CLI, the real
+// go build of the sample function and aws-cdk-lib's built-in template validation on (the
+// flags in cdk.json turn its findings into errors), and returns its output and cloud
+// assembly directory.
+func cliSynth(t *testing.T) (out, dir string) {
+	t.Helper()
+	cliOnce.Do(func() {
+		cliDir = filepath.Join(filepath.Dir(app), "cdk.out") // removed by TestMain
+		cliOut, cliErr = cdk(t, "synth", "-q", "--output", cliDir)
+	})
+	if cliErr != nil {
+		t.Fatalf("cdk synth: %v\n%s", cliErr, cliOut)
 	}
+	return cliOut, cliDir
+}
+
+// TestCLISynth checks what README's synth command builds.
+func TestCLISynth(t *testing.T) {
+	out, dir := cliSynth(t)
 	if !strings.Contains(out, "max_connections") {
 		t.Errorf("cdk synth output has no budget table:\n%s", out)
 	}
@@ -58,7 +75,8 @@ func TestCLISynth(t *testing.T) {
 // output directory holds no cloud assembly.
 func TestBudgetFailsThroughCLI(t *testing.T) {
 	outdir := t.TempDir()
-	out, err := cdk(t, "synth", "-q", "--output", outdir, "-c", "lambdards:skipBundling=true",
+	// The program TestMain built, not cdk.json's `go run .`, which TestCLISynth runs.
+	out, err := cdk(t, "synth", "-q", "--app", app, "--output", outdir, "-c", "lambdards:skipBundling=true",
 		"-c", `functions={"items":{"entry":"functions/items","reservedConcurrency":500}}`)
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("cdk synth = %v, want a non-zero exit\n%s", err, out)
