@@ -290,6 +290,18 @@ func contradictions(c Config) []string {
 	if len(c.AvailabilityZones) == 1 {
 		errs = append(errs, "availabilityZones names one zone: an RDS DB subnet group needs at least 2")
 	}
+	azs := c.MaxAzs
+	if len(c.AvailabilityZones) > 0 {
+		azs = len(c.AvailabilityZones)
+	}
+	if c.NatGateways > azs {
+		errs = append(errs, fmt.Sprintf("natGateways = %d with %d Availability Zones: at most one NAT gateway per zone; "+
+			"lower natGateways or raise maxAzs (naming the zones in availabilityZones)", c.NatGateways, azs))
+	}
+	if c.RemovalPolicy == "destroy" && c.DeletionProtection != nil && *c.DeletionProtection {
+		errs = append(errs, "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected "+
+			"database; to keep the data set removalPolicy to snapshot or retain, to throw it away set deletionProtection to false")
+	}
 	return errs
 }
 

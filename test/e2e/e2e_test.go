@@ -31,6 +31,7 @@ const runTimeout = 3 * time.Minute
 // pgbouncer sized as RDS Proxy: every request must succeed, and the database must never
 // hold more of the function's connections than the proxy's share of the budget.
 func TestCap(t *testing.T) {
+	t.Parallel()
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
 	n := a.ReservedConcurrency
@@ -151,6 +152,7 @@ func failures(outs []outcome, max int) string {
 // extra connections, and the function must answer those invocations with a
 // RetryableError, within its timeout, instead of hanging or failing some other way.
 func TestOverCap(t *testing.T) {
+	t.Parallel()
 	a := synthesize(t)
 	db := startDatabase(t, a, false)
 	// One environment per max_connections slot, as if nothing were reserved for the
@@ -224,6 +226,7 @@ func ownSessions(t *testing.T, db *database) int {
 // (unacknowledged ones may be there or not), every failure must be a RetryableError,
 // and every environment must be served again without being restarted.
 func TestPoolerRestart(t *testing.T) {
+	t.Parallel()
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
 	n := a.ReservedConcurrency
