@@ -69,7 +69,7 @@ func BenchmarkE2E(b *testing.B) {
 			b.StopTimer()
 			bootstrap := a.Bootstrap
 			if sc.native {
-				bootstrap = buildNative(b)
+				bootstrap = nativeBootstrap(b)
 			}
 			for range b.N {
 				r := runScenario(b, a, sc, bootstrap)
@@ -118,17 +118,16 @@ func runScenario(b *testing.B, a *assembly, sc scenario, bootstrap string) resul
 }
 
 // buildNative compiles the function as synth does (package gobuild's arguments) but for
-// this machine's architecture.
-func buildNative(b *testing.B) string {
-	b.Helper()
-	out := filepath.Join(b.TempDir(), gobuild.Binary)
+// this machine's architecture, into dir.
+func buildNative(dir string) (string, error) {
+	out := filepath.Join(dir, runtime.GOARCH, gobuild.Binary)
 	cmd := exec.Command("go", gobuild.Args(out)...)
 	cmd.Dir = filepath.Join(cdktest.Root(), "functions", "items")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build for %s: %v\n%s", runtime.GOARCH, err, msg)
+		return "", fmt.Errorf("go build for %s: %v\n%s", runtime.GOARCH, err, msg)
 	}
-	return out
+	return out, nil
 }
 
 func table(a *assembly, rs []result) string {

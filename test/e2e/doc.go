@@ -26,7 +26,9 @@
 //	                                           each, invoked one request at a time
 //
 // On a machine that is not arm64 each emulator runs the bootstrap under qemu user-mode
-// emulation (qemu-aarch64-static), so cold starts here are slower than in Lambda.
+// emulation (qemu-aarch64-static), so cold starts here are slower than in Lambda. Only
+// TestCap runs that binary; the scenarios about the handler's behaviour (TestOverCap,
+// TestPoolerRestart) run the same source built for this machine with synth's flags.
 //
 // The tests need PostgreSQL, pgbouncer, the emulator (aws-lambda-rie), qemu and Node.js
 // for synth; `make deps` installs them. A missing one skips the tests, or fails them when

@@ -13,6 +13,13 @@ import (
 
 // Request counts: enough for every environment to be cold once and warm many times,
 // few enough for a small, busy CI machine running the bootstrap under emulation.
+//
+// TestCap runs the bootstrap from the cloud assembly, the linux/arm64 binary a deploy
+// uploads (under emulation on other machines). TestOverCap and TestPoolerRestart check
+// how the handler behaves when the database refuses it or the pooler goes away, which
+// does not depend on the architecture: they run the same source built for this machine
+// with synth's build flags (nativeBootstrap), which costs a tenth of the CPU of 30
+// emulated environments.
 const (
 	capRequestsPerEnv     = 12
 	overCapRequestsPerEnv = 3
@@ -23,6 +30,23 @@ const (
 	// restartRequestsPerEnv only bounds the restart run; it ends long before.
 	restartRequestsPerEnv = 500
 )
+
+var (
+	nativeOnce sync.Once
+	native     string
+	nativeErr  error
+)
+
+// nativeBootstrap builds the function once per test binary for this machine, as synth
+// builds it for arm64 (package gobuild's arguments).
+func nativeBootstrap(t testing.TB) string {
+	t.Helper()
+	nativeOnce.Do(func() { native, nativeErr = buildNative(workDir) })
+	if nativeErr != nil {
+		t.Fatal(nativeErr)
+	}
+	return native
+}
 
 // runTimeout bounds each scenario's load; a healthy run takes a fraction of it.
 const runTimeout = 3 * time.Minute
@@ -159,7 +183,7 @@ func TestOverCap(t *testing.T) {
 	// engine or kept as headroom: the sizing the budget exists to prevent.
 	n := a.MaxConnections
 	slots := a.MaxConnections - a.Budget.ReservedConnections // what an ordinary user can open
-	envs := startEnvironments(t, a, n, db.FunctionEnv(a))
+	envs := startEnvironmentsOf(t, a, nativeBootstrap(t), n, db.FunctionEnv(a))
 
 	// The harness's own superuser sessions (the sampler's, testdb's) take ordinary slots
 	// while any are free, as an administrator's would: the headroom is for them.
@@ -230,7 +254,7 @@ func TestPoolerRestart(t *testing.T) {
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
 	n := a.ReservedConcurrency
-	envs := startEnvironments(t, a, n, db.FunctionEnv(a))
+	envs := startEnvironmentsOf(t, a, nativeBootstrap(t), n, db.FunctionEnv(a))
 
 	stop := make(chan struct{})
 	var once sync.Once
