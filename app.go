@@ -50,11 +50,14 @@ func run() (err error) {
 	if err != nil {
 		return err
 	}
-	app := awscdk.NewApp(nil)
-	outdir = *app.Outdir()
 	if cfg.Root, err = os.Getwd(); err != nil {
 		return err
 	}
+	if err := cfg.MissingEntries(); err != nil {
+		return err
+	}
+	app := awscdk.NewApp(nil)
+	outdir = *app.Outdir()
 	built := stacks.New(app, cfg)
 	if nag := app.Node().TryGetContext(jsii.String(stacks.NagContext)); nag == true || nag == "true" {
 		stacks.Nag(app)

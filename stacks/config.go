@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -257,7 +259,7 @@ func Configure(ctx Context) (Config, error) {
 		errs = contradictions(c)
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("invalid configuration (set with -c key=value or in cdk.json \"context\"):\n  - %s", strings.Join(errs, "\n  - "))
+		return c, invalid(errs)
 	}
 	return c, nil
 }
@@ -448,4 +450,30 @@ func functions(v any) ([]FunctionConfig, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// MissingEntries lists the functions whose entry is not a directory under c.Root, for
+// the app to report before Node.js starts. Whether a directory holds a Go main package is
+// for go build to say, at synth.
+func (c Config) MissingEntries() error {
+	var errs []string
+	for _, f := range c.Functions {
+		dir := f.Entry
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(c.Root, dir)
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Sprintf("functions: %s has entry %q, which is not a directory under %s; an entry is the "+
+				"directory of the function's Go main package, relative to the project root", f.Name, f.Entry, c.Root))
+		}
+	}
+	if len(errs) > 0 {
+		return invalid(errs)
+	}
+	return nil
+}
+
+// invalid is the error for a configuration with problems, one per line.
+func invalid(problems []string) error {
+	return fmt.Errorf("invalid configuration (set with -c key=value or in cdk.json \"context\"):\n  - %s", strings.Join(problems, "\n  - "))
 }

@@ -139,7 +139,7 @@ var badInputs = []struct {
 	{"function name with a hyphen", map[string]any{"functions": map[string]any{"my-fn": map[string]any{"entry": "functions/items"}}}, false,
 		invalid + `functions = {"my-fn":{"entry":"functions/items"}}: function name "my-fn" must be a letter then letters or digits`},
 	{"function entry that does not exist", map[string]any{"functions": map[string]any{"items": map[string]any{"entry": "functions/nope"}}}, true,
-		`LambdaRdsFunctions/items: entry "ROOT/functions/nope": not a directory holding a Go main package`},
+		invalid + `functions: items has entry "functions/nope", which is not a directory under ROOT; an entry is the directory of the function's Go main package, relative to the project root`},
 
 	// Contradictions.
 	{"auto-pause with a proxy", map[string]any{"database": "serverless", "minAcu": 0}, false,
