@@ -75,6 +75,11 @@ func TestTwoHundredFunctions(t *testing.T) {
 	if len(res.Functions) != 200 || res.TotalReservedConcurrency != 800 || res.Functions[199].ReservedConcurrency != 4 {
 		t.Errorf("budget = %d functions, total %d, last %d; want 200, 800, 4", len(res.Functions), res.TotalReservedConcurrency, res.Functions[199].ReservedConcurrency)
 	}
+	// The 200 functions share the pool's client security group, the provisioner has its
+	// own: 2 groups in 2 subnets are 4 Hyperplane ENIs, however many functions there are.
+	if got, want := a.ENIs(), (ENIs{Count: 4, Subnets: 2, SecurityGroups: 2, Functions: 201}); got != want {
+		t.Errorf("ENIs() = %+v, want %+v", got, want)
+	}
 }
 
 func TestShardIsStable(t *testing.T) {

@@ -39,6 +39,7 @@ type App struct {
 	Network        *network.Network
 	Database       database.Database
 	Pool           *pool.Pool
+	Users          *users.Provisioner
 	Handlers       []*function.Function
 }
 
@@ -98,7 +99,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
 			MaxIdleConnectionsPercent: cfg.MaxIdlePercent}
 	}
-	provisioner := users.New(a.Data, jsii.String("Users"), &users.Props{
+	a.Users = users.New(a.Data, jsii.String("Users"), &users.Props{
 		Database:               a.Database,
 		Vpc:                    a.Network.Vpc,
 		SecretsManagerEndpoint: a.Network.Endpoints[secretsManager],
@@ -108,7 +109,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		Entry:                  filepath.Join(cfg.Root, "functions", "provision"),
 	})
 	a.Pool = pool.New(a.Data, jsii.String("Pool"), &pool.Props{
-		Users:              provisioner,
+		Users:              a.Users,
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
 		Direct:             !cfg.Proxy,

@@ -1,11 +1,15 @@
 package stacks
 
 import (
+	"path/filepath"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/internal/cdktest"
 )
 
@@ -60,5 +64,21 @@ func TestCapacityDrivesTheBudget(t *testing.T) {
 				t.Errorf("reserved concurrency = api %v, jobs %v; want %v, %v", got["api"], got["job"], tc.api, tc.jobs)
 			}
 		})
+	}
+}
+
+// TestENIsCountSecurityGroups gives one function a security group of its own: it costs a
+// Hyperplane ENI in each function subnet.
+func TestENIsCountSecurityGroups(t *testing.T) {
+	a, _, _ := build(t, mapContext{"functions": `{"a":{"entry":"functions/items"},"b":{"entry":"functions/items"}}`})
+	if got := a.ENIs(); got.Count != 4 || got.SecurityGroups != 2 || got.Functions != 3 {
+		t.Fatalf("ENIs() = %+v, want 4 ENIs of 2 security groups for 3 functions", got)
+	}
+	own := awsec2.NewSecurityGroup(a.Functions, jsii.String("Own"), &awsec2.SecurityGroupProps{Vpc: a.Network.Vpc})
+	a.Handlers = append(a.Handlers, function.New(a.Functions, jsii.String("c"), &function.Props{
+		Pool: a.Pool, Entry: filepath.Join(cdktest.Root(), "functions", "items"), SecurityGroup: own,
+	}))
+	if got, want := a.ENIs(), (ENIs{Count: 6, Subnets: 2, SecurityGroups: 3, Functions: 4}); got != want {
+		t.Errorf("ENIs() = %+v, want %+v", got, want)
 	}
 }

@@ -121,6 +121,9 @@ type Function struct {
 	LogGroup awslogs.LogGroup
 	// Name is the function's name in the connection budget: its construct path.
 	Name string
+	// SecurityGroup is the function's one security group: the pool's shared client group
+	// unless Props.SecurityGroup gave another.
+	SecurityGroup awsec2.ISecurityGroup
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
@@ -190,7 +193,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 	nag.Suppress(fn, "The function is invoked synchronously: a failed call returns its error to the caller, "+
 		"and a dead-letter queue only receives failed asynchronous events.",
 		nag.NISTAndHIPAA("LambdaDLQ")...)
-	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name}
+	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name, SecurityGroup: p.SecurityGroup}
 }
 
 // Planned is what New registers with props.Pool's connection budget for a function id in
