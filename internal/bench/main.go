@@ -23,6 +23,9 @@ var (
 	skipTests = flag.Bool("skip-tests", false, "do not time go test ./...")
 )
 
+// notesHeading starts the hand-written part of the report, which a new run keeps.
+const notesHeading = "## Reading the figures"
+
 // sample is one timed run.
 type sample struct {
 	wall  time.Duration
@@ -55,21 +58,22 @@ func run() error {
 	if err := json.Unmarshal(b, &cdkJSON); err != nil {
 		return err
 	}
+	var enis int // Hyperplane ENIs in the last synth's budget report
 	synth := func(ctx map[string]any, env ...string) (sample, map[string]int, error) {
-		all := map[string]any{}
-		for k, v := range cdkJSON.Context {
-			all[k] = v
-		}
-		for k, v := range ctx {
-			all[k] = v
-		}
-		j, _ := json.Marshal(all)
+		j, _ := json.Marshal(withContext(cdkJSON.Context, ctx))
 		dir, _ := os.MkdirTemp(tmp, "out-")
 		c := cmd("", append(env, "CDK_CONTEXT_JSON="+string(j), "CDK_OUTDIR="+dir), app)
 		s, err := timed(c)
 		if err != nil {
 			return s, nil, err
 		}
+		var report struct {
+			HyperplaneENIs struct{ Count int } `json:"hyperplaneEnis"`
+		}
+		if raw, err := os.ReadFile(filepath.Join(dir, "lambdards-budget.json")); err == nil {
+			json.Unmarshal(raw, &report)
+		}
+		enis = report.HyperplaneENIs.Count
 		counts := map[string]int{}
 		files, _ := filepath.Glob(filepath.Join(dir, "*.template.json"))
 		for _, f := range files {
@@ -81,17 +85,22 @@ func run() error {
 		os.RemoveAll(dir)
 		return s, counts, nil
 	}
-	median := func(f func() (sample, error)) (sample, error) {
+	// median runs f n times and returns the median sample and the fastest.
+	medianOf := func(n int, f func() (sample, error)) (sample, sample, error) {
 		var ss []sample
-		for range *runs {
+		for range n {
 			s, err := f()
 			if err != nil {
-				return s, err
+				return s, s, err
 			}
 			ss = append(ss, s)
 		}
 		slices.SortFunc(ss, func(a, b sample) int { return int(a.wall - b.wall) })
-		return ss[len(ss)/2], nil
+		return ss[len(ss)/2], ss[0], nil
+	}
+	median := func(f func() (sample, error)) (sample, error) {
+		m, _, err := medianOf(*runs, f)
+		return m, err
 	}
 
 	var r strings.Builder
@@ -125,18 +134,23 @@ func run() error {
 	fmt.Fprintf(&r, "| `npx cdk synth -q` (CLI + `go run .` + synth) | %.2f s | %d MiB |\n\n", cli.wall.Seconds(), cli.rssKB/1024)
 
 	// Scale: N functions on one Aurora Serverless v2 cluster of 16 ACU (3,360 connections).
-	fmt.Fprintf(&r, "## Functions on one database\n\nAurora PostgreSQL Serverless v2 up to 16 ACU behind RDS Proxy, N functions of weight 1, bundling skipped\n(every function shares one binary, built once, so bundling is a constant), built-in validation off and on.\n\n")
-	fmt.Fprintf(&r, "| functions | stacks | resources (all stacks) | synth, validation off | synth, validation on |\n|---|---|---|---|---|\n")
-	times := map[int][2]time.Duration{}
-	for _, n := range []int{1, 10, 50, 100, 200} {
+	scaleRuns := max(*runs, 5)
+	fmt.Fprintf(&r, "## Functions on one database\n\nAurora PostgreSQL Serverless v2 up to 16 ACU behind RDS Proxy, N functions of weight 1, bundling skipped\n(every function shares one binary, built once, so bundling is a constant), built-in validation off and on.\nMedian of %d runs (fastest in brackets).\n\n", scaleRuns)
+	fmt.Fprintf(&r, "| functions | stacks | resources (all stacks) | Hyperplane ENIs | synth, validation off | synth, validation on |\n|---|---|---|---|---|---|\n")
+	type timing struct{ med, min time.Duration }
+	times := map[int][2]timing{}
+	fnContext := func(n int) map[string]any {
 		fns := map[string]any{}
 		for i := range n {
 			fns[fmt.Sprintf("fn%03d", i)] = map[string]any{"entry": "functions/items"}
 		}
 		fj, _ := json.Marshal(fns)
-		ctx := map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), "lambdards:skipBundling": true}
+		return map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), "lambdards:skipBundling": true}
+	}
+	for _, n := range []int{1, 10, 50, 100, 200} {
+		ctx := fnContext(n)
 		var counts map[string]int
-		off, err := median(func() (sample, error) {
+		off, offMin, err := medianOf(scaleRuns, func() (sample, error) {
 			s, c, err := synth(ctx, "CDK_VALIDATION=false")
 			counts = c
 			return s, err
@@ -144,7 +158,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%d functions: %w", n, err)
 		}
-		on, err := median(func() (sample, error) { s, _, err := synth(ctx); return s, err })
+		on, onMin, err := medianOf(scaleRuns, func() (sample, error) { s, _, err := synth(ctx); return s, err })
 		if err != nil {
 			return fmt.Errorf("%d functions: %w", n, err)
 		}
@@ -152,11 +166,39 @@ func run() error {
 		for _, c := range counts {
 			total += c
 		}
-		times[n] = [2]time.Duration{off.wall, on.wall}
-		fmt.Fprintf(&r, "| %d | %d | %d | %.2f s | %.2f s |\n", n, len(counts), total, off.wall.Seconds(), on.wall.Seconds())
+		times[n] = [2]timing{{off.wall, offMin.wall}, {on.wall, onMin.wall}}
+		fmt.Fprintf(&r, "| %d | %d | %d | %d | %.2f s (%.2f s) | %.2f s (%.2f s) |\n", n, len(counts), total, enis,
+			off.wall.Seconds(), offMin.wall.Seconds(), on.wall.Seconds(), onMin.wall.Seconds())
 	}
-	slope := func(i int) float64 { return (times[200][i] - times[10][i]).Seconds() * 1000 / 190 }
-	fmt.Fprintf(&r, "\nMarginal cost per function, the slope between 10 and 200 functions: **%.1f ms** with validation off, %.1f ms with it on (target: at most 10 ms).\n\n", slope(0), slope(1))
+	slope := func(i int, min bool) float64 {
+		a, b := times[10][i].med, times[200][i].med
+		if min {
+			a, b = times[10][i].min, times[200][i].min
+		}
+		return (b - a).Seconds() * 1000 / 190
+	}
+	fmt.Fprintf(&r, "\nMarginal cost per function, the slope between 10 and 200 functions (medians; fastest runs in brackets): **%.1f ms** (%.1f ms) with validation off, %.1f ms (%.1f ms) with it on (target: at most 10 ms).\n\n",
+		slope(0, false), slope(0, true), slope(1, false), slope(1, true))
+
+	// jsii round trips per function: the requests the Go side sends node, counted with
+	// JSII_DEBUG (which logs each one), between 10 and 200 functions.
+	requests := map[int]int{}
+	for _, n := range []int{10, 200} {
+		j, _ := json.Marshal(withContext(cdkJSON.Context, fnContext(n)))
+		dir, _ := os.MkdirTemp(tmp, "out-")
+		c := cmd("", []string{"JSII_DEBUG=1", "CDK_VALIDATION=false", "CDK_CONTEXT_JSON=" + string(j), "CDK_OUTDIR=" + dir}, app)
+		var stderr bytes.Buffer
+		c.Stderr = &stderr
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("JSII_DEBUG synth of %d functions: %v", n, err)
+		}
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(line, "> {") {
+				requests[n]++
+			}
+		}
+	}
+	fmt.Fprintf(&r, "jsii requests per function (JSII_DEBUG, 10 to 200 functions): %.1f.\n\n", float64(requests[200]-requests[10])/190)
 
 	if !*skipTests {
 		s, err := timed(cmd("", nil, "go", "test", "-count=1", "./..."))
@@ -166,7 +208,25 @@ func run() error {
 		fmt.Fprintf(&r, "## Tests\n\n`go test -count=1 ./...`, warm: **%.1f s** wall (target: at most 90 s).\n", s.wall.Seconds())
 	}
 	fmt.Print(r.String())
+	// The hand-written reading of the figures, from its heading on, is kept.
+	if old, err := os.ReadFile(*out); err == nil {
+		if i := strings.Index(string(old), notesHeading); i >= 0 {
+			r.WriteString("\n" + string(old[i:]))
+		}
+	}
 	return os.WriteFile(*out, []byte(r.String()), 0o644)
+}
+
+// withContext returns base with ctx's entries added or replaced.
+func withContext(base, ctx map[string]any) map[string]any {
+	all := map[string]any{}
+	for k, v := range base {
+		all[k] = v
+	}
+	for k, v := range ctx {
+		all[k] = v
+	}
+	return all
 }
 
 func cmd(dir string, env []string, name string, args ...string) *exec.Cmd {
