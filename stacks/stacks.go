@@ -137,19 +137,17 @@ func New(scope constructs.Construct, cfg Config) *App {
 		a.FunctionStacks = append(a.FunctionStacks, stack)
 	}
 	a.Functions = a.FunctionStacks[0]
-	type planned struct {
-		stack awscdk.Stack
-		name  string
-		props *function.Props
-	}
-	var fns []planned
+	// Each stack's functions are built as one group (fewer round trips to node), after
+	// every function is planned in the pool: each gets its reserved concurrency as a number.
+	groups := make([][]function.Definition, len(a.FunctionStacks))
 	var plan []budget.Function
 	for _, f := range cfg.Functions {
 		entry := f.Entry
 		if !filepath.IsAbs(entry) {
 			entry = filepath.Join(cfg.Root, entry)
 		}
-		fn := planned{a.FunctionStacks[ShardOf(f.Name, len(shards))], f.Name, &function.Props{
+		shard := ShardOf(f.Name, len(shards))
+		props := &function.Props{
 			Pool:                      a.Pool,
 			Entry:                     entry,
 			DatabaseUser:              f.DatabaseUser,
@@ -162,16 +160,15 @@ func New(scope constructs.Construct, cfg Config) *App {
 			MemorySize:                f.MemorySize,
 			TimeoutSeconds:            f.TimeoutSeconds,
 			LogKey:                    a.Network.LogKey,
-		}}
-		fns = append(fns, fn)
-		if entry, ok := function.Planned(fn.stack, fn.name, fn.props); ok {
+		}
+		groups[shard] = append(groups[shard], function.Definition{ID: f.Name, Props: props})
+		if entry, ok := function.Planned(a.FunctionStacks[shard], f.Name, props); ok {
 			plan = append(plan, entry)
 		}
 	}
-	// Every function is known here: each gets its reserved concurrency as a number.
 	a.Pool.Plan(plan...)
-	for _, f := range fns {
-		a.Handlers = append(a.Handlers, function.New(f.stack, jsii.String(f.name), f.props))
+	for i, defs := range groups {
+		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}
 	return a
 }

@@ -130,17 +130,46 @@ var userPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 
 // New builds a Function. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Function {
+	return NewGroup(scope, []Definition{{ID: *id, Props: props}})[0]
+}
+
+// Definition is one function of a group: its construct ID and props.
+type Definition struct {
+	ID    string
+	Props *Props
+}
+
+// NewGroup builds the functions defs in scope, as New builds each, with what they share
+// sent to node once (every jsii call is a round trip to node): an app with hundreds of
+// functions builds them a group per stack. It panics like New, at the first invalid
+// function.
+func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
+	out := make([]*Function, len(defs))
+	lambdas := make([]constructs.IConstruct, len(defs))
+	for i, d := range defs {
+		out[i] = build(scope, d.ID, d.Props)
+		lambdas[i] = out[i].Function
+	}
+	if len(lambdas) > 0 {
+		nag.SuppressAll(lambdas, "The function is invoked synchronously: a failed call returns its error to the caller, "+
+			"and a dead-letter queue only receives failed asynchronous events.",
+			nag.NISTAndHIPAA("LambdaDLQ")...)
+	}
+	return out
+}
+
+func build(scope constructs.Construct, id string, props *Props) *Function {
 	var p Props
 	if props != nil {
 		p = *props
 	}
-	p, errs := withDefaults(p, *id)
+	p, errs := withDefaults(p, id)
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), id, strings.Join(errs, "\n  - ")))
 	}
 	where := golambda.ScopeOf(scope)
-	this := constructs.NewConstruct(scope, id)
-	entry := entryOf(p, where.Path, *id)
+	this := constructs.NewConstruct(scope, jsii.String(id))
+	entry := entryOf(p, where.Path, id)
 	name := entry.Name
 	env := map[string]*string{
 		dbenv.Engine:   jsii.String(string(p.Pool.Database.Engine())),
@@ -156,13 +185,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		env[k] = jsii.String(v)
 	}
 	if err := p.Pool.Claim(p.DatabaseUser, name); err != nil {
-		panic(fmt.Errorf("%s/%s: %v", where.Path, *id, err))
+		panic(fmt.Errorf("%s/%s: %v", where.Path, id, err))
 	}
 	reserved := p.Pool.Register(entry)
-	var dependsOn []constructs.IDependable
+	connectAs := p.DatabaseUser
 	if users := p.Pool.Users; users != nil {
-		// The user exists before the function can sign in as it.
-		dependsOn = append(dependsOn, users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables}))
+		user := users.User(this, "DatabaseUser", dbuser.User{Name: p.DatabaseUser, Access: p.Access, Schema: p.Schema, Tables: p.Tables})
+		// The grant names the user as the provisioner reports it created: CloudFormation
+		// then creates the user before the policy, the policy before the role, and the
+		// role before the function, so the function never runs before its user exists.
+		connectAs = *user.GetAttString(jsii.String("Username"))
 	}
 	built, err := golambda.New(this, golambda.Props{
 		Entry:               p.Entry,
@@ -182,17 +214,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Function {
 		PolicyDescription:   "lambdards function: write its logs, sign in to the database as its user",
 		Statements: []golambda.Statement{{
 			Actions:   []string{"rds-db:connect"},
-			Resources: []string{*p.Pool.ConnectArn(p.DatabaseUser)},
+			Resources: []string{*p.Pool.ConnectArn(connectAs)},
 		}},
-		DependsOn: dependsOn,
 	})
 	if err != nil {
-		panic(fmt.Errorf("%s/%s: %v", where.Path, *id, err))
+		panic(fmt.Errorf("%s/%s: %v", where.Path, id, err))
 	}
 	fn, role, policy, logs := built.Function, built.Role, built.Policy, built.LogGroup
-	nag.Suppress(fn, "The function is invoked synchronously: a failed call returns its error to the caller, "+
-		"and a dead-letter queue only receives failed asynchronous events.",
-		nag.NISTAndHIPAA("LambdaDLQ")...)
 	return &Function{Construct: this, Function: fn, Role: role, Policy: policy, LogGroup: logs, Name: name, SecurityGroup: p.SecurityGroup}
 }
 

@@ -57,29 +57,40 @@ func TestOneUserPerFunction(t *testing.T) {
 		t.Errorf("database users = %v, want %v", got, want)
 	}
 
-	// Each function's policy lets it sign in as its own user, through the proxy, and no other.
+	// Each function's policy lets it sign in as its own user, through the proxy, and no
+	// other: the grant names the user its custom resource reports (Username), which also
+	// makes CloudFormation create the user before the policy, the policy before the role
+	// and the role before the function.
+	users := cdktest.Resources(tmpl, users.ResourceType)
 	var connects []string
+	policyOf := map[string]string{} // function name → its policy's logical ID
 	for id, r := range cdktest.Resources(tmpl, "AWS::IAM::ManagedPolicy") {
 		doc, _ := json.Marshal(cdktest.Props(r)["PolicyDocument"])
-		for user, fn := range map[string]string{"reports": "Reports", "orders_rw": "Orders", "migrator": "Migrator"} {
-			if strings.Contains(string(doc), `"/`+user+`"`) {
-				connects = append(connects, fn+"→"+user)
-				if !strings.HasPrefix(id, fn) {
-					t.Errorf("policy %s grants rds-db:connect as %s, which is %s's user", id, user, fn)
-				}
+		for userID, u := range users {
+			if !strings.Contains(string(doc), `{"Fn::GetAtt":["`+userID+`","Username"]}`) {
+				continue
 			}
+			var spec struct{ Name string }
+			json.Unmarshal([]byte(cdktest.Props(u)["User"].(string)), &spec)
+			fn := userID[:strings.Index(userID, "DatabaseUser")]
+			connects = append(connects, fn+"→"+spec.Name)
+			if !strings.HasPrefix(id, fn+"Policy") {
+				t.Errorf("policy %s grants rds-db:connect as %s, which is %s's user", id, spec.Name, fn)
+			}
+			policyOf[fn] = id
 		}
 	}
 	sort.Strings(connects)
 	if strings.Join(connects, " ") != "Migrator→migrator Orders→orders_rw Reports→reports" {
 		t.Errorf("rds-db:connect grants = %v, want one per function, for its own user", connects)
 	}
-
+	roles := cdktest.Resources(tmpl, "AWS::IAM::Role")
 	for id, r := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
-		deps, _ := json.Marshal(r["DependsOn"])
 		name := id[:strings.Index(id, "Function")]
-		if !strings.Contains(string(deps), name+"DatabaseUser") {
-			t.Errorf("function %s DependsOn %s, want its DatabaseUser", id, deps)
+		role := cdktest.Props(r)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		arns, _ := json.Marshal(cdktest.Props(roles[role])["ManagedPolicyArns"])
+		if policyOf[name] == "" || !strings.Contains(string(arns), `{"Ref":"`+policyOf[name]+`"}`) {
+			t.Errorf("function %s: role %s names policies %s, want its own policy %q (which waits for its user)", id, role, arns, policyOf[name])
 		}
 	}
 }

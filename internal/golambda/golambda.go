@@ -61,8 +61,6 @@ type Props struct {
 	PolicyDescription string
 	// Statements are the permissions beyond logs and VPC network interfaces.
 	Statements []Statement
-	// DependsOn are constructs the function is created after.
-	DependsOn []constructs.IDependable
 }
 
 // Statement allows Actions on Resources. Its strings may hold tokens. It is plain Go, not
@@ -136,9 +134,6 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		Role:                         role,
 		Description:                  jsii.String(p.Description),
 	})
-	if len(p.DependsOn) > 0 {
-		fn.Node().AddDependency(p.DependsOn...)
-	}
 	return &Function{Function: fn, Role: role, Policy: policy, LogGroup: logs}, nil
 }
 

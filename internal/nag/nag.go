@@ -21,6 +21,11 @@ func Suppress(resource constructs.IConstruct, reason string, rules ...string) {
 	add(resource, reason, nil, rules)
 }
 
+// SuppressAll exempts each of resources from rules for reason, in one round trip to node.
+func SuppressAll(resources []constructs.IConstruct, reason string, rules ...string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(&resources, suppressions(reason, nil, rules), jsii.Bool(false))
+}
+
 // SuppressFindings exempts resource from the findings of granular rules (AwsSolutions-IAM5,
 // RDSLoggingEnabled, ...) that match one of findings, for reason. A finding is written as
 // cdk-nag reports it, for example "Resource::*"; one of the form "/regexp/" matches as a
@@ -30,6 +35,11 @@ func SuppressFindings(resource constructs.IConstruct, reason string, findings []
 }
 
 func add(resource constructs.IConstruct, reason string, findings []string, rules []string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(resource, suppressions(reason, findings, rules), jsii.Bool(false))
+}
+
+// suppressions are the suppressions of rules, for findings if any, for reason.
+func suppressions(reason string, findings []string, rules []string) *[]*cdknag.NagPackSuppression {
 	var appliesTo *[]any
 	if len(findings) > 0 {
 		l := make([]any, len(findings))
@@ -46,5 +56,5 @@ func add(resource constructs.IConstruct, reason string, findings []string, rules
 	for i, r := range rules {
 		s[i] = &cdknag.NagPackSuppression{Id: jsii.String(r), Reason: jsii.String(reason), AppliesTo: appliesTo}
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(resource, &s, jsii.Bool(false))
+	return &s
 }
