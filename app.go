@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/stacks"
 )
 
@@ -53,8 +54,11 @@ func run() (err error) {
 	if cfg.Root, err = os.Getwd(); err != nil {
 		return err
 	}
-	if err := cfg.MissingEntries(); err != nil {
-		return err
+	// Entries are compiled at synth unless bundling is skipped (snapshot tests).
+	if skip := ctx.TryGetContext(jsii.String(golambda.SkipBundlingContext)); skip != true && skip != "true" {
+		if err := cfg.MissingEntries(); err != nil {
+			return err
+		}
 	}
 	app := awscdk.NewApp(nil)
 	outdir = *app.Outdir()

@@ -297,8 +297,12 @@ func contradictions(c Config) []string {
 		azs = len(c.AvailabilityZones)
 	}
 	if c.NatGateways > azs {
+		more := "raise maxAzs (above 2, naming the zones in availabilityZones)"
+		if len(c.AvailabilityZones) > 0 {
+			more = "name more zones in availabilityZones"
+		}
 		errs = append(errs, fmt.Sprintf("natGateways = %d with %d Availability Zones: at most one NAT gateway per zone; "+
-			"lower natGateways or raise maxAzs (naming the zones in availabilityZones)", c.NatGateways, azs))
+			"lower natGateways or %s", c.NatGateways, azs, more))
 	}
 	if c.RemovalPolicy == "destroy" && c.DeletionProtection != nil && *c.DeletionProtection {
 		errs = append(errs, "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected "+
@@ -452,9 +456,9 @@ func functions(v any) ([]FunctionConfig, error) {
 	return out, nil
 }
 
-// MissingEntries lists the functions whose entry is not a directory under c.Root, for
-// the app to report before Node.js starts. Whether a directory holds a Go main package is
-// for go build to say, at synth.
+// MissingEntries lists the functions whose entry is not a directory (relative entries are
+// under c.Root), for the app to report before Node.js starts. Whether a directory holds a
+// Go main package is for go build to say, at synth.
 func (c Config) MissingEntries() error {
 	var errs []string
 	for _, f := range c.Functions {
@@ -462,9 +466,14 @@ func (c Config) MissingEntries() error {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(c.Root, dir)
 		}
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			errs = append(errs, fmt.Sprintf("functions: %s has entry %q, which is not a directory under %s; an entry is the "+
-				"directory of the function's Go main package, relative to the project root", f.Name, f.Entry, c.Root))
+		st, err := os.Stat(dir)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Sprintf("functions: %s has entry %q: %v; an entry is the directory of the function's "+
+				"Go main package, relative to the project root or absolute", f.Name, f.Entry, err))
+		case !st.IsDir():
+			errs = append(errs, fmt.Sprintf("functions: %s has entry %q, which is a file (%s); an entry is the directory of "+
+				"the function's Go main package, relative to the project root or absolute", f.Name, f.Entry, dir))
 		}
 	}
 	if len(errs) > 0 {

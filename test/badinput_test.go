@@ -139,7 +139,7 @@ var badInputs = []struct {
 	{"function name with a hyphen", map[string]any{"functions": map[string]any{"my-fn": map[string]any{"entry": "functions/items"}}}, false,
 		invalid + `functions = {"my-fn":{"entry":"functions/items"}}: function name "my-fn" must be a letter then letters or digits`},
 	{"function entry that does not exist", map[string]any{"functions": map[string]any{"items": map[string]any{"entry": "functions/nope"}}}, true,
-		invalid + `functions: items has entry "functions/nope", which is not a directory under ROOT; an entry is the directory of the function's Go main package, relative to the project root`},
+		invalid + `functions: items has entry "functions/nope": stat ROOT/functions/nope: no such file or directory; an entry is the directory of the function's Go main package, relative to the project root or absolute`},
 
 	// Contradictions.
 	{"auto-pause with a proxy", map[string]any{"database": "serverless", "minAcu": 0}, false,
@@ -153,7 +153,7 @@ var badInputs = []struct {
 	{"deletion protection with removalPolicy destroy", map[string]any{"removalPolicy": "destroy", "deletionProtection": true}, false,
 		invalid + "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected database; to keep the data set removalPolicy to snapshot or retain, to throw it away set deletionProtection to false"},
 	{"more NAT gateways than AZs", map[string]any{"natGateways": 3}, false,
-		invalid + "natGateways = 3 with 2 Availability Zones: at most one NAT gateway per zone; lower natGateways or raise maxAzs (naming the zones in availabilityZones)"},
+		invalid + "natGateways = 3 with 2 Availability Zones: at most one NAT gateway per zone; lower natGateways or raise maxAzs (above 2, naming the zones in availabilityZones)"},
 	{"auto-pause on a version that cannot", map[string]any{"database": "serverless", "minAcu": 0, "proxy": false, "engineVersion": "16.2"}, false,
 		"LambdaRdsData/Database: invalid database:\n  - engineVersion \"16.2\": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 16.3 or later; choose a later engineVersion or a minimum capacity of 0.5 ACU or more"},
 	{"borrow timeout above the function timeout", map[string]any{"borrowTimeoutSeconds": 60}, false,

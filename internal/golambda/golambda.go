@@ -194,6 +194,10 @@ func SkipsBundling(scope constructs.Construct) bool {
 	return v == true || v == "true"
 }
 
+// The caches below are keyed by jsii objects and live as long as the process, which has
+// one jsii runtime: an app is synthesized once per process, and a test binary that builds
+// many apps keeps their small entries until it exits.
+
 // codes holds the asset of each binary per stack: an asset is bound to the stack of its
 // first function, and the functions of one stack that run the same binary share it.
 var codes sync.Map // code{stack, dir} → awslambda.Code

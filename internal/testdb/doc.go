@@ -9,7 +9,7 @@
 //
 // A fresh data directory is a copy of a template that initdb or
 // mariadb-install-db made once per machine, under
-// os.TempDir()/lambdards-testdb-templates, named after the program, its
+// os.TempDir()/lambdards-testdb-templates-<uid>, named after the program, its
 // version and the options (see template.go); delete the directory to have
 // them made again. Each PostgreSQL server gets a superuser password of its
 // own after it starts.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // A template is a data directory that a server's initialization program (initdb,
@@ -29,14 +30,16 @@ func templateDir(program string, key []string, as runAs, build func(dir string) 
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%s", program, st.Size(), st.ModTime().UnixNano(), as.uid, strings.Join(key, "\x00"))
-	parent := filepath.Join(os.TempDir(), "lambdards-testdb-templates")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	parent, err := templatesDir()
+	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(parent, filepath.Base(program)+"-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+	if ready(dir) {
 		return dir, nil
 	}
+	// A template that lost its data (a /tmp cleaner) is made again.
+	os.RemoveAll(dir)
 	tmp, err := os.MkdirTemp(parent, "building-")
 	if err != nil {
 		return "", err
@@ -54,10 +57,39 @@ func templateDir(program string, key []string, as runAs, build func(dir string) 
 	if err := os.WriteFile(filepath.Join(tmp, "ready"), nil, 0o644); err != nil {
 		return "", err
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(filepath.Join(dir, "ready")); statErr != nil {
+	if err := os.Rename(tmp, dir); err != nil && !ready(dir) {
+		return "", err
+	}
+	return dir, nil
+}
+
+// ready reports whether dir is a complete template: its marker and its data directory.
+func ready(dir string) bool {
+	_, err1 := os.Stat(filepath.Join(dir, "ready"))
+	st, err2 := os.Stat(filepath.Join(dir, "data"))
+	return err1 == nil && err2 == nil && st.IsDir()
+}
+
+// templatesDir returns the current user's directory of templates, creating it: named
+// after the user, writable by the user alone (the servers' OS user only passes through),
+// and refused if anyone else owns it, so that no other user can plant a data directory.
+func templatesDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("lambdards-testdb-templates-%d", os.Geteuid()))
+	if err := os.Mkdir(dir, 0o711); err == nil {
+		// Past the umask: the servers' OS user must pass through to build a template.
+		if err := os.Chmod(dir, 0o711); err != nil {
 			return "", err
 		}
+	} else if !os.IsExist(err) {
+		return "", err
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !st.IsDir() || !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("%s: not a directory of this user's that only it can write; remove it", dir)
 	}
 	return dir, nil
 }

@@ -55,7 +55,8 @@ const runTimeout = 3 * time.Minute
 // pgbouncer sized as RDS Proxy: every request must succeed, and the database must never
 // hold more of the function's connections than the proxy's share of the budget.
 func TestCap(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the emulated environments' timing is measured alone; the other
+	// scenarios, which run natively, run in parallel with each other after it.
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
 	n := a.ReservedConcurrency
