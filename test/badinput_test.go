@@ -20,6 +20,7 @@ import (
 var (
 	root string // the module root, where cdk.json is
 	app  string // the app binary, built once
+	work string // a directory TestMain removes
 )
 
 func TestMain(m *testing.M) {
@@ -29,17 +30,13 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		dir, err := os.MkdirTemp("", "lambdards-app-")
-		if err != nil {
+		if work, err = os.MkdirTemp("", "lambdards-test-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		app = filepath.Join(dir, "lambdards")
-		build := exec.Command("go", "build", "-o", app, ".")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		defer os.RemoveAll(work)
+		if app, err = cdktest.BuildApp("test"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		return m.Run()

@@ -31,7 +31,7 @@ var (
 func cliSynth(t *testing.T) (out, dir string) {
 	t.Helper()
 	cliOnce.Do(func() {
-		cliDir = filepath.Join(filepath.Dir(app), "cdk.out") // removed by TestMain
+		cliDir = filepath.Join(work, "cdk.out") // removed by TestMain
 		cliOut, cliErr = cdk(t, "synth", "-q", "--output", cliDir)
 	})
 	if cliErr != nil {

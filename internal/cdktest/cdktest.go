@@ -4,13 +4,17 @@ package cdktest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
 // NewApp returns an App for unit tests: the feature flags of the project's cdk.json (so
@@ -61,4 +65,21 @@ func ProjectContext() map[string]any {
 		panic(err)
 	}
 	return cdk.Context
+}
+
+// BuildApp builds the project's app program for tests that run it, into a directory of
+// the user's own that outlives the test binary, so that go build links again only when the
+// program changed. Test binaries that may run at once pass different names.
+func BuildApp(name string) (string, error) {
+	dir, err := tmpdir.Private("lambdards-app", 0o700)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name)
+	build := exec.Command("go", "build", "-o", out, ".")
+	build.Dir = Root()
+	if msg, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, msg)
+	}
+	return out, nil
 }

@@ -8,7 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
 // A template is a data directory that a server's initialization program (initdb,
@@ -30,7 +31,8 @@ func templateDir(program string, key []string, as runAs, build func(dir string) 
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%s", program, st.Size(), st.ModTime().UnixNano(), as.uid, strings.Join(key, "\x00"))
-	parent, err := templatesDir()
+	// 0711: the servers' OS user passes through to build a template.
+	parent, err := tmpdir.Private("lambdards-testdb-templates", 0o711)
 	if err != nil {
 		return "", err
 	}
@@ -68,30 +70,6 @@ func ready(dir string) bool {
 	_, err1 := os.Stat(filepath.Join(dir, "ready"))
 	st, err2 := os.Stat(filepath.Join(dir, "data"))
 	return err1 == nil && err2 == nil && st.IsDir()
-}
-
-// templatesDir returns the current user's directory of templates, creating it: named
-// after the user, writable by the user alone (the servers' OS user only passes through),
-// and refused if anyone else owns it, so that no other user can plant a data directory.
-func templatesDir() (string, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("lambdards-testdb-templates-%d", os.Geteuid()))
-	if err := os.Mkdir(dir, 0o711); err == nil {
-		// Past the umask: the servers' OS user must pass through to build a template.
-		if err := os.Chmod(dir, 0o711); err != nil {
-			return "", err
-		}
-	} else if !os.IsExist(err) {
-		return "", err
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return "", err
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !st.IsDir() || !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 {
-		return "", fmt.Errorf("%s: not a directory of this user's that only it can write; remove it", dir)
-	}
-	return dir, nil
 }
 
 // copyData copies the template's data directory to dst, keeping owners and modes.

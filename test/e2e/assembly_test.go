@@ -115,11 +115,9 @@ func prerequisites(t testing.TB) {
 }
 
 func synth() (*assembly, error) {
-	app := filepath.Join(workDir, "lambdards")
-	build := exec.Command("go", "build", "-o", app, ".")
-	build.Dir = cdktest.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the app: %v\n%s", err, out)
+	app, err := cdktest.BuildApp("e2e")
+	if err != nil {
+		return nil, fmt.Errorf("building the app: %v", err)
 	}
 	ctx := cdktest.ProjectContext()
 	ctx["maxConnections"] = strconv.Itoa(maxConnections)

@@ -1,0 +1,35 @@
+// Package tmpdir gives tests a directory of the current user's under os.TempDir() that
+// outlives one test binary, for what later runs reuse: a copy of a database's initialized
+// data directory, a built program that go build need not link again.
+package tmpdir
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Private returns os.TempDir()/<name>-<uid>, creating it with mode perm (0700, or 0711
+// when processes run as another OS user must pass through it). It refuses a directory
+// that another user owns or others can write: nobody else may plant what it holds.
+func Private(name string, perm os.FileMode) (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d", name, os.Geteuid()))
+	if err := os.Mkdir(dir, perm); err == nil {
+		// Past the umask.
+		if err := os.Chmod(dir, perm); err != nil {
+			return "", err
+		}
+	} else if !os.IsExist(err) {
+		return "", err
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !st.IsDir() || !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("%s: not a directory of this user's that only it can write; remove it", dir)
+	}
+	return dir, nil
+}
