@@ -27,8 +27,11 @@ const (
 	// after it is back; the run ends once every environment has both.
 	putsBeforeRestart = 3
 	putsAfterRestart  = 3
-	// restartRequestsPerEnv only bounds the restart run; it ends long before.
-	restartRequestsPerEnv = 500
+	// restartRequestsPerEnv only bounds the restart run, which ends once every
+	// environment has its puts (or at runTimeout). Natively a put takes milliseconds, so
+	// the bound must outlast a slow restart: an environment that ran out of requests
+	// before the pooler came back could never show its puts after it.
+	restartRequestsPerEnv = 1_000_000
 )
 
 var (
