@@ -19,7 +19,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -159,11 +158,7 @@ func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
 }
 
 func build(scope constructs.Construct, id string, props *Props) *Function {
-	var p Props
-	if props != nil {
-		p = *props
-	}
-	p, errs := withDefaults(p, id)
+	p, errs := withDefaults(props, id)
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid function:\n  - %s", *scope.Node().Path(), id, strings.Join(errs, "\n  - ")))
 	}
@@ -198,7 +193,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 	}
 	built, err := golambda.New(this, golambda.Props{
 		Entry:               p.Entry,
-		SkipBundling:        skips(p.Pool),
+		SkipBundling:        golambda.SkipsBundling(p.Pool),
 		Stack:               where.Stack,
 		Vpc:                 p.Pool.Vpc,
 		VpcSubnets:          p.VpcSubnets,
@@ -228,11 +223,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 // scope, for pool.Plan: declaring every function before building them lets each get its
 // reserved concurrency as a number. ok is false when props are invalid (New says why).
 func Planned(scope constructs.Construct, id string, props *Props) (f budget.Function, ok bool) {
-	var p Props
-	if props != nil {
-		p = *props
-	}
-	p, errs := withDefaults(p, id)
+	p, errs := withDefaults(props, id)
 	if len(errs) > 0 {
 		return budget.Function{}, false
 	}
@@ -273,7 +264,13 @@ func userName(id string) string {
 	return name[:min(len(name), 32)]
 }
 
-func withDefaults(p Props, id string) (Props, []string) {
+// withDefaults returns props (nil means all defaults) with defaults applied, and every
+// invalid setting.
+func withDefaults(props *Props, id string) (Props, []string) {
+	var p Props
+	if props != nil {
+		p = *props
+	}
 	var errs []string
 	if p.Pool == nil {
 		errs = append(errs, "pool: required")
@@ -361,17 +358,4 @@ func tlsMode(p *pool.Pool) string {
 		return "verify-full"
 	}
 	return "require"
-}
-
-// skipBundling remembers, per pool, whether SkipBundlingContext is true: context is
-// app-wide and a pool belongs to one app, so it is read once for all its functions.
-var skipBundling sync.Map // *pool.Pool → bool
-
-func skips(p *pool.Pool) bool {
-	if v, ok := skipBundling.Load(p); ok {
-		return v.(bool)
-	}
-	skip := golambda.SkipsBundling(p)
-	skipBundling.Store(p, skip)
-	return skip
 }

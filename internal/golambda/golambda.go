@@ -157,11 +157,17 @@ var statics = sync.OnceValue(func() struct {
 var durations sync.Map // int → awscdk.Duration
 
 func seconds(n int) awscdk.Duration {
-	if d, ok := durations.Load(n); ok {
-		return d.(awscdk.Duration)
+	return memo(&durations, n, func() awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) })
+}
+
+// memo returns cache's value for key, made by make on the first call: each cache below
+// saves round trips to node.
+func memo[V any](cache *sync.Map, key any, make func() V) V {
+	if v, ok := cache.Load(key); ok {
+		return v.(V)
 	}
-	d, _ := durations.LoadOrStore(n, awscdk.Duration_Seconds(jsii.Number(n)))
-	return d.(awscdk.Duration)
+	v, _ := cache.LoadOrStore(key, make())
+	return v.(V)
 }
 
 // document renders statements as one policy document, in a single round trip to node.
@@ -187,11 +193,15 @@ func document(statements []Statement) awsiam.PolicyDocument {
 	return awsiam.PolicyDocument_FromJson(v)
 }
 
-// SkipsBundling reports whether scope's app sets SkipBundlingContext. Callers with many
-// functions in one app should read it once.
-func SkipsBundling(scope constructs.Construct) bool {
-	v := scope.Node().TryGetContext(jsii.String(SkipBundlingContext))
-	return v == true || v == "true"
+var skipBundling sync.Map // constructs.IConstruct → bool
+
+// SkipsBundling reports whether scope's app sets SkipBundlingContext, asking node once per
+// scope: context is app-wide.
+func SkipsBundling(scope constructs.IConstruct) bool {
+	return memo(&skipBundling, scope, func() bool {
+		v := scope.Node().TryGetContext(jsii.String(SkipBundlingContext))
+		return v == true || v == "true"
+	})
 }
 
 // The caches below are keyed by jsii objects and live as long as the process, which has
@@ -252,12 +262,7 @@ func bundle(stack awscdk.Stack, skip bool, entry string) (awslambda.Code, error)
 	if err != nil {
 		return nil, err
 	}
-	key := code{stack, dir}
-	if c, ok := codes.Load(key); ok {
-		return c.(awslambda.Code), nil
-	}
-	c, _ := codes.LoadOrStore(key, awslambda.Code_FromAsset(jsii.String(dir), nil))
-	return c.(awslambda.Code), nil
+	return memo(&codes, code{stack, dir}, func() awslambda.Code { return awslambda.Code_FromAsset(jsii.String(dir), nil) }), nil
 }
 
 // Scope is what a caller building many functions in one scope needs to know about it.
@@ -272,11 +277,7 @@ var scopes sync.Map // constructs.IConstruct → Scope
 
 // ScopeOf returns scope's stack and path, asking node once per scope.
 func ScopeOf(scope constructs.IConstruct) Scope {
-	if s, ok := scopes.Load(scope); ok {
-		return s.(Scope)
-	}
-	s, _ := scopes.LoadOrStore(scope, Scope{Stack: awscdk.Stack_Of(scope), Path: *scope.Node().Path()})
-	return s.(Scope)
+	return memo(&scopes, scope, func() Scope { return Scope{Stack: awscdk.Stack_Of(scope), Path: *scope.Node().Path()} })
 }
 
 // placeholder stores the stand-in bootstrap that skipped bundling deploys.
