@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
 // Binary is the file name the provided.al2023 runtime executes (AWS Lambda Developer
@@ -60,10 +62,12 @@ func StoreBinary(content []byte) (string, error) {
 }
 
 // store has write create the bootstrap in a temporary directory, then moves that
-// directory to lambdards-build/<SHA-256 of the bootstrap> unless it exists already.
+// directory to lambdards-build-<uid>/<SHA-256 of the bootstrap> unless it exists already.
+// The store is the user's own (tmpdir.Private): nobody else can plant a bootstrap that a
+// deploy would upload.
 func store(write func(bin string) error) (string, error) {
-	root := filepath.Join(os.TempDir(), "lambdards-build")
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	root, err := tmpdir.Private("lambdards-build", 0o700)
+	if err != nil {
 		return "", err
 	}
 	tmp, err := os.MkdirTemp(root, "tmp-")

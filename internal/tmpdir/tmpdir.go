@@ -1,6 +1,7 @@
-// Package tmpdir gives tests a directory of the current user's under os.TempDir() that
-// outlives one test binary, for what later runs reuse: a copy of a database's initialized
-// data directory, a built program that go build need not link again.
+// Package tmpdir gives lambdards a directory of the current user's under os.TempDir()
+// that outlives one process, for what later runs reuse: compiled function bootstraps,
+// initialized database data directories for tests, a built program that go build need not
+// link again.
 package tmpdir
 
 import (
