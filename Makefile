@@ -58,9 +58,9 @@ vet: ## go vet
 snapshots: npm-deps ## refresh the golden templates in stacks/testdata/snapshots after an intended change
 	go test -count=1 ./stacks -run '^TestSnapshot$$' -update
 
-clean: ## remove generated output, and the caches under $TMPDIR (bootstraps, built app, database templates)
+clean: ## remove generated output, and the caches under $TMPDIR (bootstraps, built programs, database templates)
 	rm -rf cdk.out
-	uid=$$(id -u); rm -rf "$${TMPDIR:-/tmp}/lambdards-build-$$uid" "$${TMPDIR:-/tmp}/lambdards-app-$$uid" "$${TMPDIR:-/tmp}/lambdards-testdb-templates-$$uid"
+	uid=$$(id -u); rm -rf "$${TMPDIR:-/tmp}/lambdards-build-$$uid" "$${TMPDIR:-/tmp}/lambdards-app-$$uid" "$${TMPDIR:-/tmp}/lambdards-testdb-templates-$$uid" "/dev/shm/lambdards-testdb-templates-$$uid"
 
 bench: npm-deps ## measure synth and test speed, write docs/BENCHMARKS.md (run on a quiet machine)
 	go run ./internal/bench

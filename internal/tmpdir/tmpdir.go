@@ -15,7 +15,12 @@ import (
 // when processes run as another OS user must pass through it). It refuses a directory
 // that another user owns or others can write: nobody else may plant what it holds.
 func Private(name string, perm os.FileMode) (string, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d", name, os.Geteuid()))
+	return PrivateIn(os.TempDir(), name, perm)
+}
+
+// PrivateIn is Private under parent instead of os.TempDir().
+func PrivateIn(parent, name string, perm os.FileMode) (string, error) {
+	dir := filepath.Join(parent, fmt.Sprintf("%s-%d", name, os.Geteuid()))
 	if err := os.Mkdir(dir, perm); err == nil {
 		// Past the umask.
 		if err := os.Chmod(dir, perm); err != nil {
