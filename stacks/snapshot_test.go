@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/internal/tmpdir"
 	"github.com/lambdards/lambdards/snapshot"
 	"github.com/lambdards/lambdards/stacks"
 )
@@ -156,10 +157,16 @@ func rawS3Key(t *testing.T, a *stacks.App) string {
 }
 
 // entry writes a Go main package that prints message into a directory named items, like
-// the default app's function, and returns the directory.
+// the default app's function, and returns the directory. The directory is the same in
+// every run, in the user's own directory for built programs, so that package gobuild
+// finds the binary it linked last time up to date instead of linking it again.
 func entry(t *testing.T, message string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "items")
+	base, err := tmpdir.Private("lambdards-app", 0o700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "stacks-snapshot-entries", message, "items")
 	files := map[string]string{
 		"go.mod":  "module example.com/items\n\ngo 1.26\n",
 		"main.go": "package main\n\nfunc main() { println(" + `"` + message + `"` + ") }\n",
@@ -181,9 +188,6 @@ func entry(t *testing.T, message string) string {
 // file, and skipping bundling changes no logical ID.
 func TestSnapshotIgnoresCode(t *testing.T) {
 	want := of(t, baseline)
-	// Package gobuild writes each bundle under os.TempDir(), named after its entry's path;
-	// the entries here are new each run, so their bundles go where the test cleans up.
-	t.Setenv("TMPDIR", t.TempDir())
 	keys := map[string]string{} // S3 key → variant
 	for _, v := range []struct{ name, entry string }{
 		{"functions/items", "functions/items"},
