@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/stacks"
 )
 
@@ -112,7 +113,17 @@ func (a assembly) rawTemplate(t *testing.T, stack string) []byte {
 var (
 	synthOnce  sync.Once
 	assemblies []assembly
+	// synthDir holds the shared cloud assemblies; TestMain removes it.
+	synthDir string
 )
+
+func TestMain(m *testing.M) {
+	code := cdktest.Run(m)
+	if synthDir != "" {
+		os.RemoveAll(synthDir)
+	}
+	os.Exit(code)
+}
 
 // synthAll synthesizes every variant once per test binary, each into its own App (so
 // logical IDs are those of the real app) within one jsii runtime, without compiling
@@ -130,6 +141,7 @@ func synthAll(t *testing.T) []assembly {
 		if err != nil {
 			panic(err)
 		}
+		synthDir = base
 		for _, v := range variants {
 			a := assembly{variant: v, dir: filepath.Join(base, v.name)}
 			a.cfg, a.app, a.err = synth(root, a.dir, v.context, deployable[v.name])

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -16,6 +17,17 @@ import (
 
 	"github.com/lambdards/lambdards/internal/tmpdir"
 )
+
+// Run runs a test binary's tests, then stops the jsii runtime, and returns the exit code
+// for os.Exit. Stopping the runtime removes the directory it unpacked itself into when
+// the binary started (os.TempDir()/jsii-runtime.*), which every binary linking
+// aws-cdk-lib otherwise leaves behind, and lets node exit on its own. A package's
+// TestMain calls it.
+func Run(m *testing.M) int {
+	code := m.Run()
+	jsii.Close()
+	return code
+}
 
 // NewApp returns an App for unit tests: the feature flags of the project's cdk.json (so
 // tests see what `cdk synth` builds), no built-in CloudFormation validation (2-4 s per

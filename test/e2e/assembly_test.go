@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	workDir = dir
-	code := m.Run()
+	code := cdktest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
