@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
 // Request counts: enough for every environment to be cold once and warm many times,
@@ -32,6 +35,10 @@ const (
 	// the bound must outlast a slow restart: an environment that ran out of requests
 	// before the pooler came back could never show its puts after it.
 	restartRequestsPerEnv = 1_000_000
+	// restartPause spaces each environment's puts in the restart run. Back to back, ten
+	// native environments make hundreds of puts a second, spending the CPU the other
+	// packages' tests need; a few a second still put several into every restart.
+	restartPause = 100 * time.Millisecond
 )
 
 var (
@@ -41,10 +48,18 @@ var (
 )
 
 // nativeBootstrap builds the function once per test binary for this machine, as synth
-// builds it for arm64 (package gobuild's arguments).
+// builds it for arm64 (package gobuild's arguments), into a directory of the user's that
+// outlives the test binary, so that go build links again only when the function changed.
 func nativeBootstrap(t testing.TB) string {
 	t.Helper()
-	nativeOnce.Do(func() { native, nativeErr = buildNative(workDir) })
+	nativeOnce.Do(func() {
+		dir, err := tmpdir.Private("lambdards-app", 0o700) // where cdktest.BuildApp builds
+		if err != nil {
+			nativeErr = err
+			return
+		}
+		native, nativeErr = buildNative(filepath.Join(dir, "e2e-native"))
+	})
 	if nativeErr != nil {
 		t.Fatal(nativeErr)
 	}
@@ -58,8 +73,10 @@ const runTimeout = 3 * time.Minute
 // pgbouncer sized as RDS Proxy: every request must succeed, and the database must never
 // hold more of the function's connections than the proxy's share of the budget.
 func TestCap(t *testing.T) {
-	// Not parallel: the emulated environments' timing is measured alone; the other
-	// scenarios, which run natively, run in parallel with each other after it.
+	// In parallel with the other scenarios: nothing here is timed (make bench-e2e
+	// measures latency alone), and the emulated cold starts leave the CPU idle while
+	// they wait on each other.
+	t.Parallel()
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
 	n := a.ReservedConcurrency
@@ -264,7 +281,7 @@ func TestPoolerRestart(t *testing.T) {
 	var once sync.Once
 	end := func() { once.Do(func() { close(stop) }) }
 	defer end()
-	l := &load{Envs: envs, PerEnv: restartRequestsPerEnv, Stop: stop, Timeout: a.requestTimeout(),
+	l := &load{Envs: envs, PerEnv: restartRequestsPerEnv, Stop: stop, Timeout: a.requestTimeout(), Pause: restartPause,
 		Event: func(env, seq int) string { return putEvent(fmt.Sprintf("restart-%02d-%04d", env, seq)) }}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()

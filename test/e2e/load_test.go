@@ -45,6 +45,9 @@ type load struct {
 	Stop <-chan struct{}
 	// Timeout bounds one request: the function's timeout plus slack for the emulator.
 	Timeout time.Duration
+	// Pause is how long an environment waits after each request before the next one.
+	// Optional: without it each environment is invoked back to back.
+	Pause time.Duration
 
 	mu       sync.Mutex
 	outcomes []outcome
@@ -72,6 +75,15 @@ func (l *load) Run(ctx context.Context) []outcome {
 				l.mu.Lock()
 				l.outcomes = append(l.outcomes, o)
 				l.mu.Unlock()
+				if l.Pause > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-l.Stop:
+						return
+					case <-time.After(l.Pause):
+					}
+				}
 			}
 		}()
 	}
