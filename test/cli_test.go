@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// cdk runs the pinned CDK CLI (what `make synth` runs) in the project root.
-func cdk(t *testing.T, args ...string) (string, error) {
+// cdk runs the pinned CDK CLI (what `make synth` runs) in the project root, with env()
+// and extraEnv.
+func cdk(t *testing.T, extraEnv []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(root, "node_modules", ".bin", "cdk"), args...)
 	cmd.Dir = root
-	cmd.Env = env()
+	cmd.Env = env(extraEnv...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -24,15 +25,16 @@ var (
 	cliErr         error
 )
 
-// cliSynth runs README's synth command once per test binary, with the real CLI, the real
-// go build of the sample function and aws-cdk-lib's built-in template validation on (the
-// flags in cdk.json turn its findings into errors), and returns its output and cloud
-// assembly directory.
+// cliSynth runs README's synth command once per test binary, with the real CLI and the
+// real go build of the sample function, and returns its output and cloud assembly
+// directory. It turns aws-cdk-lib's built-in template validation off (half of this
+// synth's CPU time): package stacks runs it on the variants that between them hold every
+// kind of resource the app builds, with the feature flags of cdk.json.
 func cliSynth(t *testing.T) (out, dir string) {
 	t.Helper()
 	cliOnce.Do(func() {
 		cliDir = filepath.Join(work, "cdk.out") // removed by TestMain
-		cliOut, cliErr = cdk(t, "synth", "-q", "--output", cliDir)
+		cliOut, cliErr = cdk(t, []string{"CDK_VALIDATION=false"}, "synth", "-q", "--output", cliDir)
 	})
 	if cliErr != nil {
 		t.Fatalf("cdk synth: %v\n%s", cliErr, cliOut)
@@ -76,7 +78,7 @@ func TestCLISynth(t *testing.T) {
 func TestBudgetFailsThroughCLI(t *testing.T) {
 	outdir := t.TempDir()
 	// The program TestMain built, not cdk.json's `go run .`, which TestCLISynth runs.
-	out, err := cdk(t, "synth", "-q", "--app", app, "--output", outdir, "-c", "lambdards:skipBundling=true",
+	out, err := cdk(t, nil, "synth", "-q", "--app", app, "--output", outdir, "-c", "lambdards:skipBundling=true",
 		"-c", `functions={"items":{"entry":"functions/items","reservedConcurrency":500}}`)
 	if _, ok := err.(*exec.ExitError); !ok {
 		t.Fatalf("cdk synth = %v, want a non-zero exit\n%s", err, out)

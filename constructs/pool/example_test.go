@@ -22,6 +22,9 @@ func Example() {
 	app := awscdk.NewApp(&awscdk.AppProps{
 		// Skip compiling the handlers here; `cdk synth` would build them with go build.
 		Context: &map[string]any{function.SkipBundlingContext: true},
+		// And skip aws-cdk-lib's template validation, which costs this test 2-4 s. Keep
+		// it on in an app you deploy.
+		BuiltinCloudFormationValidation: jsii.Bool(false),
 	})
 	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
 
