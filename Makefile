@@ -58,9 +58,10 @@ vet: ## go vet
 snapshots: npm-deps ## refresh the golden templates in stacks/testdata/snapshots after an intended change
 	go test -count=1 ./stacks -run '^TestSnapshot$$' -update
 
-clean: ## remove generated output, and the caches under $TMPDIR (bootstraps, built programs, database templates)
+clean: ## remove generated output, the caches under $TMPDIR and /dev/shm (bootstraps, built programs, database templates) and servers a killed test left
 	rm -rf cdk.out
 	uid=$$(id -u); rm -rf "$${TMPDIR:-/tmp}/lambdards-build-$$uid" "$${TMPDIR:-/tmp}/lambdards-app-$$uid" "$${TMPDIR:-/tmp}/lambdards-testdb-templates-$$uid" "/dev/shm/lambdards-testdb-templates-$$uid"
+	-find "$${TMPDIR:-/tmp}" /dev/shm -maxdepth 1 -name 'lambdards-testdb-*' -user "$$(id -u)" -exec rm -rf {} + 2>/dev/null
 
 bench: npm-deps ## measure synth and test speed, write docs/BENCHMARKS.md (run on a quiet machine)
 	go run ./internal/bench

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/lambdards/lambdards/constructs/function"
-	"github.com/lambdards/lambdards/internal/tmpdir"
+	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/snapshot"
 	"github.com/lambdards/lambdards/stacks"
 )
@@ -158,11 +158,13 @@ func rawS3Key(t *testing.T, a *stacks.App) string {
 
 // entry writes a Go main package that prints message into a directory named items, like
 // the default app's function, and returns the directory. The directory is the same in
-// every run, in the user's own directory for built programs, so that package gobuild
-// finds the binary it linked last time up to date instead of linking it again.
+// every run (in cdktest.BuildDir), so that package gobuild finds the binary it linked
+// last time up to date instead of linking it again. A file is written only when it
+// differs, and then renamed into place, so that a test process running at the same time
+// never compiles a half-written one.
 func entry(t *testing.T, message string) string {
 	t.Helper()
-	base, err := tmpdir.Private("lambdards-app", 0o700)
+	base, err := cdktest.BuildDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,23 @@ func entry(t *testing.T, message string) string {
 		t.Fatal(err)
 	}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if old, err := os.ReadFile(path); err == nil && string(old) == body {
+			continue
+		}
+		tmp, err := os.CreateTemp(dir, name+".*.tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tmp.WriteString(body)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), path)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
 			t.Fatal(err)
 		}
 	}

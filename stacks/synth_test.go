@@ -29,10 +29,11 @@ type variant struct {
 
 // deployable names the variants that between them hold every kind of resource the app
 // builds: the shared synth runs aws-cdk-lib's CloudFormation validation on them (see
-// TestDeployable). An RDS MySQL instance behind a proxy (option group, rotation,
-// monitoring), an Aurora MySQL cluster (cluster parameters, direct), a Multi-AZ
-// PostgreSQL instance with NAT gateways (public subnets) and deletion protection.
-var deployable = map[string]bool{"instance-mysql-proxy": true, "lean": true, "prod-like": true}
+// TestDeployable). The default app (the dev preset, PostgreSQL), an RDS MySQL instance
+// behind a proxy (option group, rotation, monitoring), an Aurora MySQL cluster (cluster
+// parameters, direct), a Multi-AZ PostgreSQL instance with NAT gateways (public subnets)
+// and deletion protection.
+var deployable = map[string]bool{"env-dev-postgres": true, "instance-mysql-proxy": true, "lean": true, "prod-like": true}
 
 // variants are the configurations the policy and data-safety tests synthesize: every
 // preset with each engine and every database × engine × proxy combination (the

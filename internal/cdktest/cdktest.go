@@ -3,6 +3,8 @@
 package cdktest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,8 +21,9 @@ import (
 )
 
 // Run runs a test binary's tests, then stops the jsii runtime, and returns the exit code
-// for os.Exit. Stopping the runtime removes the directory it unpacked itself into when
-// the binary started (os.TempDir()/jsii-runtime.*), which every binary linking
+// for os.Exit. Stopping the runtime removes the directory it unpacked itself into
+// (os.TempDir()/jsii-runtime.*; the runtime is set up when the binary starts, since
+// aws-cdk-lib's packages register their types then), which every binary linking
 // aws-cdk-lib otherwise leaves behind, and lets node exit on its own. A package's
 // TestMain calls it.
 func Run(m *testing.M) int {
@@ -79,11 +82,26 @@ func ProjectContext() map[string]any {
 	return cdk.Context
 }
 
-// BuildApp builds the project's app program for tests that run it, into a directory of
-// the user's own that outlives the test binary, so that go build links again only when the
-// program changed. Test binaries that may run at once pass different names.
-func BuildApp(name string) (string, error) {
+// BuildDir returns a directory of the user's own, for programs the tests build, that
+// outlives the test binary, so that go build links again only when a program changed. It
+// is this checkout's: another checkout's tests never run what this one built.
+func BuildDir() (string, error) {
 	dir, err := tmpdir.Private("lambdards-app", 0o700)
+	if err != nil {
+		return "", err
+	}
+	root := sha256.Sum256([]byte(Root()))
+	dir = filepath.Join(dir, hex.EncodeToString(root[:8]))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// BuildApp builds the project's app program for tests that run it into BuildDir. Test
+// binaries that may run at once pass different names.
+func BuildApp(name string) (string, error) {
+	dir, err := BuildDir()
 	if err != nil {
 		return "", err
 	}

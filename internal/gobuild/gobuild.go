@@ -3,7 +3,8 @@
 //
 // Builds are reproducible: the same source and toolchain give the same bytes (CGO off,
 // -trimpath, no VCS stamp, stripped; Go's build ID is a hash of the build's inputs, not
-// of where they are), so the asset hash of a function changes only when its code does.
+// of where they are), so the asset hash of a function changes only when its code or the
+// Go toolchain does.
 //
 // Each entry links into a file of its own that outlives the process, so a later synth
 // of unchanged code finds the binary up to date and go build does not link it again

@@ -126,6 +126,7 @@ func TestLinkedBinaryIsReused(t *testing.T) {
 }
 
 func TestBuildReportsCompileErrors(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // a store of the test's own
 	dir := t.TempDir()
 	writeMain(t, dir, "package main\n\nfunc main() { undefined() }\n")
 	_, err := Build(dir)

@@ -33,6 +33,10 @@ func templateDir(program string, key []string, as runAs, build func(dir string) 
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%s", program, st.Size(), st.ModTime().UnixNano(), as.uid, strings.Join(key, "\x00"))
 	// 0711: the servers' OS user passes through to build a template.
 	parent, err := tmpdir.PrivateIn(scratchDir(), "lambdards-testdb-templates", 0o711)
+	if err != nil && scratchDir() != os.TempDir() {
+		// Another user may have taken the name in /dev/shm, where only they can remove it.
+		parent, err = tmpdir.Private("lambdards-testdb-templates", 0o711)
+	}
 	if err != nil {
 		return "", err
 	}

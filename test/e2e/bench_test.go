@@ -123,7 +123,7 @@ func buildNative(dir string) (string, error) {
 	out := filepath.Join(dir, runtime.GOARCH, gobuild.Binary)
 	cmd := exec.Command("go", gobuild.Args(out)...)
 	cmd.Dir = filepath.Join(cdktest.Root(), "functions", "items")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(append(os.Environ(), gobuild.Env...), "GOARCH="+runtime.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build for %s: %v\n%s", runtime.GOARCH, err, msg)
 	}

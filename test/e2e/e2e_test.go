@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lambdards/lambdards/internal/tmpdir"
+	"github.com/lambdards/lambdards/internal/cdktest"
 )
 
 // Request counts: enough for every environment to be cold once and warm many times,
@@ -48,12 +48,12 @@ var (
 )
 
 // nativeBootstrap builds the function once per test binary for this machine, as synth
-// builds it for arm64 (package gobuild's arguments), into a directory of the user's that
-// outlives the test binary, so that go build links again only when the function changed.
+// builds it for arm64 (package gobuild's arguments), into cdktest.BuildDir, so that go
+// build links again only when the function changed.
 func nativeBootstrap(t testing.TB) string {
 	t.Helper()
 	nativeOnce.Do(func() {
-		dir, err := tmpdir.Private("lambdards-app", 0o700) // where cdktest.BuildApp builds
+		dir, err := cdktest.BuildDir()
 		if err != nil {
 			nativeErr = err
 			return
@@ -74,8 +74,7 @@ const runTimeout = 3 * time.Minute
 // hold more of the function's connections than the proxy's share of the budget.
 func TestCap(t *testing.T) {
 	// In parallel with the other scenarios: nothing here is timed (make bench-e2e
-	// measures latency alone), and the emulated cold starts leave the CPU idle while
-	// they wait on each other.
+	// measures latency alone), so sharing the CPU with them costs it nothing but time.
 	t.Parallel()
 	a := synthesize(t)
 	db := startDatabase(t, a, true)
@@ -335,6 +334,10 @@ func TestPoolerRestart(t *testing.T) {
 		if !o.OK() && o.ErrorType != "RetryableError" {
 			t.Errorf("env %d #%d %s during the restart: errorType %q: %.300s; want success or RetryableError", o.Env, o.Seq, o.Event, o.ErrorType, o.Body)
 		}
+	}
+	if during == 0 {
+		t.Errorf("no put overlapped the restart (pgbouncer down from %v to %v); the run shows nothing about it",
+			stopping.Format(time.StampMilli), back.Format(time.StampMilli))
 	}
 	stored := checkPutsStored(t, db, outs)
 	t.Logf("pgbouncer down for %v; %d puts, %d overlapping the restart, %d acknowledged and all stored, errors %v",
