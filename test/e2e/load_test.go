@@ -45,7 +45,7 @@ type load struct {
 	Stop <-chan struct{}
 	// Timeout bounds one request: the function's timeout plus slack for the emulator.
 	Timeout time.Duration
-	// Pause is how long an environment waits after each request before the next one.
+	// Pause is how long an environment waits between its requests.
 	// Optional: without it each environment is invoked back to back.
 	Pause time.Duration
 
@@ -63,6 +63,13 @@ func (l *load) Run(ctx context.Context) []outcome {
 		go func() {
 			defer wg.Done()
 			for seq := 0; seq < l.PerEnv; seq++ {
+				if seq > 0 && l.Pause > 0 {
+					select { // until the pause is over or the run ends, checked below
+					case <-ctx.Done():
+					case <-l.Stop:
+					case <-time.After(l.Pause):
+					}
+				}
 				select {
 				case <-ctx.Done():
 					return
@@ -75,15 +82,6 @@ func (l *load) Run(ctx context.Context) []outcome {
 				l.mu.Lock()
 				l.outcomes = append(l.outcomes, o)
 				l.mu.Unlock()
-				if l.Pause > 0 {
-					select {
-					case <-ctx.Done():
-						return
-					case <-l.Stop:
-						return
-					case <-time.After(l.Pause):
-					}
-				}
 			}
 		}()
 	}
