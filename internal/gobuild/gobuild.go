@@ -72,7 +72,7 @@ func StoreBinary(content []byte) (string, error) {
 // The store is the user's own (tmpdir.Private): nobody else can plant a bootstrap that a
 // deploy would upload.
 func store(write func(bin string) error) (string, error) {
-	root, err := tmpdir.Private("lambdards-build", 0o700)
+	root, err := storeRoot()
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +108,7 @@ func store(write func(bin string) error) (string, error) {
 // binary alone, and copies that to out. An exclusive lock on the entry's directory keeps
 // two processes from building the same entry at once.
 func compileLinked(dir, out string) error {
-	root, err := tmpdir.Private("lambdards-build", 0o700)
+	root, err := storeRoot()
 	if err != nil {
 		return err
 	}
@@ -135,6 +135,10 @@ func compileLinked(dir, out string) error {
 	}
 	return os.WriteFile(out, content, 0o755)
 }
+
+// storeRoot is the user's own directory, lambdards-build-<uid>, that holds the stored
+// bootstraps and the linked binaries.
+func storeRoot() (string, error) { return tmpdir.Private("lambdards-build", 0o700) }
 
 // Compile builds the main package in dir into the binary out, reproducibly. When out
 // holds the binary of the same inputs already, go build leaves it as it is.

@@ -7,11 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lambdards/lambdards/internal/tmpdir"
 )
-
-func tmpdirPrivate() (string, error) { return tmpdir.Private("lambdards-build", 0o700) }
 
 func TestCompileIsReproducibleArm64(t *testing.T) {
 	dir := t.TempDir()
@@ -84,7 +80,7 @@ func TestLinkedBinaryIsReused(t *testing.T) {
 	writeMain(t, dir, "package main\n\nfunc main() {}\n")
 	linked := func() os.FileInfo {
 		t.Helper()
-		root, err := tmpdirPrivate()
+		root, err := storeRoot()
 		if err != nil {
 			t.Fatal(err)
 		}
