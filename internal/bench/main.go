@@ -85,22 +85,18 @@ func run() error {
 		os.RemoveAll(dir)
 		return s, counts, nil
 	}
-	// median runs f n times and returns the median sample and the fastest.
-	medianOf := func(n int, f func() (sample, error)) (sample, sample, error) {
+	// median runs f -runs times and returns the median sample.
+	median := func(f func() (sample, error)) (sample, error) {
 		var ss []sample
-		for range n {
+		for range *runs {
 			s, err := f()
 			if err != nil {
-				return s, s, err
+				return s, err
 			}
 			ss = append(ss, s)
 		}
-		slices.SortFunc(ss, func(a, b sample) int { return int(a.wall - b.wall) })
-		return ss[len(ss)/2], ss[0], nil
-	}
-	median := func(f func() (sample, error)) (sample, error) {
-		m, _, err := medianOf(*runs, f)
-		return m, err
+		med, _ := medianAndFastest(ss)
+		return med, nil
 	}
 
 	var r strings.Builder
@@ -174,9 +170,8 @@ func run() error {
 		}
 	}
 	medMin := func(ss []sample) timing {
-		ss = slices.Clone(ss)
-		slices.SortFunc(ss, func(a, b sample) int { return int(a.wall - b.wall) })
-		return timing{ss[len(ss)/2].wall, ss[0].wall}
+		med, fastest := medianAndFastest(ss)
+		return timing{med.wall, fastest.wall}
 	}
 	for _, n := range sizes {
 		res := results[n]
@@ -244,6 +239,13 @@ func run() error {
 		}
 	}
 	return os.WriteFile(*out, []byte(r.String()), 0o644)
+}
+
+// medianAndFastest returns the sample of median wall time among ss, and the fastest.
+func medianAndFastest(ss []sample) (med, fastest sample) {
+	ss = slices.Clone(ss)
+	slices.SortFunc(ss, func(a, b sample) int { return int(a.wall - b.wall) })
+	return ss[len(ss)/2], ss[0]
 }
 
 // withContext returns base with ctx's entries added or replaced.
