@@ -4,9 +4,8 @@
 // Each server gets a fresh data directory, a free loopback port, and its own
 // socket directory, and is stopped and removed by t.Cleanup. The directories
 // are in /dev/shm when it is a memory file system with at least 1 GiB free,
-// else under os.TempDir(). Servers that
-// refuse to run as root (postgres, pgbouncer) run as the "postgres" OS user
-// when the test runs as root. Start-up trades durability for speed (fsync
+// else under os.TempDir(). Servers that refuse to run as root (postgres,
+// pgbouncer) run as the "postgres" OS user when the test runs as root. Start-up trades durability for speed (fsync
 // off), so nothing here is fit for data anyone wants to keep.
 //
 // A fresh data directory is a copy of a template that initdb or

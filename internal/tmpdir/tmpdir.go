@@ -1,7 +1,7 @@
-// Package tmpdir gives lambdards a directory of the current user's under os.TempDir()
-// (or another shared parent, such as /dev/shm) that outlives one process, for what later runs reuse: compiled function bootstraps,
-// initialized database data directories for tests, a built program that go build need not
-// link again.
+// Package tmpdir gives lambdards a directory of the current user's under os.TempDir() (or
+// another shared parent, such as /dev/shm) that outlives one process, for what later runs
+// reuse: compiled function bootstraps, initialized database data directories for tests, a
+// built program that go build need not link again.
 package tmpdir
 
 import (
