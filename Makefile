@@ -13,7 +13,7 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 NAG_CONTEXT := lambdards:nag
 GOBIN ?= $(shell go env GOPATH)/bin
 
-.PHONY: help deps npm-deps debian-deps go-tools synth nag test e2e vet bench bench-e2e clean
+.PHONY: help deps npm-deps debian-deps go-tools synth nag test tidy e2e vet bench bench-e2e clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -45,8 +45,11 @@ nag: npm-deps ## check the default app with cdk-nag (AwsSolutions, NIST 800-53 r
 	npx cdk synth -q -c $(NAG_CONTEXT)=true $(CONTEXT)
 	@ls cdk.out/*-NagReport.csv
 
-test: deps ## run every test
+test: deps tidy ## run every test
 	go test -count=1 ./...
+
+tidy: ## fail when go.mod or go.sum is not tidy (fix: go mod tidy)
+	@go mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy and commit the result" >&2; exit 1; }
 
 e2e: deps ## run the local end-to-end tests alone (docs/E2E.md)
 	go test -count=1 -v ./test/e2e
