@@ -135,6 +135,21 @@ func TestServerless(t *testing.T) {
 // egress of its own, and a subnet group on isolated subnets.
 func checkShared(t *testing.T, tmpl assertions.Template) {
 	t.Helper()
+	// Only Enhanced Monitoring acting for a DB instance of this account and Region may
+	// assume its role.
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), &map[string]any{
+		"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Action": "sts:AssumeRole", "Effect": "Allow",
+			"Principal": map[string]any{"Service": "monitoring.rds.amazonaws.com"},
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+				"ArnLike": map[string]any{"aws:SourceArn": map[string]any{"Fn::Join": []any{"", []any{
+					"arn:", map[string]any{"Ref": "AWS::Partition"}, ":rds:", map[string]any{"Ref": "AWS::Region"}, ":",
+					map[string]any{"Ref": "AWS::AccountId"}, ":db:*",
+				}}}},
+			},
+		}}},
+	})
 	tmpl.HasResource(jsii.String("AWS::KMS::Key"), &map[string]any{
 		"Properties":     map[string]any{"EnableKeyRotation": true},
 		"DeletionPolicy": "Retain",

@@ -29,7 +29,7 @@ func newMonitoring(scope constructs.Construct, p Props) monitoring {
 	}
 	stack := awscdk.Stack_Of(scope)
 	role := awsiam.NewRole(scope, jsii.String("MonitoringRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("monitoring.rds.amazonaws.com"), nil),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("monitoring.rds.amazonaws.com"), &awsiam.ServicePrincipalOpts{Conditions: monitoringTrust(stack)}),
 		Description: jsii.String("lambdards database: Enhanced Monitoring OS metrics to CloudWatch Logs"),
 	})
 	group := func(name string) string {
@@ -61,6 +61,24 @@ func newMonitoring(scope constructs.Construct, p Props) monitoring {
 		interval: awscdk.Duration_Seconds(jsii.Number(*p.MonitoringIntervalSeconds)),
 		role:     role,
 		policy:   policy,
+	}
+}
+
+// monitoringTrust are the conditions under which Enhanced Monitoring may assume its role:
+// only on behalf of a DB instance of this account and Region (Amazon RDS User Guide,
+// "Setting up and enabling Enhanced Monitoring", "Protecting against the confused deputy
+// problem": aws:SourceArn is the DB instance's ARN, arn:aws:rds:Region:account:db:name, and
+// aws:SourceAccount its account). The DB instances (an RDS instance, or an Aurora cluster's
+// writer and readers: Enhanced Monitoring is set on each) name the role, so naming their
+// ARNs here would be a circular dependency in CloudFormation; the ARN pattern allows any
+// DB instance of the account and Region instead.
+func monitoringTrust(stack awscdk.Stack) *map[string]any {
+	return &map[string]any{
+		"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+		"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("rds"), Resource: jsii.String("db"), ResourceName: jsii.String("*"),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})},
 	}
 }
 

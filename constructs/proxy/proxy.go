@@ -130,7 +130,14 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	// for its own user, so the per-user control stays with the clients' grants, and adding
 	// a function never changes this stack.
 	role := awsiam.NewRole(this, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
+		// Only RDS acting for this account may assume the role (Amazon RDS User Guide,
+		// "Preventing cross-service confused deputy problems": aws:SourceArn and
+		// aws:SourceAccount in the trust policies of roles RDS assumes). aws:SourceAccount
+		// alone: the proxy's own ARN would be a circular dependency (the proxy names the
+		// role), and AWS's RDS Proxy pages document no source ARN pattern for its role.
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Stack_Of(this).Account()}},
+		}),
 		Description: jsii.String("lambdards proxy: end-to-end IAM authentication to its database"),
 	})
 	policy := awsiam.NewManagedPolicy(this, jsii.String("Policy"), &awsiam.ManagedPolicyProps{

@@ -122,9 +122,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		Actions:   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
 		Resources: []string{*secretArn},
 	}}
-	if key := secret.EncryptionKey(); key != nil {
-		statements = append(statements, golambda.Statement{Actions: []string{"kms:Decrypt"}, Resources: []string{*key.KeyArn()}})
-	}
 	fn, err := golambda.New(this, golambda.Props{
 		Entry:             p.Entry,
 		SkipBundling:      golambda.SkipsBundling(this),
@@ -143,6 +140,19 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	})
 	if err != nil {
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
+	}
+	if key := secret.EncryptionKey(); key != nil {
+		// The key decrypts the master secret only when Secrets Manager asks for it, in this
+		// Region (AWS KMS Developer Guide, "AWS KMS condition keys", kms:ViaService: the
+		// request must come from secretsmanager.<region>.amazonaws.com on the principal's
+		// behalf).
+		fn.Policy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("kms:Decrypt"),
+			Resources: jsii.Strings(*key.KeyArn()),
+			Conditions: &map[string]any{"StringEquals": map[string]any{
+				"kms:ViaService": jsii.Sprintf("secretsmanager.%s.%s", *awscdk.Stack_Of(this).Region(), *awscdk.Stack_Of(this).UrlSuffix()),
+			}},
+		}))
 	}
 	nag.Suppress(fn.Function, "CloudFormation invokes the provisioner, through the custom-resource "+
 		"framework, only while it deploys; its errors fail the deploy, which is where they must show, and it needs no "+

@@ -118,8 +118,12 @@ func TestProvisionerReachesOnlyTheDatabaseAndSecretsManager(t *testing.T) {
 		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
 			map[string]any{"Action": []any{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, "Effect": "Allow",
 				"Resource": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("DatabaseInstanceSecretAttachment"))}},
+			// Only through Secrets Manager in the stack's Region.
 			map[string]any{"Action": "kms:Decrypt", "Effect": "Allow",
-				"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseKey")), "Arn"}}},
+				"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseKey")), "Arn"}},
+				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": map[string]any{"Fn::Join": []any{"", []any{
+					"secretsmanager.", map[string]any{"Ref": "AWS::Region"}, ".", map[string]any{"Ref": "AWS::URLSuffix"},
+				}}}}}},
 		})},
 	})
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
