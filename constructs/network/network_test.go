@@ -95,3 +95,43 @@ func TestInvalidProps(t *testing.T) {
 		})
 	}
 }
+
+// TestRestrictDefaultSGProviderSuppressed checks that the role and handler of
+// aws-cdk-lib's Custom::VpcRestrictDefaultSG provider carry their suppressions in the
+// template, once each when two networks share the provider.
+func TestRestrictDefaultSGProviderSuppressed(t *testing.T) {
+	stack := awscdk.NewStack(cdktest.NewApp(nil), jsii.String("Net"), nil)
+	network.New(stack, jsii.String("Network"), nil)
+	network.New(stack, jsii.String("Other"), &network.Props{Cidr: "10.1.0.0/16"})
+	tmpl := assertions.Template_FromStack(stack, nil)
+	for typ, want := range map[string][]string{
+		"AWS::IAM::Role": {"AwsSolutions-IAM4", "NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"},
+		"AWS::Lambda::Function": {"NIST.800.53.R5-LambdaInsideVPC", "HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaDLQ",
+			"HIPAA.Security-LambdaDLQ", "NIST.800.53.R5-LambdaConcurrency", "HIPAA.Security-LambdaConcurrency"},
+	} {
+		var found bool
+		for id, r := range cdktest.Resources(tmpl, typ) {
+			if !strings.HasPrefix(id, "CustomVpcRestrictDefaultSGCustomResourceProvider") {
+				continue
+			}
+			found = true
+			md, _ := r["Metadata"].(map[string]any)
+			nag, _ := md["cdk_nag"].(map[string]any)
+			list, _ := nag["rules_to_suppress"].([]any)
+			var got []string
+			for _, s := range list {
+				s := s.(map[string]any)
+				if s["reason"] == "" {
+					t.Errorf("%s: suppression of %v has no reason", id, s["id"])
+				}
+				got = append(got, s["id"].(string))
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("%s suppresses %v, want %v", id, got, want)
+			}
+		}
+		if !found {
+			t.Errorf("no %s of the Custom::VpcRestrictDefaultSG provider", typ)
+		}
+	}
+}
