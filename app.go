@@ -56,11 +56,12 @@ func run() (err error) {
 	}
 	// Entries are compiled at synth unless bundling is skipped (snapshot tests).
 	if skip := ctx.TryGetContext(jsii.String(golambda.SkipBundlingContext)); skip != true && skip != "true" {
-		if err := cfg.MissingEntries(); err != nil {
+		if err := cfg.CheckEntries(); err != nil {
 			return err
 		}
 	}
-	app := awscdk.NewApp(nil)
+	defaults := golambda.AppContext()
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &defaults})
 	outdir = *app.Outdir()
 	built := stacks.New(app, cfg)
 	if nag := app.Node().TryGetContext(jsii.String(stacks.NagContext)); nag == true || nag == "true" {

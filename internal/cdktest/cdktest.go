@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
@@ -37,8 +39,9 @@ func Run(m *testing.M) int {
 // synth; the tests that check deployability keep it on), function bundling skipped, and
 // the given context added.
 func NewApp(context map[string]any) awscdk.App {
-	ctx := ProjectContext()
-	ctx["lambdards:skipBundling"] = true
+	ctx := golambda.AppContext()
+	maps.Copy(ctx, ProjectContext())
+	ctx[golambda.SkipBundlingContext] = true
 	for k, v := range context {
 		ctx[k] = v
 	}

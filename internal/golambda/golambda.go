@@ -28,6 +28,16 @@ import (
 // on the code, while every logical ID stays the same. For snapshot tests, not deploys.
 const SkipBundlingContext = "lambdards:skipBundling"
 
+// AppContext is the context an App of lambdards's is given as defaults (context from the
+// CLI or cdk.json still wins): aws-cdk-lib otherwise records the JavaScript stack at every
+// construct it creates, which in a Go app holds only aws-cdk-lib's and jsii's own frames,
+// at about 0.3 to 0.8 ms of synth per function (docs/BENCHMARKS.md); `cdk synth --debug`
+// records them regardless. It is not in cdk.json, where the CLI warns about every key
+// under "aws:" at each synth.
+func AppContext() map[string]any {
+	return map[string]any{"aws:cdk:disable-creation-stack-traces": true}
+}
+
 // Props describes one function. Every field is required unless it says otherwise.
 type Props struct {
 	// Entry is the directory of the Go main package.
