@@ -2,7 +2,10 @@ package stacks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	gobuild "go/build"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lambdards/lambdards/internal/golambda"
 )
 
 // Config is everything the default app can be told through CDK context.
@@ -43,6 +48,10 @@ type Config struct {
 	RotationDays         int
 	MonitoringInterval   int
 	Functions            []FunctionConfig
+
+	// origin says where each key's value came from: absent for a key the user set in
+	// context, "env = NAME" for a preset's value, "default" for the key's default.
+	origin map[string]string
 }
 
 // FunctionConfig is one function of the app, from the "functions" context key.
@@ -140,16 +149,16 @@ var Keys = []Key{
 		c.MaxAzs, err = integer(v, 2, 6)
 		return
 	}},
-	{"availabilityZones", "", "Comma-separated AZ names, e.g. `us-east-1a,us-east-1b,us-east-1c`.", func(c *Config, v any) (err error) {
-		c.AvailabilityZones, err = list(v)
+	{"availabilityZones", "", "Comma-separated AZ names of one Region, e.g. `us-east-1a,us-east-1b,us-east-1c`.", func(c *Config, v any) (err error) {
+		c.AvailabilityZones, err = zones(v)
 		return
 	}},
 	{"natGateways", "0", "NAT gateways (adds public subnets and an internet gateway); 0 keeps the VPC isolated.", func(c *Config, v any) (err error) {
 		c.NatGateways, err = integer(v, 0, 6)
 		return
 	}},
-	{"interfaceEndpoints", "", "Comma-separated interface endpoint services, e.g. `secretsmanager,sts`.", func(c *Config, v any) (err error) {
-		c.InterfaceEndpoints, err = list(v)
+	{"interfaceEndpoints", "", "Comma-separated interface endpoint services by short name, e.g. `secretsmanager,sts`.", func(c *Config, v any) (err error) {
+		c.InterfaceEndpoints, err = endpoints(v)
 		return
 	}},
 	{"maxConnections", "", "Set max_connections explicitly (default: derived from the class or max ACU).", func(c *Config, v any) (err error) {
@@ -165,8 +174,16 @@ var Keys = []Key{
 		c.AccountConcurrency, err = integer(v, 100, 10000000)
 		return
 	}},
-	{"borrowTimeoutSeconds", "10", "RDS Proxy connection borrow timeout; must be below every function timeout.", func(c *Config, v any) (err error) {
-		c.BorrowTimeoutSeconds, err = integer(v, 0, 3600)
+	{"borrowTimeoutSeconds", "10", "RDS Proxy connection borrow timeout (1-300); must be below every function timeout.", func(c *Config, v any) (err error) {
+		// RDS accepts 0 to 300, and 0 means no limit (Amazon RDS API Reference,
+		// ConnectionPoolConfiguration, ConnectionBorrowTimeout: "Must be between 0 and 300";
+		// AWS CloudFormation, AWS::RDS::DBProxyTargetGroup ConnectionPoolConfigurationInfoFormat:
+		// "For an unlimited wait time, specify 0"). An unlimited wait outlasts every
+		// function's timeout (at most 900 s), so 0 is refused.
+		c.BorrowTimeoutSeconds, err = integer(v, 1, 300)
+		if err != nil {
+			err = fmt.Errorf("%v (RDS Proxy's limit is 300; 0 would make a client wait without limit, past every function's timeout)", err)
+		}
 		return
 	}},
 	{"maxIdleConnectionsPercent", "", "RDS Proxy idle connections, percent of max_connections (default: half the budget's MaxConnectionsPercent).", func(c *Config, v any) error {
@@ -206,6 +223,11 @@ var (
 	instanceClass = regexp.MustCompile(`^(db\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	engineVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,2}$`)
 	functionName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+	// zoneName is an Availability Zone's name: its Region's and a letter (Amazon EC2 User
+	// Guide, "Regions and Zones": us-east-1a is a zone of us-east-1).
+	zoneName = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-[0-9]+)[a-z]$`)
+	// fullServiceName is an endpoint service's full name, com.amazonaws.REGION.NAME.
+	fullServiceName = regexp.MustCompile(`(?i)^com\.amazonaws\.[a-z0-9-]+\.(.+)$`)
 )
 
 // Context is what Configure reads context from: a construct node's TryGetContext and
@@ -215,48 +237,71 @@ type Context interface {
 	GetAllContext(defaults *map[string]any) any
 }
 
+// ToolKeys are the context keys, besides Keys, that lambdards reads: they switch tools on
+// for a synth (cdk-nag, placeholder bundles) and change no deployed resource. Every other
+// key under "lambdards:" is refused like an unknown key.
+var ToolKeys = []string{NagContext, golambda.SkipBundlingContext}
+
 // Configure reads the app's configuration from context. It returns one error listing
 // every invalid or unknown key, each with its value and what is valid.
 func Configure(ctx Context) (Config, error) {
-	var c Config
+	c := Config{origin: map[string]string{}}
 	var errs []string
+	all, _ := ctx.GetAllContext(nil).(map[string]any)
 	known := map[string]bool{}
-	preset := map[string]string{}
+	var preset map[string]string
 	for _, k := range Keys {
 		known[k.Name] = true
 		name := k.Name
 		v := ctx.TryGetContext(&name)
-		if v == nil || v == "" {
-			v = k.Default
+		_, set := all[name]
+		if set || v != nil {
+			// A key that is there means what it says: an empty value is not the default.
+			if v == nil || v == "" {
+				errs = append(errs, fmt.Sprintf("%s = %s: empty; give a value, or remove the key for %s",
+					k.Name, show(v), defaultOf(k, preset, c.Env)))
+				continue
+			}
+		} else {
+			v, c.origin[k.Name] = k.Default, "default"
 			if p, ok := preset[k.Name]; ok {
-				v = p
+				v, c.origin[k.Name] = p, "env = "+c.Env
 			}
 			if v == "" {
 				continue
 			}
 		}
 		if err := k.apply(&c, v); err != nil {
-			errs = append(errs, fmt.Sprintf("%s = %s: %v", k.Name, show(v), err))
+			errs = append(errs, fmt.Sprintf("%s = %s%s: %v", k.Name, show(v), c.from(k.Name), err))
 		}
 		if k.Name == "env" {
 			preset = Presets[c.Env]
 		}
 	}
-	if all, ok := ctx.GetAllContext(nil).(map[string]any); ok {
-		var unknown []string
-		for name := range all {
-			// Keys with ':' or '@' belong to the CDK and its feature flags.
-			if !known[name] && !strings.ContainsAny(name, ":@") {
-				unknown = append(unknown, name)
+	var unknown []string
+	for name := range all {
+		switch {
+		case slices.Contains(ToolKeys, name):
+			if _, err := boolean(all[name]); err != nil {
+				errs = append(errs, fmt.Sprintf("%s = %s: %v", name, show(all[name]), err))
 			}
-		}
-		sort.Strings(unknown)
-		for _, name := range unknown {
-			errs = append(errs, fmt.Sprintf("%s: unknown context key; known keys: %s", name, strings.Join(KeyNames(), ", ")))
+		case strings.HasPrefix(name, "lambdards:"):
+			unknown = append(unknown, name)
+		case !known[name] && !strings.ContainsAny(name, ":@"):
+			// Other keys with ':' or '@' belong to the CDK and its feature flags.
+			unknown = append(unknown, name)
 		}
 	}
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		if strings.HasPrefix(name, "lambdards:") {
+			errs = append(errs, fmt.Sprintf("%s: unknown context key; the lambdards: keys are %s", name, strings.Join(ToolKeys, ", ")))
+			continue
+		}
+		errs = append(errs, fmt.Sprintf("%s: unknown context key; known keys: %s", name, strings.Join(KeyNames(), ", ")))
+	}
 	if len(errs) == 0 {
-		errs = contradictions(c)
+		errs = append(c.inapplicable(), c.contradictions()...)
 	}
 	if len(errs) > 0 {
 		return c, invalid(errs)
@@ -264,24 +309,95 @@ func Configure(ctx Context) (Config, error) {
 	return c, nil
 }
 
-// contradictions lists settings that are each valid but cannot hold together, naming the
-// keys to change. The constructs check the same with their own prop names; this names the
-// context keys a user of the app typed.
-func contradictions(c Config) []string {
+// defaultOf says what a key falls back to when it is removed.
+func defaultOf(k Key, preset map[string]string, env string) string {
+	if p, ok := preset[k.Name]; ok {
+		return fmt.Sprintf("env = %s's %s", env, p)
+	}
+	if k.Default == "" {
+		return "the derived value"
+	}
+	return "the default " + k.Default
+}
+
+// set reports whether the user gave key in context (not a preset or the default).
+func (c Config) set(key string) bool {
+	_, ok := c.origin[key]
+	return !ok
+}
+
+// is is "key = value" for a message, with a typed value, saying where a value the user
+// did not type came from.
+func (c Config) is(key string, v any) string {
+	return fmt.Sprintf("%s = %v%s", key, v, c.from(key))
+}
+
+// from is " (the default)" or " (from env = NAME)" for a value the user did not type.
+func (c Config) from(key string) string {
+	switch from := c.origin[key]; from {
+	case "":
+		return ""
+	case "default":
+		return " (the default)"
+	default:
+		return " (from " + from + ")"
+	}
+}
+
+// inapplicable lists the keys the user set that the configuration has no use for: a
+// setting that would do nothing is refused rather than ignored. Preset values that do not
+// apply are not the user's, and are not used.
+func (c Config) inapplicable() []string {
+	var errs []string
+	refuse := func(key string, v any, why string) {
+		if c.set(key) {
+			errs = append(errs, fmt.Sprintf("%s with %s", c.is(key, v), why))
+		}
+	}
+	if c.Database == "instance" {
+		db := c.is("database", "instance")
+		for _, k := range []struct {
+			key string
+			v   any
+		}{{"minAcu", c.MinAcu}, {"maxAcu", c.MaxAcu}} {
+			refuse(k.key, k.v, db+": Aurora capacity units size Aurora Serverless v2, and an RDS instance is sized by its "+
+				"instanceClass; remove "+k.key+", or set database = serverless")
+		}
+		refuse("reader", c.Reader, db+": a Serverless v2 reader needs database = serverless; "+
+			"for a standby of an RDS instance set multiAz = true")
+	} else {
+		db := c.is("database", "serverless")
+		refuse("instanceClass", c.InstanceClass, db+": Aurora Serverless v2 is sized in capacity units (minAcu, maxAcu), "+
+			"not by an instance class; remove instanceClass, or set database = instance")
+		refuse("multiAz", c.MultiAz, db+": multiAz applies to an RDS instance; "+
+			"for a failover target in another Availability Zone set reader = true")
+	}
+	if !c.Proxy {
+		p := c.is("proxy", false)
+		refuse("borrowTimeoutSeconds", c.BorrowTimeoutSeconds, p+": the borrow timeout is RDS Proxy's, and without a "+
+			"proxy the functions connect directly; remove borrowTimeoutSeconds, or set proxy = true")
+		if c.MaxIdlePercent != nil {
+			refuse("maxIdleConnectionsPercent", *c.MaxIdlePercent, p+": idle connections are kept by RDS Proxy's pool, "+
+				"and without a proxy the functions connect directly; remove maxIdleConnectionsPercent, or set proxy = true")
+		}
+	}
+	if n := len(c.AvailabilityZones); n > 0 && c.set("maxAzs") && c.MaxAzs != n {
+		errs = append(errs, fmt.Sprintf("maxAzs = %d with availabilityZones naming %d zones: the zones named decide how many "+
+			"the VPC spans; remove maxAzs, or name %d zones", c.MaxAzs, n, c.MaxAzs))
+	}
+	return errs
+}
+
+// contradictions lists settings that each apply and are valid but cannot hold together,
+// naming the keys to change. The constructs check the same with their own prop names;
+// this names the context keys a user of the app typed, and where a value came from.
+func (c Config) contradictions() []string {
 	var errs []string
 	if c.Database == "serverless" && c.MinAcu == 0 && c.Proxy {
 		// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
 		// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
-		errs = append(errs, "minAcu = 0 with proxy = true: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, "+
-			"so it would never pause; set minAcu to 0.5 or more, or proxy to false")
-	}
-	if c.Database == "instance" && c.Reader {
-		errs = append(errs, "reader = true with database = instance: a Serverless v2 reader needs database = serverless; "+
-			"for a standby of an RDS instance set multiAz = true")
-	}
-	if c.Database == "serverless" && c.MultiAz {
-		errs = append(errs, "multiAz = true with database = serverless: multiAz applies to an RDS instance; "+
-			"for a failover target in another Availability Zone set reader = true")
+		errs = append(errs, fmt.Sprintf("%s with %s: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, "+
+			"so it would never pause; set minAcu to 0.5 or more, or proxy to false", c.is("minAcu", 0), c.is("proxy", true)))
 	}
 	if c.MaxAzs > 2 && len(c.AvailabilityZones) == 0 {
 		// A stack without an account and Region sees only two AZs (aws-cdk-lib Stack
@@ -421,6 +537,99 @@ func list(v any) ([]string, error) {
 	return out, nil
 }
 
+// zones reads availabilityZones: distinct zone names of one Region.
+func zones(v any) ([]string, error) {
+	names, err := list(v)
+	if err != nil {
+		return nil, err
+	}
+	var errs, regions []string
+	seen := map[string]bool{}
+	for _, z := range names {
+		m := zoneName.FindStringSubmatch(z)
+		switch {
+		case m == nil:
+			errs = append(errs, fmt.Sprintf("%q is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)", z))
+		case seen[z]:
+			errs = append(errs, fmt.Sprintf("names %s twice", z))
+		case !slices.Contains(regions, m[1]):
+			regions = append(regions, m[1])
+		}
+		seen[z] = true
+	}
+	if len(regions) > 1 {
+		errs = append(errs, fmt.Sprintf("names zones of %d Regions (%s), but the stacks deploy to one Region; name zones of one",
+			len(regions), strings.Join(regions, ", ")))
+	}
+	if len(names) > maxZones {
+		errs = append(errs, fmt.Sprintf("names %d zones, but the VPC spans at most %d; name at most %d", len(names), maxZones, maxZones))
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return names, nil
+}
+
+// maxZones is the most Availability Zones the VPC spans (maxAzs' upper bound).
+const maxZones = 6
+
+// endpoints reads interfaceEndpoints: short service names that aws-cdk-lib knows.
+func endpoints(v any) ([]string, error) {
+	names, err := list(v)
+	if err != nil {
+		return nil, err
+	}
+	var errs []string
+	for i, n := range names {
+		short := n
+		if m := fullServiceName.FindStringSubmatch(n); m != nil {
+			short = m[1]
+		}
+		switch {
+		case slices.Contains(names[:i], n):
+			errs = append(errs, fmt.Sprintf("names %s twice", n))
+		case short != n && slices.Contains(interfaceEndpointServices, strings.ToLower(short)):
+			errs = append(errs, fmt.Sprintf("%q is a full service name; give the short name %s (the Region is the stack's)", n, strings.ToLower(short)))
+		case slices.Contains(interfaceEndpointServices, n):
+		case slices.Contains(interfaceEndpointServices, strings.ToLower(n)):
+			errs = append(errs, fmt.Sprintf("%q: service names are lower case; use %s", n, strings.ToLower(n)))
+		default:
+			errs = append(errs, fmt.Sprintf("%q is not an interface endpoint service that aws-cdk-lib knows "+
+				"(InterfaceVpcEndpointAwsService); use a short name such as secretsmanager, sts, kms, logs, monitoring or ecr.api", n))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return names, nil
+}
+
+// functionFields says, for each field of a function in the functions key, what it must
+// be and what leaving it out gives, for the messages that refuse an empty or zero value
+// (in the Go props a zero means the default, so a zero in context would silently become
+// it). The construct judges every other value.
+var functionFields = map[string]struct{ valid, dflt string }{
+	"entry":                     {"the directory of the function's Go main package", ""},
+	"databaseUser":              {"a user name", "the default, the function's name in lower case"},
+	"access":                    {"read, write or ddl", "the default read"},
+	"schema":                    {"a schema name", "the default, public on PostgreSQL"},
+	"tables":                    {"a list of table names", "the default, every table of the schema"},
+	"weight":                    {"1 or more", "the default 1"},
+	"reservedConcurrency":       {"1 or more (0 would stop the function from ever running)", "a share of the budget by weight"},
+	"connectionsPerEnvironment": {"1 or more", "the default 1"},
+	"memorySize":                {"128 to 10240 (MiB)", "the default 256"},
+	"timeoutSeconds":            {"1 to 900", "the default 30"},
+}
+
+// reservedFunctionNames are construct IDs a function, built with its name as ID in a
+// functions stack, cannot take: the children CDK and lambdards add to every such stack,
+// and the properties every JavaScript object has (constructs keep a scope's children in
+// a plain object, so a child named "constructor" is taken already).
+var reservedFunctionNames = []string{"CDKMetadata", "BootstrapVersion", "CheckBootstrapVersion", golambda.VpcAccessPolicyID,
+	"constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf"}
+
+const functionsExample = `must be a JSON object such as {"items":{"entry":"functions/items","weight":2}}`
+
 func functions(v any) ([]FunctionConfig, error) {
 	raw, ok := v.(string)
 	if !ok {
@@ -430,50 +639,141 @@ func functions(v any) ([]FunctionConfig, error) {
 		}
 		raw = string(b)
 	}
-	var m map[string]FunctionConfig
+	// Read token by token: json.Unmarshal into a map keeps the last of two equal names and
+	// ignores what follows the object.
 	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf(`must be a JSON object such as {"items":{"entry":"functions/items","weight":2}}: %v`, err)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		if err == nil {
+			err = fmt.Errorf("found %v", t)
+		}
+		return nil, fmt.Errorf("%s: %v", functionsExample, err)
 	}
 	var errs []string
 	var out []FunctionConfig
-	for name, f := range m {
-		if !functionName.MatchString(name) {
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", functionsExample, err)
+		}
+		name := t.(string)
+		f, fieldErrs, err := oneFunction(dec, name)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, fieldErrs...)
+		switch {
+		case slices.ContainsFunc(out, func(o FunctionConfig) bool { return o.Name == name }):
+			errs = append(errs, fmt.Sprintf("function name %q appears twice; give each function once", name))
+		case !functionName.MatchString(name):
 			errs = append(errs, fmt.Sprintf("function name %q must be a letter then letters or digits", name))
+		case slices.Contains(reservedFunctionNames, name):
+			errs = append(errs, fmt.Sprintf("function name %q is taken in every functions stack (by CDK, lambdards or "+
+				"JavaScript); choose another name", name))
 		}
-		if f.Entry == "" {
-			errs = append(errs, fmt.Sprintf("function %q needs an entry (the directory of its Go main package)", name))
-		}
-		f.Name = name
 		out = append(out, f)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%s: %v", functionsExample, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s, and nothing after it: more follows the object at offset %d", functionsExample, dec.InputOffset())
+	}
+	if len(out) == 0 {
+		errs = append(errs, `names no function; give at least one, e.g. {"items":{"entry":"functions/items"}}, or remove the key for the sample function`)
 	}
 	if len(errs) > 0 {
 		sort.Strings(errs)
-		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+		return nil, errors.New(strings.Join(errs, "; "))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// MissingEntries lists the functions whose entry is not a directory (relative entries are
-// under c.Root), for the app to report before Node.js starts. Whether a directory holds a
-// Go main package is for go build to say, at synth.
-func (c Config) MissingEntries() error {
+// oneFunction reads the function called name from dec: an object of functionFields, each at
+// most once, none empty and none zero. A malformed object is err; a value refused is in errs.
+func oneFunction(dec *json.Decoder, name string) (f FunctionConfig, errs []string, err error) {
+	malformed := func(err error) (FunctionConfig, []string, error) {
+		return FunctionConfig{}, nil, fmt.Errorf("%s: function %q: %v", functionsExample, name, err)
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		if err == nil {
+			err = fmt.Errorf("is %v, not an object", t)
+		}
+		return malformed(err)
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		key := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return malformed(err)
+		}
+		rule, known := functionFields[key]
+		value := strings.TrimSpace(string(raw))
+		var zero float64
+		switch {
+		case !known:
+			return malformed(fmt.Errorf("json: unknown field %q", key))
+		case fields[key] != nil:
+			errs = append(errs, fmt.Sprintf("function %q gives %s twice", name, key))
+		case (value == "null" || value == `""` || value == "[]") && rule.dflt == "":
+			errs = append(errs, fmt.Sprintf("function %q has %s = %s: empty; give %s (%s is required)", name, key, value, rule.valid, key))
+		case value == "null" || value == `""` || value == "[]":
+			errs = append(errs, fmt.Sprintf("function %q has %s = %s: empty; give %s, or remove %s for %s", name, key, value, rule.valid, key, rule.dflt))
+		case json.Unmarshal(raw, &zero) == nil && zero == 0:
+			errs = append(errs, fmt.Sprintf("function %q has %s = 0: must be %s; remove %s for %s", name, key, rule.valid, key, rule.dflt))
+		}
+		fields[key] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return malformed(err)
+	}
+	if fields["entry"] == nil {
+		errs = append(errs, fmt.Sprintf("function %q needs an entry (the directory of its Go main package)", name))
+	}
+	b, _ := json.Marshal(fields)
+	if err := json.Unmarshal(b, &f); err != nil {
+		return malformed(err)
+	}
+	f.Name = name
+	return f, errs, nil
+}
+
+// CheckEntries reports the functions whose entry is not the directory of a Go main package
+// for Lambda's linux/arm64 (relative entries are under c.Root), for the app to report
+// before Node.js starts; a library package would bundle an archive that Lambda cannot run.
+func (c Config) CheckEntries() error {
+	build := gobuild.Default
+	build.GOOS, build.GOARCH, build.CgoEnabled = "linux", "arm64", false
 	var errs []string
 	for _, f := range c.Functions {
 		dir := f.Entry
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(c.Root, dir)
 		}
+		const want = "an entry is the directory of the function's Go main package, relative to the project root or absolute"
 		st, err := os.Stat(dir)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Sprintf("functions: %s has entry %q: %v; an entry is the directory of the function's "+
-				"Go main package, relative to the project root or absolute", f.Name, f.Entry, err))
-		case !st.IsDir():
-			errs = append(errs, fmt.Sprintf("functions: %s has entry %q, which is a file (%s); an entry is the directory of "+
-				"the function's Go main package, relative to the project root or absolute", f.Name, f.Entry, dir))
+		if err == nil && !st.IsDir() {
+			err = fmt.Errorf("it is a file (%s)", dir)
+		}
+		if err == nil {
+			var pkg *gobuild.Package
+			switch pkg, err = build.ImportDir(dir, 0); {
+			case err != nil:
+				var none *gobuild.NoGoError
+				if errors.As(err, &none) {
+					err = fmt.Errorf("it holds no Go files for linux/arm64 (%s)", dir)
+				}
+			case !pkg.IsCommand():
+				err = fmt.Errorf("its Go package is %s, not main, so it would build a library archive that Lambda cannot run", pkg.Name)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("functions: %s has entry %q: %v; %s", f.Name, f.Entry, err, want))
 		}
 	}
 	if len(errs) > 0 {

@@ -48,6 +48,10 @@ func TestCLISynth(t *testing.T) {
 	if !strings.Contains(out, "max_connections") {
 		t.Errorf("cdk synth output has no budget table:\n%s", out)
 	}
+	// The CLI warns about every "aws:" key in cdk.json; the app gives its own as defaults.
+	if strings.Contains(out, "reserved context key") {
+		t.Errorf("cdk synth warns about a reserved context key in cdk.json:\n%s", out)
+	}
 	data := template(t, dir, "LambdaRdsData")
 	for typ, want := range map[string]int{
 		"AWS::EC2::VPC": 1, "AWS::EC2::InternetGateway": 0, "AWS::EC2::NatGateway": 0,
@@ -91,5 +95,44 @@ func TestBudgetFailsThroughCLI(t *testing.T) {
 	noTrace(t, out)
 	if fileExists(filepath.Join(outdir, "manifest.json")) {
 		t.Errorf("%s holds a manifest.json after a failed synth", outdir)
+	}
+}
+
+// TestBadInputThroughCLI runs configurations that the app refuses through the real CDK
+// CLI, as a user types them with -c (an empty value is "key="): the CLI exits non-zero,
+// prints the app's exact message without a stack trace, and leaves no cloud assembly.
+func TestBadInputThroughCLI(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"empty value", []string{"-c", "maxAcu="},
+			"  - maxAcu = \"\": empty; give a value, or remove the key for the default 4\n"},
+		{"key that does not apply", []string{"-c", "maxAcu=8"},
+			"  - maxAcu = 8 with database = instance (the default): Aurora capacity units size Aurora Serverless v2, " +
+				"and an RDS instance is sized by its instanceClass; remove maxAcu, or set database = serverless\n"},
+		{"lambdards key misspelled", []string{"-c", "lambdards:nags=true"},
+			"  - lambdards:nags: unknown context key; the lambdards: keys are lambdards:nag, lambdards:skipBundling\n"},
+		{"function weight 0", []string{"-c", `functions={"items":{"entry":"functions/items","weight":0}}`},
+			"  - functions = \"{\\\"items\\\":{\\\"entry\\\":\\\"functions/items\\\",\\\"weight\\\":0}}\": function \"items\" has " +
+				"weight = 0: must be 1 or more; remove weight for the default 1\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			outdir := t.TempDir()
+			args := append([]string{"synth", "-q", "--app", app, "--output", outdir, "-c", "lambdards:skipBundling=true"}, tt.args...)
+			out, err := cdk(t, nil, args...)
+			if _, ok := err.(*exec.ExitError); !ok {
+				t.Fatalf("cdk synth = %v, want a non-zero exit\n%s", err, out)
+			}
+			if want := invalid[:len(invalid)-len("\n  - ")] + "\n" + tt.want; !strings.Contains(out, "lambdards: "+want) {
+				t.Errorf("cdk synth output =\n%s\nwant it to contain\nlambdards: %s", out, want)
+			}
+			noTrace(t, out)
+			if fileExists(filepath.Join(outdir, "manifest.json")) {
+				t.Errorf("%s holds a manifest.json after a failed synth", outdir)
+			}
+		})
 	}
 }

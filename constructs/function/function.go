@@ -293,6 +293,14 @@ func withDefaults(props *Props, id string) (Props, []string) {
 		errs = append(errs, "access, schema, tables: set, but the pool provisions no users (pool.Props.Users); "+
 			"create the user yourself and leave them unset, or give the pool a users provisioner")
 	}
+	if db := p.Pool.Database; p.Schema != "" && db.Engine() == budget.MySQL && p.Schema != db.DatabaseName() {
+		// MySQL has no schemas within a database: a schema is a database (MySQL Reference
+		// Manual, "CREATE SCHEMA is a synonym for CREATE DATABASE"), and the function's
+		// connection names the pool's database.
+		errs = append(errs, fmt.Sprintf("schema %q: on MySQL a schema is a database, and the function connects to the "+
+			"database %q, so it would get no rights on the database it uses; remove schema, or set it to %q",
+			p.Schema, db.DatabaseName(), db.DatabaseName()))
+	}
 	if !userPattern.MatchString(p.DatabaseUser) {
 		errs = append(errs, fmt.Sprintf("databaseUser %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseUser))
 	}
