@@ -51,6 +51,6 @@ func ExampleInstanceMaxConnections() {
 	n, err = budget.InstanceMaxConnections(budget.MySQL, "t4g.micro")
 	fmt.Println(n, err)
 	// Output:
-	// 73 <nil>
-	// 55 <nil>
+	// 112 <nil>
+	// 85 <nil>
 }
