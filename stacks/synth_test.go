@@ -1,7 +1,6 @@
 package stacks_test
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -85,17 +84,8 @@ func assemblyOf(t *testing.T, name string) assembly {
 // shared synth records in Metadata (as the CLI does) and a snapshot leaves out.
 func (a assembly) rawTemplate(t *testing.T, stack string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(a.dir, stack+".template.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("%s: %v", stack, err)
-	}
-	resources, _ := doc["Resources"].(map[string]any)
+	doc := readTemplate(t, filepath.Join(a.dir, stack+".template.json"))
+	resources := doc["Resources"].(map[string]any)
 	for _, r := range resources {
 		if md, ok := r.(map[string]any)["Metadata"].(map[string]any); ok {
 			delete(md, "aws:cdk:path")
