@@ -9,9 +9,11 @@
 // # The model
 //
 // A database accepts max_connections connections. InstanceMaxConnections
-// (RDS) and ServerlessMaxConnections (Aurora Serverless v2) give AWS's
-// defaults. A construct writes the value into the parameter group, which
-// makes it exact. Of those connections:
+// (RDS; an estimate at or below AWS's default) and ServerlessMaxConnections
+// (Aurora Serverless v2; AWS's published table) give the value to use, and
+// CheckInstanceMaxConnections and CheckServerlessMaxConnections refuse an
+// explicit value the database cannot take. A construct writes the value into
+// the parameter group, which makes it exact. Of those connections:
 //
 //   - the engine keeps some for superusers and AWS automation
 //     (ReservedConnections): 5 on RDS PostgreSQL, 8 on Aurora PostgreSQL and

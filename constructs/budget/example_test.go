@@ -51,6 +51,6 @@ func ExampleInstanceMaxConnections() {
 	n, err = budget.InstanceMaxConnections(budget.MySQL, "t4g.micro")
 	fmt.Println(n, err)
 	// Output:
-	// 112 <nil>
-	// 85 <nil>
+	// 73 <nil>
+	// 55 <nil>
 }

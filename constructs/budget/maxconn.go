@@ -145,22 +145,82 @@ func KnownInstanceClasses() []string {
 	return append([]string(nil), knownClasses...)
 }
 
-// InstanceMaxConnections returns the RDS (non-Aurora) default max_connections
-// for an engine and an instance class written as CDK writes it ("t4g.micro",
-// "r6g.large"; a leading "db." is accepted too).
+// Estimate of DBInstanceClassMemory. RDS evaluates the max_connections formula
+// on DBInstanceClassMemory, the class's memory minus what the operating system
+// and the RDS processes keep, and AWS publishes no formula for it. lambdards
+// estimates it as 90 % of the nominal memory minus 256 MiB, a model fitted to
+// lie at or below every published default (checked in
+// TestInstanceMaxConnectionsPublished), so the derived max_connections never
+// exceeds what the instance would get by default:
 //
-// The value is the RDS default formula evaluated on the class's nominal memory
-// (GiB * 1024^3 bytes) with integer division: for PostgreSQL
-// LEAST(memory/9531392, 5000), for MySQL memory/12582880, clamped to MySQL's
-// own limit of 100000. RDS evaluates the formula on DBInstanceClassMemory,
-// which is the nominal memory minus what the operating system and RDS
-// processes keep, so a running instance left at the default reports less
-// (measured at 88-97 % of this value); write the result into the parameter
-// group to make it exact.
+//   - Amazon Aurora User Guide, "Managing Amazon Aurora PostgreSQL", section
+//     "Maximum connections to an Aurora PostgreSQL DB instance"
+//     (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html#AuroraPostgreSQL.Managing.MaxConnections;
+//     awsdocs/amazon-aurora-user-guide, doc_source/AuroraPostgreSQL.Managing.md),
+//     the same LEAST({DBInstanceClassMemory/9531392}, 5000): t3.medium 420,
+//     t4g.medium 405, t3.large and t4g.large 844, r4.large and r5.large 1600,
+//     r6g.large 1722, r4.xlarge 3200, r5.xlarge 3300, r6g.xlarge 3479. The
+//     tightest fit is r5.large (16 GiB): 1594 derived against 1600 published.
+//   - RDS PostgreSQL, measured with "show max_connections" (GitHub gist
+//     guizmaii/1cacffef793c2ba9645083c3e18b3d8c): t2.small 198, t2.medium 413,
+//     t2.large and m4.large 856, r4.large 1660.
+//   - RDS MySQL, measured (tritoneco.com, "max_connections at AWS RDS MySQL
+//     instance sizes", 2015, repeated on Server Fault question 862387):
+//     t2.micro 66, t2.small 150, m3.medium 296, t2.medium 312, m3.large 609,
+//     t2.large and m4.large 648, m3.xlarge 1237, r3.large 1258, m4.xlarge 1320,
+//     m2.xlarge 1412, m3.2xlarge 2492, r3.xlarge 2540.
+//
+// The published figures run at 78-97 % of the formula on nominal memory, lower
+// on small classes (t2.micro MySQL 66 of 85), which is why the model has a
+// fixed part as well as a proportional one. The estimate errs safe: a budget
+// built on fewer connections than the instance really allows wastes a few
+// connections, while one built on more would let Lambda open connections the
+// database refuses (or, written into the parameter group, give the instance
+// more connections than AWS sizes its memory for).
+const (
+	classMemoryPercent  = 90
+	classMemoryReserved = 256 << 20 // bytes
+)
+
+// classMemory returns the DBInstanceClassMemory estimate, in bytes, of a class
+// with gib GiB of nominal memory.
+func classMemory(gib int) int {
+	return max((gib<<30)/100*classMemoryPercent-classMemoryReserved, 0)
+}
+
+// InstanceMaxConnections returns the max_connections lambdards derives for an
+// RDS (non-Aurora) instance of an engine and an instance class written as CDK
+// writes it ("t4g.micro", "r6g.large"; a leading "db." is accepted too).
+//
+// The value is the RDS default formula, with integer division, evaluated on an
+// estimate of DBInstanceClassMemory that lies at or below every published
+// default (see classMemoryPercent for the model and its sources): for
+// PostgreSQL LEAST(memory/9531392, 5000), for MySQL memory/12582880, clamped
+// to MySQL's own limit of 100000. It is never above what the instance would
+// get by default, and the database construct writes it into the parameter
+// group, so the deployed value and the budget agree exactly.
 //
 // An unknown class is an error that lists the known classes and says to set
 // maxConnections explicitly.
 func InstanceMaxConnections(e Engine, class string) (int, error) {
+	gib, err := classGiB(e, class)
+	if err != nil {
+		return 0, err
+	}
+	return formula(e, classMemory(gib)), nil
+}
+
+// formula evaluates the RDS default max_connections formula on memory bytes.
+func formula(e Engine, memory int) int {
+	if e == Postgres {
+		return min(memory/postgresBytesPerConnection, postgresFormulaCap)
+	}
+	return min(memory/mysqlBytesPerConnection, mysqlMaxConnectionsLimit)
+}
+
+// classGiB returns the nominal memory of a class, or an error for an unknown
+// engine or class.
+func classGiB(e Engine, class string) (int, error) {
 	if !e.valid() {
 		return 0, fmt.Errorf("engine %q is not supported: use %q or %q", e, Postgres, MySQL)
 	}
@@ -171,11 +231,7 @@ func InstanceMaxConnections(e Engine, class string) (int, error) {
 			"set maxConnections explicitly, or use one of the known classes: %s",
 			class, strings.Join(knownClasses, ", "))
 	}
-	bytes := gib << 30
-	if e == Postgres {
-		return min(bytes/postgresBytesPerConnection, postgresFormulaCap), nil
-	}
-	return min(bytes/mysqlBytesPerConnection, mysqlMaxConnectionsLimit), nil
+	return gib, nil
 }
 
 // Aurora Serverless v2 capacity limits, in ACU.
@@ -337,4 +393,94 @@ func ReservedConnections(e Engine, aurora bool) int {
 		n += auroraAutomationReserved
 	}
 	return n
+}
+
+// auroraMySQLMaxConnectionsLimit is the largest max_connections Aurora MySQL
+// accepts in a parameter group. Source: Amazon Aurora User Guide, "Managing
+// performance and scaling for Amazon Aurora MySQL", section "Maximum
+// connections to an Aurora MySQL DB instance" ("up to 16,000").
+const auroraMySQLMaxConnectionsLimit = 16000
+
+// acuBytes is the memory of one ACU. Source: Amazon Aurora User Guide, "How
+// Aurora Serverless v2 works" ("each ACU is a combination of approximately 2
+// gibibytes (GiB) of memory").
+const acuBytes = 2 << 30
+
+// memoryBound is the most connections that nominal memory holds at AWS's own
+// per-connection allowance, the divisor of the default formula, without the
+// formula's cap. Beyond it every connection would get less memory than AWS's
+// formula sizes for, even if connections took all of the nominal memory (which
+// is more than DBInstanceClassMemory): such a value is a typo or a
+// misunderstanding, not a tuning choice.
+func memoryBound(e Engine, bytes int) int {
+	if e == Postgres {
+		return bytes / postgresBytesPerConnection
+	}
+	return bytes / mysqlBytesPerConnection
+}
+
+// CheckInstanceMaxConnections reports an explicit max_connections n that an
+// RDS instance of the engine and class cannot sensibly take: above the
+// engine's limit, or above the class's nominal memory divided by AWS's
+// per-connection allowance (see memoryBound). It returns nil when n is fine,
+// and the class error of InstanceMaxConnections for an unknown class.
+//
+// A problem reads
+//
+//	maxConnections N exceeds LIMIT, the most WHY: lower maxConnections to at most LIMIT or FIX
+func CheckInstanceMaxConnections(e Engine, class string, n int) error {
+	gib, err := classGiB(e, class)
+	if err != nil {
+		return err
+	}
+	var errs Error
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(class)), "db.")
+	limit := min(memoryBound(e, gib<<30), maxConnectionsLimit(e))
+	if n > limit {
+		errs.add("maxConnections %d exceeds %d, the most an RDS %s instance of class %s (%d GiB) can take at the %d bytes "+
+			"per connection of AWS's default formula: lower maxConnections to at most %d or choose an instance class "+
+			"with more memory", n, limit, e, name, gib, bytesPerConnection(e), limit)
+	}
+	return errs.err()
+}
+
+// CheckServerlessMaxConnections reports an explicit max_connections n that an
+// Aurora Serverless v2 instance with the capacity range minACU-maxACU cannot
+// take: Aurora PostgreSQL with a minimum of 0 or 0.5 ACU caps max_connections
+// at 2000 (see serverlessPostgresLowMinCap); Aurora MySQL accepts at most
+// 16000; and neither can sensibly take more than the maximum capacity's memory
+// (2 GiB per ACU) divided by AWS's per-connection allowance (see memoryBound).
+// Invalid capacities are reported as ServerlessMaxConnections reports them.
+//
+// Each problem reads
+//
+//	maxConnections N exceeds LIMIT, the most WHY: lower maxConnections to at most LIMIT or FIX
+func CheckServerlessMaxConnections(e Engine, minACU, maxACU float64, n int) error {
+	if _, err := ServerlessMaxConnections(e, minACU, maxACU); err != nil {
+		return err
+	}
+	var errs Error
+	if e == Postgres && minACU <= acuStep && n > serverlessPostgresLowMinCap {
+		errs.add("maxConnections %d exceeds %d, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of "+
+			"%v ACU: lower maxConnections to at most %d or raise minimum capacity to 1 ACU",
+			n, serverlessPostgresLowMinCap, minACU, serverlessPostgresLowMinCap)
+	}
+	if e == MySQL && n > auroraMySQLMaxConnectionsLimit {
+		errs.add("maxConnections %d exceeds %d, the most Aurora MySQL accepts: lower maxConnections to at most %d",
+			n, auroraMySQLMaxConnectionsLimit, auroraMySQLMaxConnectionsLimit)
+	}
+	limit := min(memoryBound(e, int(maxACU*2)*acuBytes/2), maxConnectionsLimit(e))
+	if n > limit {
+		errs.add("maxConnections %d exceeds %d, the most Aurora %s Serverless v2 at a maximum capacity of %v ACU (%v GiB) "+
+			"can take at the %d bytes per connection of AWS's default formula: lower maxConnections to at most %d or "+
+			"raise maxAcu", n, limit, e, maxACU, maxACU*2, bytesPerConnection(e), limit)
+	}
+	return errs.err()
+}
+
+func bytesPerConnection(e Engine) int {
+	if e == Postgres {
+		return postgresBytesPerConnection
+	}
+	return mysqlBytesPerConnection
 }

@@ -14,30 +14,88 @@ func TestInstanceMaxConnections(t *testing.T) {
 		class  string
 		want   int
 	}{
-		// PostgreSQL: LEAST(GiB*1024^3 / 9531392, 5000).
-		{Postgres, "t4g.micro", 112},      // 1073741824 / 9531392 = 112.65
-		{Postgres, "db.t4g.micro", 112},   // "db." prefix accepted
-		{Postgres, " DB.T4G.MICRO ", 112}, // case and spaces ignored
-		{Postgres, "t3.small", 225},       // 2147483648 / 9531392 = 225.3
-		{Postgres, "t4g.medium", 450},     // 4 GiB: 450.6
-		{Postgres, "m6g.large", 901},      // 8 GiB: 901.2
-		{Postgres, "r6g.large", 1802},     // 16 GiB: 1802.4
-		{Postgres, "r6g.xlarge", 3604},    // 32 GiB: 3604.9
-		{Postgres, "r6g.2xlarge", 5000},   // 64 GiB: 7209 capped at 5000
-		{Postgres, "r6g.16xlarge", 5000},  // 512 GiB: 57678 capped at 5000
-		// MySQL: GiB*1024^3 / 12582880, clamped to MySQL's 100000.
-		{MySQL, "t4g.micro", 85},        // 1073741824 / 12582880 = 85.3
-		{MySQL, "t3.small", 170},        // 2 GiB: 170.7
-		{MySQL, "m6g.large", 682},       // 8 GiB: 682.7
-		{MySQL, "r6g.large", 1365},      // 16 GiB: 1365.3
-		{MySQL, "m7i.24xlarge", 32768},  // 384 GiB: 32768.0
-		{MySQL, "r5.24xlarge", 65536},   // 768 GiB: 65536.2
-		{MySQL, "r7i.48xlarge", 100000}, // 1536 GiB: 131072 clamped to 100000
+		// PostgreSQL: LEAST(m / 9531392, 5000) with m = GiB*1024^3*90/100 - 256 MiB.
+		{Postgres, "t4g.micro", 73},      // 697932185 / 9531392 = 73.2
+		{Postgres, "db.t4g.micro", 73},   // "db." prefix accepted
+		{Postgres, " DB.T4G.MICRO ", 73}, // case and spaces ignored
+		{Postgres, "t3.small", 174},      // 2 GiB: 174.6
+		{Postgres, "t4g.medium", 377},    // 4 GiB: 377.4
+		{Postgres, "m6g.large", 782},     // 8 GiB: 782.9
+		{Postgres, "r6g.large", 1594},    // 16 GiB: 1594.2
+		{Postgres, "r6g.xlarge", 3216},   // 32 GiB: 3216.6
+		{Postgres, "r6g.2xlarge", 5000},  // 64 GiB: 6461 capped at 5000
+		{Postgres, "r6g.16xlarge", 5000}, // 512 GiB: capped at 5000
+		// MySQL: m / 12582880, clamped to MySQL's 100000.
+		{MySQL, "t4g.micro", 55},        // 697932185 / 12582880 = 55.5
+		{MySQL, "t3.small", 132},        // 2 GiB: 132.2
+		{MySQL, "m6g.large", 593},       // 8 GiB: 593.1
+		{MySQL, "r6g.large", 1207},      // 16 GiB: 1207.5
+		{MySQL, "m7i.24xlarge", 29469},  // 384 GiB: 29469.9
+		{MySQL, "r5.24xlarge", 58961},   // 768 GiB: 58961.5
+		{MySQL, "r7i.48xlarge", 100000}, // 1536 GiB: 117944 clamped to 100000
 	}
 	for _, tt := range tests {
 		got, err := InstanceMaxConnections(tt.engine, tt.class)
 		if err != nil || got != tt.want {
 			t.Errorf("InstanceMaxConnections(%q, %q) = %d, %v, want %d, nil", tt.engine, tt.class, got, err, tt.want)
+		}
+	}
+}
+
+// TestInstanceMaxConnectionsPublished checks the DBInstanceClassMemory model
+// against every published default (sources at classMemoryPercent): the
+// derived value must not exceed any of them, including for older classes
+// whose nominal memory is not a whole number of GiB.
+func TestInstanceMaxConnectionsPublished(t *testing.T) {
+	tests := []struct {
+		source    string
+		engine    Engine
+		class     string
+		mib       int // nominal memory in MiB
+		published int
+	}{
+		{"Aurora PostgreSQL table", Postgres, "t3.medium", 4096, 420},
+		{"Aurora PostgreSQL table", Postgres, "t4g.medium", 4096, 405},
+		{"Aurora PostgreSQL table", Postgres, "t3.large", 8192, 844},
+		{"Aurora PostgreSQL table", Postgres, "t4g.large", 8192, 844},
+		{"Aurora PostgreSQL table", Postgres, "r4.large", 15616, 1600},
+		{"Aurora PostgreSQL table", Postgres, "r5.large", 16384, 1600},
+		{"Aurora PostgreSQL table", Postgres, "r6g.large", 16384, 1722},
+		{"Aurora PostgreSQL table", Postgres, "r4.xlarge", 31232, 3200},
+		{"Aurora PostgreSQL table", Postgres, "r5.xlarge", 32768, 3300},
+		{"Aurora PostgreSQL table", Postgres, "r6g.xlarge", 32768, 3479},
+		{"RDS PostgreSQL measured", Postgres, "t2.small", 2048, 198},
+		{"RDS PostgreSQL measured", Postgres, "t2.medium", 4096, 413},
+		{"RDS PostgreSQL measured", Postgres, "t2.large", 8192, 856},
+		{"RDS PostgreSQL measured", Postgres, "m4.large", 8192, 856},
+		{"RDS PostgreSQL measured", Postgres, "r4.large", 15616, 1660},
+		{"RDS MySQL measured", MySQL, "t2.micro", 1024, 66},
+		{"RDS MySQL measured", MySQL, "t2.small", 2048, 150},
+		{"RDS MySQL measured", MySQL, "m3.medium", 3840, 296},
+		{"RDS MySQL measured", MySQL, "t2.medium", 4096, 312},
+		{"RDS MySQL measured", MySQL, "m3.large", 7680, 609},
+		{"RDS MySQL measured", MySQL, "t2.large", 8192, 648},
+		{"RDS MySQL measured", MySQL, "m4.large", 8192, 648},
+		{"RDS MySQL measured", MySQL, "m3.xlarge", 15360, 1237},
+		{"RDS MySQL measured", MySQL, "r3.large", 15616, 1258},
+		{"RDS MySQL measured", MySQL, "m4.xlarge", 16384, 1320},
+		{"RDS MySQL measured", MySQL, "m2.xlarge", 17510, 1412},
+		{"RDS MySQL measured", MySQL, "m3.2xlarge", 30720, 2492},
+		{"RDS MySQL measured", MySQL, "r3.xlarge", 31232, 2540},
+	}
+	for _, tt := range tests {
+		memory := max((tt.mib<<20)/100*classMemoryPercent-classMemoryReserved, 0)
+		if got := formula(tt.engine, memory); got > tt.published {
+			t.Errorf("derived max_connections for %s %s (%d MiB) = %d, want at most the published %d (%s)",
+				tt.engine, tt.class, tt.mib, got, tt.published, tt.source)
+		}
+		// Classes lambdards knows must derive the same figure through the
+		// exported function.
+		if gib, ok := instanceClassGiB[tt.class]; ok && gib<<10 == tt.mib {
+			got, err := InstanceMaxConnections(tt.engine, tt.class)
+			if err != nil || got > tt.published {
+				t.Errorf("InstanceMaxConnections(%q, %q) = %d, %v, want at most %d", tt.engine, tt.class, got, err, tt.published)
+			}
 		}
 	}
 }
@@ -287,5 +345,72 @@ func wantIn(t *testing.T, call, msg string, parts ...string) {
 		if !strings.Contains(msg, p) {
 			t.Errorf("%s error = %q, want it to contain %q", call, msg, p)
 		}
+	}
+}
+
+func TestCheckInstanceMaxConnections(t *testing.T) {
+	tests := []struct {
+		engine Engine
+		class  string
+		n      int
+		want   string // "" for no error
+	}{
+		{Postgres, "t4g.micro", 112, ""}, // 1 GiB / 9531392 = 112
+		{Postgres, "t4g.micro", 113, "maxConnections 113 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)"},
+		{Postgres, "r6g.16xlarge", 57000, ""}, // above the formula's 5000 cap, within memory
+		{MySQL, "t4g.micro", 85, ""},
+		{MySQL, "db.t4g.micro", 86, "lower maxConnections to at most 85 or choose an instance class with more memory"},
+		{MySQL, "r7i.48xlarge", 100001, "exceeds 100000"},
+		{Postgres, "x9.huge", 10, `instance class "x9.huge"`},
+	}
+	for _, tt := range tests {
+		err := CheckInstanceMaxConnections(tt.engine, tt.class, tt.n)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("CheckInstanceMaxConnections(%q, %q, %d) = %v, want nil", tt.engine, tt.class, tt.n, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("CheckInstanceMaxConnections(%q, %q, %d) = nil, want an error containing %q", tt.engine, tt.class, tt.n, tt.want)
+			continue
+		}
+		wantIn(t, "CheckInstanceMaxConnections", err.Error(), tt.want)
+	}
+}
+
+func TestCheckServerlessMaxConnections(t *testing.T) {
+	tests := []struct {
+		engine         Engine
+		minACU, maxACU float64
+		n              int
+		want           []string // nil for no error
+	}{
+		{Postgres, 0.5, 64, 2000, nil},
+		{Postgres, 0.5, 64, 2001, []string{"maxConnections 2001 exceeds 2000", "minimum capacity of 0.5 ACU",
+			"lower maxConnections to at most 2000 or raise minimum capacity to 1 ACU"}},
+		{Postgres, 0, 64, 2500, []string{"minimum capacity of 0 ACU"}},
+		{Postgres, 1, 64, 2500, nil},
+		{MySQL, 1, 256, 16000, nil},
+		{MySQL, 1, 256, 16001, []string{"maxConnections 16001 exceeds 16000, the most Aurora MySQL accepts"}},
+		{Postgres, 1, 1, 225, nil}, // 2 GiB / 9531392 = 225
+		{Postgres, 1, 1, 226, []string{"exceeds 225", "maximum capacity of 1 ACU (2 GiB)", "or raise maxAcu"}},
+		{MySQL, 1, 4, 682, nil}, // 8 GiB / 12582880 = 682
+		{MySQL, 1, 4, 683, []string{"exceeds 682"}},
+		{Postgres, 1, 0.5, 10, []string{"maxAcu 0.5"}},
+	}
+	for _, tt := range tests {
+		err := CheckServerlessMaxConnections(tt.engine, tt.minACU, tt.maxACU, tt.n)
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("CheckServerlessMaxConnections(%q, %v, %v, %d) = %v, want nil", tt.engine, tt.minACU, tt.maxACU, tt.n, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("CheckServerlessMaxConnections(%q, %v, %v, %d) = nil, want an error", tt.engine, tt.minACU, tt.maxACU, tt.n)
+			continue
+		}
+		wantIn(t, "CheckServerlessMaxConnections", err.Error(), tt.want...)
 	}
 }
