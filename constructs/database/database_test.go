@@ -50,9 +50,10 @@ func TestInstance(t *testing.T) {
 		maxConns string
 		tls      map[string]any
 	}{
-		// 2 GiB / 9531392 = 225; 4 GiB / 12582880 = 341 (see package budget).
-		{database.Postgres, "t4g.small", "postgres17", 5432, "225", map[string]any{"rds.force_ssl": "1"}},
-		{database.MySQL, "t4g.medium", "mysql8.4", 3306, "341", map[string]any{"require_secure_transport": "ON"}},
+		// budget.InstanceMaxConnections: (2 GiB*0.9 - 256 MiB) / 9531392 = 174;
+		// (4 GiB*0.9 - 256 MiB) / 12582880 = 285.
+		{database.Postgres, "t4g.small", "postgres17", 5432, "174", map[string]any{"rds.force_ssl": "1"}},
+		{database.MySQL, "t4g.medium", "mysql8.4", 3306, "285", map[string]any{"require_secure_transport": "ON"}},
 	} {
 		t.Run(string(tc.engine), func(t *testing.T) {
 			db, tmpl := build(t, instance(tc.engine, tc.class))

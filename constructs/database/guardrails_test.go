@@ -116,6 +116,27 @@ func TestGuardrails(t *testing.T) {
 				"choose a later engineVersion or a minimum capacity of 0.5 ACU or more"},
 		},
 		{
+			name:  "explicit maxConnections above what the instance class holds",
+			props: func(n *network.Network) database.Props { return database.Props{MaxConnections: 500} },
+			want: []string{"maxConnections 500 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)",
+				"lower maxConnections to at most 112 or choose an instance class with more memory"},
+		},
+		{
+			name:       "explicit maxConnections above the Aurora PostgreSQL low-minimum cap",
+			serverless: &database.ServerlessProps{MaxCapacity: 64},
+			props:      func(n *network.Network) database.Props { return database.Props{MaxConnections: 3000} },
+			want: []string{"maxConnections 3000 exceeds 2000, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of 0.5 ACU",
+				"lower maxConnections to at most 2000 or raise minimum capacity to 1 ACU"},
+		},
+		{
+			name:       "explicit maxConnections above Aurora MySQL's limit",
+			serverless: &database.ServerlessProps{MaxCapacity: 256},
+			props: func(n *network.Network) database.Props {
+				return database.Props{Engine: database.MySQL, MaxConnections: 20000}
+			},
+			want: []string{"maxConnections 20000 exceeds 16000, the most Aurora MySQL accepts"},
+		},
+		{
 			name:       "Aurora MySQL too old to pause",
 			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
 			props: func(n *network.Network) database.Props {
@@ -146,6 +167,15 @@ func TestGuardrails(t *testing.T) {
 			}, append([]string{"Data/Database: invalid database:"}, tt.want...)...)
 		})
 	}
+}
+
+// TestGuardrailsPassMaxConnections checks explicit max_connections at their limits.
+func TestGuardrailsPassMaxConnections(t *testing.T) {
+	stack, n := guardrailNetwork()
+	p := database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, SecretsManagerEndpoint: n.Endpoints["secretsmanager"], MaxConnections: 2000}
+	database.NewServerless(stack, jsii.String("Serverless"), &database.ServerlessProps{Props: p, MaxCapacity: 64})
+	p.MaxConnections = 112
+	database.NewInstance(stack, jsii.String("Instance"), &database.InstanceProps{Props: p})
 }
 
 // TestGuardrailsPass checks the versions the guardrails accept at their limits, and that

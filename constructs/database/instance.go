@@ -77,6 +77,13 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	}
 	errs = append(errs, checkVersion(false, p.Engine, version, false)...)
 	maxConns := p.MaxConnections
+	if maxConns > 0 {
+		// The rule lives in package budget, so that the app's context layer can apply
+		// it before synthesis and both report the same message.
+		if err := budget.CheckInstanceMaxConnections(p.Engine, p.InstanceClass, maxConns); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
 	if len(errs) == 0 && maxConns == 0 {
 		n, err := budget.InstanceMaxConnections(p.Engine, p.InstanceClass)
 		if err != nil {

@@ -85,6 +85,13 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	}
 	if maxConns == 0 {
 		maxConns = n
+	} else if err == nil {
+		// An explicit value is held to the same limits as the derived one (the 2000 cap
+		// at a minimum of 0 or 0.5 ACU, Aurora MySQL's 16000, the capacity's memory);
+		// the rule lives in package budget.
+		if err := budget.CheckServerlessMaxConnections(p.Engine, *p.MinCapacity, p.MaxCapacity, maxConns); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	fail(scope, id, errs)
 
