@@ -38,10 +38,11 @@ func TestCapacityDrivesTheBudget(t *testing.T) {
 		api      float64
 		jobs     float64
 	}{
-		// 1 GiB / 9531392 = 112; 5 reserved; headroom 12: 95 usable, 84 % = 94; 3:1.
-		{"t4g.micro", mapContext{"instanceClass": "t4g.micro"}, "112", 84, 70, 23},
-		// 8 GiB / 9531392 = 901; headroom 91: 805 usable, 89 % = 801; 3:1 → 600, 200.
-		{"t4g.large", mapContext{"instanceClass": "t4g.large"}, "901", 89, 600, 200},
+		// DBInstanceClassMemory estimated at 90 % of 1 GiB - 256 MiB, / 9531392 = 73; 5
+		// reserved; headroom 8: 60 usable, 82 % = 59; 3:1.
+		{"t4g.micro", mapContext{"instanceClass": "t4g.micro"}, "73", 82, 44, 14},
+		// 90 % of 8 GiB - 256 MiB, / 9531392 = 782; headroom 79: 698 usable, 89 % = 695; 3:1.
+		{"t4g.large", mapContext{"instanceClass": "t4g.large"}, "782", 89, 521, 173},
 		// Aurora PostgreSQL 4 ACU = 823; 8 reserved; headroom 83: 732 usable, 88 % = 724.
 		{"4 ACU", mapContext{"database": "serverless", "maxAcu": "4"}, "823", 88, 543, 181},
 		// 8 ACU = 1669; 8 reserved; headroom 167: 1494, 89 % = 1485: the account's 900 bind.

@@ -14,7 +14,7 @@ import (
 // program on a budget that fails.
 func TestBudgetReport(t *testing.T) {
 	out, dir := cliSynth(t)
-	for _, want := range []string{"max_connections         112", "LambdaRdsFunctions/items", "spare connections",
+	for _, want := range []string{"max_connections         73", "LambdaRdsFunctions/items", "spare connections",
 		"hyperplane ENIs: 4 (2 subnets × 2 security groups, shared by 2 functions)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("budget table does not contain %q:\n%s", want, out)
@@ -39,8 +39,8 @@ func TestBudgetReport(t *testing.T) {
 	if report.HyperplaneENIs.Count != 4 {
 		t.Errorf("report hyperplaneEnis.count = %d, want 4 (2 subnets × the functions' and the provisioner's groups)", report.HyperplaneENIs.Count)
 	}
-	if report.MaxConnections != 112 || len(report.Functions) != 1 ||
+	if report.MaxConnections != 73 || len(report.Functions) != 1 ||
 		float64(report.Functions[0].ReservedConcurrency) != fn["ReservedConcurrentExecutions"] {
-		t.Errorf("report = %+v, template reserved concurrency %v; want them to agree on 112 connections", report, fn["ReservedConcurrentExecutions"])
+		t.Errorf("report = %+v, template reserved concurrency %v; want them to agree on 73 connections", report, fn["ReservedConcurrentExecutions"])
 	}
 }

@@ -71,8 +71,8 @@ func TestCLISynth(t *testing.T) {
 		t.Errorf("proxy RequireTLS %v, DefaultAuthScheme %v; want true, IAM_AUTH", proxy["RequireTLS"], proxy["DefaultAuthScheme"])
 	}
 	fn := resources(template(t, dir, "LambdaRdsFunctions"), "AWS::Lambda::Function")[0]
-	if fn["VpcConfig"] == nil || fn["ReservedConcurrentExecutions"] != 94.0 {
-		t.Errorf("function VpcConfig %v, ReservedConcurrentExecutions %v; want a VPC and 94", fn["VpcConfig"], fn["ReservedConcurrentExecutions"])
+	if fn["VpcConfig"] == nil || fn["ReservedConcurrentExecutions"] != 59.0 {
+		t.Errorf("function VpcConfig %v, ReservedConcurrentExecutions %v; want a VPC and 59", fn["VpcConfig"], fn["ReservedConcurrentExecutions"])
 	}
 }
 

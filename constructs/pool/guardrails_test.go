@@ -42,8 +42,8 @@ func TestIdleAboveMax(t *testing.T) {
 	idle := 90
 	panictest.Contains(t, func() {
 		pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc, Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}})
-	}, "Data/Pool: invalid connection budget:", "proxy max idle connections percent 90 exceeds max connections percent 84",
-		"set maxIdleConnectionsPercent to at most 84")
+	}, "Data/Pool: invalid connection budget:", "proxy max idle connections percent 90 exceeds max connections percent 82",
+		"set maxIdleConnectionsPercent to at most 82")
 }
 
 func TestGrantConnectWithoutVpc(t *testing.T) {

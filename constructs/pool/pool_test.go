@@ -169,12 +169,12 @@ func TestProxy(t *testing.T) {
 		"IdleClientTimeout": 1800,
 		"DebugLogging":      false,
 	})
-	// The budget of an RDS PostgreSQL t4g.micro: max_connections 112, 5 reserved,
-	// headroom max(5, ceil(11.2)) = 12, usable 95: floor(100*95/112) = 84 %.
+	// The budget of an RDS PostgreSQL t4g.micro: max_connections 73, 5 reserved,
+	// headroom max(5, ceil(7.3)) = 8, usable 60: floor(100*60/73) = 82 %.
 	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBProxyTargetGroup"), &map[string]any{
 		"ConnectionPoolConfigurationInfo": map[string]any{
-			"MaxConnectionsPercent":     84,
-			"MaxIdleConnectionsPercent": 42,
+			"MaxConnectionsPercent":     82,
+			"MaxIdleConnectionsPercent": 41,
 			"ConnectionBorrowTimeout":   pool.DefaultBorrowTimeoutSeconds,
 		},
 	})
@@ -188,8 +188,8 @@ func TestProxy(t *testing.T) {
 			})}},
 		}})},
 	})
-	if f.Pool.Proxy.Settings.MaxConnectionsPercent != 84 {
-		t.Errorf("Proxy.Settings.MaxConnectionsPercent = %d, want 84", f.Pool.Proxy.Settings.MaxConnectionsPercent)
+	if f.Pool.Proxy.Settings.MaxConnectionsPercent != 82 {
+		t.Errorf("Proxy.Settings.MaxConnectionsPercent = %d, want 82", f.Pool.Proxy.Settings.MaxConnectionsPercent)
 	}
 }
 
@@ -199,8 +199,8 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "writer"})
 	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "cron", ReservedConcurrency: 2})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
-	// 84 % of 112 = 94 proxy connections; Cron takes 2; 92 left, weights 3:1 → 69 and 23.
-	want := map[string]float64{"Reader": 69, "Writer": 23, "Cron": 2}
+	// 82 % of 73 = 59 proxy connections; Cron takes 2; 57 left, weights 3:1 → 42 and 14 (1 spare).
+	want := map[string]float64{"Reader": 42, "Writer": 14, "Cron": 2}
 	got := map[string]float64{}
 	for id, fn := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
 		for name := range want {
@@ -213,8 +213,8 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 		t.Errorf("ReservedConcurrentExecutions = %v, want %v", got, want)
 	}
 	res, err := f.Pool.Budget()
-	if err != nil || res.Spare != 0 || res.TotalConnections != 94 {
-		t.Errorf("Budget() = spare %d, total %d, %v; want 0, 94, nil", res.Spare, res.TotalConnections, err)
+	if err != nil || res.Spare != 1 || res.TotalConnections != 58 {
+		t.Errorf("Budget() = spare %d, total %d, %v; want 1, 58, nil", res.Spare, res.TotalConnections, err)
 	}
 }
 
@@ -238,7 +238,7 @@ func TestPlanGivesNumbers(t *testing.T) {
 		plan = append(plan, entry)
 	}
 	f.Pool.Plan(plan...)
-	want := map[string]float64{"Reader": 69, "Writer": 23, "Cron": 2}
+	want := map[string]float64{"Reader": 42, "Writer": 14, "Cron": 2}
 	for _, id := range order {
 		fn := function.New(f.Functions, jsii.String(id), props[id])
 		reserved := fn.Function.Node().DefaultChild().(awslambda.CfnFunction).ReservedConcurrentExecutions()
@@ -260,8 +260,8 @@ func TestPlanMismatchFailsSynth(t *testing.T) {
 	f.Pool.Plan(ea, eb)
 	function.New(f.Functions, jsii.String("A"), a)
 	msg := panictest.Message(t, func() { f.App.Synth(nil) })
-	for _, want := range []string{"connection budget:", `function "Functions/A": the pool's plan gave it reserved concurrency 47`,
-		"give it 94", "planned but not built: Functions/B", "built but not as planned: none"} {
+	for _, want := range []string{"connection budget:", `function "Functions/A": the pool's plan gave it reserved concurrency 29`,
+		"give it 59", "planned but not built: Functions/B", "built but not as planned: none"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Synth() failed with %q, want it to mention %q", msg, want)
 		}
