@@ -1,9 +1,11 @@
 package budget
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -87,10 +89,10 @@ type Config struct {
 	// (direct connections).
 	Proxy bool
 	// MaxIdleConnectionsPercent is the proxy's MaxIdleConnectionsPercent, a
-	// whole number from 0 to the computed MaxConnectionsPercent. Only with
-	// Proxy. Default: 0, meaning the proxy default of half the
-	// MaxConnectionsPercent.
-	MaxIdleConnectionsPercent float64
+	// whole number from 0 to the computed MaxConnectionsPercent; 0 keeps no
+	// idle connection. Only with Proxy. Default: nil, the proxy default of
+	// half the MaxConnectionsPercent.
+	MaxIdleConnectionsPercent *int
 	// BorrowTimeoutSeconds is the proxy's ConnectionBorrowTimeout, checked
 	// against each function's timeout. Only with Proxy. Default: 0 (not
 	// checked).
@@ -162,7 +164,7 @@ type Result struct {
 	// floor(100 * Usable / MaxConnections).
 	ProxyMaxConnectionsPercent int `json:"proxyMaxConnectionsPercent,omitempty"`
 	// ProxyMaxIdleConnectionsPercent is the proxy's MaxIdleConnectionsPercent.
-	ProxyMaxIdleConnectionsPercent int `json:"proxyMaxIdleConnectionsPercent,omitempty"`
+	ProxyMaxIdleConnectionsPercent int `json:"proxyMaxIdleConnectionsPercent"`
 	// ProxyConnections is floor(MaxConnections * ProxyMaxConnectionsPercent /
 	// 100), never more than Usable.
 	ProxyConnections int `json:"proxyConnections,omitempty"`
@@ -185,7 +187,52 @@ type Result struct {
 	UnreservedConcurrency int `json:"unreservedConcurrency"`
 }
 
-// Compute derives the connection budget.
+// Reservation is reserved concurrency that the budget does not hand out but
+// must leave room for: a function whose reserved concurrency is set outside
+// lambdards.
+type Reservation struct {
+	// Name identifies the function in messages, for example its construct path.
+	Name string `json:"name"`
+	// ReservedConcurrency is the function's reserved concurrency, 0 or more.
+	ReservedConcurrency int `json:"reservedConcurrency"`
+}
+
+// Account is the Lambda concurrency of one AWS account and Region, shared by
+// the functions of every database in it: Lambda counts reserved concurrency
+// per account and Region, whichever database a function uses.
+type Account struct {
+	// AccountConcurrency is the account's Lambda concurrency limit in the
+	// Region. Default: DefaultAccountConcurrency (when 0).
+	AccountConcurrency int
+	// UnreservedMinimum is the concurrency Lambda keeps unreserved.
+	// Default: DefaultUnreservedMinimum (when 0).
+	UnreservedMinimum int
+	// Databases are the databases whose functions share the account, in the
+	// order the result lists them. Their own AccountConcurrency and
+	// UnreservedMinimum must be 0 or the account's.
+	Databases []Config
+	// Elsewhere are the reservations made outside the budget. None is fine.
+	Elsewhere []Reservation
+}
+
+// AccountResult is the budget of every database of an account, and the
+// account's concurrency.
+type AccountResult struct {
+	AccountConcurrency int `json:"accountConcurrency"`
+	UnreservedMinimum  int `json:"unreservedMinimum"`
+	// Databases are the databases' budgets, in the order of Account.Databases.
+	Databases []*Result     `json:"databases"`
+	Elsewhere []Reservation `json:"elsewhere,omitempty"`
+	// TotalReservedConcurrency is every database's functions' reserved
+	// concurrency and the reservations made elsewhere.
+	TotalReservedConcurrency int `json:"totalReservedConcurrency"`
+	// UnreservedConcurrency is AccountConcurrency - TotalReservedConcurrency.
+	UnreservedConcurrency int `json:"unreservedConcurrency"`
+}
+
+// Compute derives the connection budget of one database whose functions are
+// the only ones in the account with reserved concurrency: ComputeAccount with
+// this one database.
 //
 // It takes the connections ordinary users can use, gives them to the proxy
 // (or, without one, to the functions directly), lets fixed functions take
@@ -201,32 +248,109 @@ type Result struct {
 // the borrow timeout is too long, ...) the Result is returned too, so that the
 // caller can show the table next to the problems.
 func Compute(c Config) (*Result, error) {
-	var errs Error
-	account, unreserved := c.AccountConcurrency, c.UnreservedMinimum
+	r, err := ComputeAccount(Account{AccountConcurrency: c.AccountConcurrency, UnreservedMinimum: c.UnreservedMinimum,
+		Databases: []Config{c}})
+	if r == nil {
+		return nil, err
+	}
+	return r.Databases[0], err
+}
+
+// ComputeAccount derives the connection budget of every database of an
+// account. Each database shares its own connections as Compute does; the
+// account's reservable concurrency (its limit, minus what Lambda keeps
+// unreserved, minus every fixed function's and every reservation made
+// elsewhere) is shared by weight among the weighted functions of all the
+// databases, so that together they never reserve more than the account may.
+//
+// The error is an *Error whose Databases and Account say which problem is
+// whose. The result is nil when the input is invalid or a database has no
+// usable connection; otherwise it is returned next to the problems.
+func ComputeAccount(a Account) (*AccountResult, error) {
+	errs := Error{Databases: make([][]string, len(a.Databases))}
+	account, unreserved := a.AccountConcurrency, a.UnreservedMinimum
 	if account == 0 {
 		account = DefaultAccountConcurrency
 	}
 	if unreserved == 0 {
 		unreserved = DefaultUnreservedMinimum
 	}
+	var acct problems
+	ok := validateAccount(a, account, unreserved, &acct)
+	reservable := account - unreserved
 
-	ok := validateDatabase(c, &errs)
-	ok = validateAccount(c, account, unreserved, &errs) && ok
-	fns, fnsOK := resolveFunctions(c.Functions, account-unreserved, account, unreserved, &errs)
-	checkTimeouts(c, fns, &errs)
-	if !ok || !fnsOK {
-		return nil, errs.err()
+	results := make([]*Result, len(a.Databases))
+	fns := make([][]function, len(a.Databases))
+	var dbs []problems
+	for i, c := range a.Databases {
+		var p problems
+		dbOK := validateDatabase(c, &p)
+		var fnsOK bool
+		fns[i], fnsOK = resolveFunctions(c.Functions, reservable, account, unreserved, &p)
+		checkTimeouts(c, fns[i], &p)
+		if dbOK && fnsOK {
+			results[i] = databaseBase(c, account, unreserved, &p)
+		}
+		ok = ok && results[i] != nil
+		dbs = append(dbs, p)
+	}
+	if !ok {
+		return nil, errs.collect(dbs, acct)
 	}
 
+	// The account's reservable concurrency, after fixed functions and
+	// reservations made elsewhere, is shared by weight across all databases.
+	var fixedConc, totalWeight, elsewhere int
+	for _, fs := range fns {
+		for _, f := range fs {
+			fixedConc += f.fixed // each <= reservable, checked
+			totalWeight += f.weight
+		}
+	}
+	for _, e := range a.Elsewhere {
+		elsewhere = satAdd(elsewhere, e.ReservedConcurrency)
+	}
+	share := accountShare{reservable: reservable, left: max(reservable-fixedConc-elsewhere, 0), fixed: fixedConc,
+		elsewhere: elsewhere, totalWeight: totalWeight, databases: len(a.Databases)}
+	out := &AccountResult{AccountConcurrency: account, UnreservedMinimum: unreserved, Databases: results,
+		Elsewhere: a.Elsewhere, TotalReservedConcurrency: elsewhere}
+	for i, r := range results {
+		allocate(r, fns[i], share, &dbs[i])
+		out.TotalReservedConcurrency = satAdd(out.TotalReservedConcurrency, r.TotalReservedConcurrency)
+	}
+	out.UnreservedConcurrency = account - out.TotalReservedConcurrency
+	for _, r := range results {
+		r.UnreservedConcurrency = out.UnreservedConcurrency
+	}
+	if out.TotalReservedConcurrency > reservable {
+		acct.add("%s", overReserved(out, fns, reservable))
+	}
+	return out, errs.collect(dbs, acct)
+}
+
+// accountShare is what the weighted functions of all databases share of the
+// account's concurrency.
+type accountShare struct {
+	reservable  int // account - unreserved
+	left        int // reservable - fixed - elsewhere, at least 0
+	fixed       int // every fixed function's reserved concurrency
+	elsewhere   int // the reservations made elsewhere
+	totalWeight int // every weighted function's weight
+	databases   int
+}
+
+// databaseBase is a database's budget before its functions: usable connections and
+// the proxy's share. It is nil, with the problem in p, when no connection is
+// usable.
+func databaseBase(c Config, account, unreserved int, p *problems) *Result {
 	usable := c.MaxConnections - c.ReservedConnections - c.Headroom
 	usableWhy := fmt.Sprintf("max_connections %d - reserved %d - headroom %d = %d usable",
 		c.MaxConnections, c.ReservedConnections, c.Headroom, usable)
 	if usable < 1 {
-		errs.add("no connection is left for functions (%s): %s", usableWhy,
+		p.add("no connection is left for functions (%s): %s", usableWhy,
 			raiseMaxOrLowerHeadroom(c.MaxConnections-c.ReservedConnections-1))
-		return nil, errs.err()
+		return nil
 	}
-
 	r := &Result{
 		Database:            c.Database,
 		Engine:              c.Engine,
@@ -240,43 +364,85 @@ func Compute(c Config) (*Result, error) {
 		AccountConcurrency:  account,
 		UnreservedMinimum:   unreserved,
 	}
-	availableWhy := usableWhy
-	if c.Proxy {
-		// MaxConnectionsPercent is a whole percentage from 1 to 100, and
-		// MaxIdleConnectionsPercent defaults to half of it. Source: Amazon RDS
-		// API Reference, "ConnectionPoolConfiguration"; Amazon RDS User Guide,
-		// "RDS Proxy connection considerations".
-		//
-		// Because pct <= 100*usable/max, max*pct/100 <= usable: the proxy can
-		// never take the reserved or headroom connections.
-		pct := min(100*usable/c.MaxConnections, 100)
-		if pct < 1 {
-			errs.add("usable connections are under 1%% of max_connections (%s), but RDS Proxy's "+
-				"MaxConnectionsPercent cannot go below 1 (%d connections), so the proxy could take reserved or headroom "+
-				"connections: %s",
-				usableWhy, c.MaxConnections/100,
-				raiseMaxOrLowerHeadroom(c.MaxConnections-c.ReservedConnections-ceilDiv(c.MaxConnections, 100)))
-			return nil, errs.err()
+	if !c.Proxy {
+		return r
+	}
+	// MaxConnectionsPercent is a whole percentage from 1 to 100, and
+	// MaxIdleConnectionsPercent defaults to half of it. Source: Amazon RDS
+	// API Reference, "ConnectionPoolConfiguration"; Amazon RDS User Guide,
+	// "RDS Proxy connection considerations".
+	//
+	// Because pct <= 100*usable/max, max*pct/100 <= usable: the proxy can
+	// never take the reserved or headroom connections.
+	pct := min(100*usable/c.MaxConnections, 100)
+	if pct < 1 {
+		p.add("usable connections are under 1%% of max_connections (%s), but RDS Proxy's "+
+			"MaxConnectionsPercent cannot go below 1 (%d connections), so the proxy could take reserved or headroom "+
+			"connections: %s",
+			usableWhy, c.MaxConnections/100,
+			raiseMaxOrLowerHeadroom(c.MaxConnections-c.ReservedConnections-ceilDiv(c.MaxConnections, 100)))
+		return nil
+	}
+	idle := pct / 2
+	if c.MaxIdleConnectionsPercent != nil {
+		idle = *c.MaxIdleConnectionsPercent
+		if idle > pct {
+			p.add("proxy max idle connections percent %d exceeds max connections percent %d (%s): "+
+				"set maxIdleConnectionsPercent to at most %d, or leave it unset for the default %d",
+				idle, pct, usableWhy, pct, pct/2)
 		}
-		idle := pct / 2
-		if c.MaxIdleConnectionsPercent > 0 {
-			idle = int(c.MaxIdleConnectionsPercent)
-			if idle > pct {
-				errs.add("proxy max idle connections percent %d exceeds max connections percent %d (%s): "+
-					"set maxIdleConnectionsPercent to at most %d, or leave it unset for the default %d",
-					idle, pct, usableWhy, pct, pct/2)
+	}
+	r.ProxyMaxConnectionsPercent = pct
+	r.ProxyMaxIdleConnectionsPercent = idle
+	r.ProxyConnections = c.MaxConnections * pct / 100
+	r.Available = r.ProxyConnections
+	return r
+}
+
+// availableWhy says where r.Available comes from, for messages.
+func (r *Result) availableWhy() string {
+	usable := fmt.Sprintf("max_connections %d - reserved %d - headroom %d = %d usable",
+		r.MaxConnections, r.ReservedConnections, r.Headroom, r.Usable)
+	if !r.Proxy {
+		return usable
+	}
+	return fmt.Sprintf("MaxConnectionsPercent %d of max_connections %d = %d through the proxy; %s",
+		r.ProxyMaxConnectionsPercent, r.MaxConnections, r.ProxyConnections, usable)
+}
+
+// overReserved explains a total reserved concurrency above what the account
+// may reserve, naming every database's share, its fixed functions and the
+// reservations made elsewhere. Weighted functions never cause it: their
+// shares come from what is left.
+func overReserved(out *AccountResult, fns [][]function, reservable int) string {
+	var parts []string
+	for i, r := range out.Databases {
+		var fixed []string
+		for _, f := range fns[i] {
+			if f.fixed > 0 {
+				fixed = append(fixed, fmt.Sprintf("%q %d", f.name, f.fixed))
 			}
 		}
-		r.ProxyMaxConnectionsPercent = pct
-		r.ProxyMaxIdleConnectionsPercent = idle
-		r.ProxyConnections = c.MaxConnections * pct / 100
-		r.Available = r.ProxyConnections
-		availableWhy = fmt.Sprintf("MaxConnectionsPercent %d of max_connections %d = %d through the proxy; %s",
-			pct, c.MaxConnections, r.ProxyConnections, usableWhy)
+		label := r.Database
+		if label == "" {
+			label = fmt.Sprintf("database #%d", i+1)
+		}
+		part := fmt.Sprintf("%s reserves %d", label, r.TotalReservedConcurrency)
+		if len(fixed) > 0 {
+			part += " (fixed: " + strings.Join(fixed, ", ") + ")"
+		}
+		parts = append(parts, part)
 	}
-
-	allocate(r, fns, availableWhy, &errs)
-	return r, errs.err()
+	for _, e := range out.Elsewhere {
+		parts = append(parts, fmt.Sprintf("%q reserves %d outside the budget", e.Name, e.ReservedConcurrency))
+	}
+	fix := "lower a reservedConcurrency or raise accountConcurrency"
+	if len(out.Elsewhere) > 0 {
+		fix = "lower a reservedConcurrency (here or outside the budget) or raise accountConcurrency"
+	}
+	return fmt.Sprintf("total reserved concurrency %d exceeds the %d the account may reserve (accountConcurrency %d - %d "+
+		"Lambda keeps unreserved): %s; %s", out.TotalReservedConcurrency, reservable, out.AccountConcurrency,
+		out.UnreservedMinimum, strings.Join(parts, "; "), fix)
 }
 
 // raiseMaxOrLowerHeadroom says how to get more usable connections, given the
@@ -298,8 +464,8 @@ type function struct {
 	timeout float64
 }
 
-func validateDatabase(c Config, errs *Error) bool {
-	n := len(errs.Problems)
+func validateDatabase(c Config, errs *problems) bool {
+	n := len(*errs)
 	if !c.Engine.valid() {
 		errs.add("engine %q is not supported: use %q or %q", c.Engine, Postgres, MySQL)
 	}
@@ -315,12 +481,13 @@ func validateDatabase(c Config, errs *Error) bool {
 		errs.add("headroom %d is negative: use 0 or more (DefaultHeadroom gives %d for maxConnections %d)",
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
 	}
-	idle := c.MaxIdleConnectionsPercent
-	switch {
-	case !(idle >= 0 && idle <= 100 && idle == math.Trunc(idle)):
-		errs.add("maxIdleConnectionsPercent %v is out of range: it must be a whole number from 0 to 100", idle)
-	case idle != 0 && !c.Proxy:
-		errs.add("maxIdleConnectionsPercent %v is set but proxy is off: it applies only with proxy, so remove it or turn proxy on", idle)
+	if idle := c.MaxIdleConnectionsPercent; idle != nil {
+		switch {
+		case *idle < 0 || *idle > 100:
+			errs.add("maxIdleConnectionsPercent %d is out of range: it must be a whole number from 0 to 100", *idle)
+		case !c.Proxy:
+			errs.add("maxIdleConnectionsPercent %d is set but proxy is off: it applies only with proxy, so remove it or turn proxy on", *idle)
+		}
 	}
 	switch {
 	case !(c.BorrowTimeoutSeconds >= 0) || math.IsInf(c.BorrowTimeoutSeconds, 0):
@@ -329,30 +496,51 @@ func validateDatabase(c Config, errs *Error) bool {
 		errs.add("borrowTimeoutSeconds %v is set but proxy is off: it applies only with proxy, so remove it or turn proxy on",
 			c.BorrowTimeoutSeconds)
 	}
-	return len(errs.Problems) == n
+	return len(*errs) == n
 }
 
-func validateAccount(c Config, account, unreserved int, errs *Error) bool {
-	n := len(errs.Problems)
-	if c.AccountConcurrency < 0 {
+func validateAccount(a Account, account, unreserved int, errs *problems) bool {
+	n := len(*errs)
+	if a.AccountConcurrency < 0 {
 		errs.add("accountConcurrency %d is negative: use the account's Lambda concurrency limit (0 means %d)",
-			c.AccountConcurrency, DefaultAccountConcurrency)
+			a.AccountConcurrency, DefaultAccountConcurrency)
 	}
-	if c.UnreservedMinimum < 0 {
-		errs.add("unreservedMinimum %d is negative: use 0 or more (0 means %d)", c.UnreservedMinimum, DefaultUnreservedMinimum)
+	if a.UnreservedMinimum < 0 {
+		errs.add("unreservedMinimum %d is negative: use 0 or more (0 means %d)", a.UnreservedMinimum, DefaultUnreservedMinimum)
 	}
-	if len(errs.Problems) == n && account < unreserved {
+	for i, c := range a.Databases {
+		label := c.Database
+		if label == "" {
+			label = fmt.Sprintf("database #%d", i+1)
+		}
+		// The account is one: a database that says otherwise is not silently overruled.
+		if c.AccountConcurrency != 0 && c.AccountConcurrency != account {
+			errs.add("%s gives accountConcurrency %d, but the account's is %d: the functions of every database in an "+
+				"account and Region share one Lambda concurrency limit; give every database the same accountConcurrency",
+				label, c.AccountConcurrency, account)
+		}
+		if c.UnreservedMinimum != 0 && c.UnreservedMinimum != unreserved {
+			errs.add("%s gives unreservedMinimum %d, but the account's is %d: give every database the same unreservedMinimum",
+				label, c.UnreservedMinimum, unreserved)
+		}
+	}
+	for _, e := range a.Elsewhere {
+		if e.ReservedConcurrency < 0 {
+			errs.add("reservation %q of %d is negative: use 0 or more", e.Name, e.ReservedConcurrency)
+		}
+	}
+	if len(*errs) == n && account < unreserved {
 		errs.add("accountConcurrency %d is below unreservedMinimum %d: raise accountConcurrency (a Service Quotas increase) "+
 			"or lower unreservedMinimum", account, unreserved)
 	}
-	return len(errs.Problems) == n
+	return len(*errs) == n
 }
 
 // resolveFunctions validates the functions and applies their defaults.
 // reservable is the concurrency the account may reserve.
 // account and unreserved are the figures it comes from, for messages.
-func resolveFunctions(in []Function, reservable, account, unreserved int, errs *Error) ([]function, bool) {
-	n := len(errs.Problems)
+func resolveFunctions(in []Function, reservable, account, unreserved int, errs *problems) ([]function, bool) {
+	n := len(*errs)
 	seen := map[string]int{}
 	out := make([]function, 0, len(in))
 	for i, f := range in {
@@ -391,7 +579,7 @@ func resolveFunctions(in []Function, reservable, account, unreserved int, errs *
 		}
 		out = append(out, r)
 	}
-	return out, len(errs.Problems) == n
+	return out, len(*errs) == n
 }
 
 // checkTimeouts reports functions whose timeout is not longer than the proxy's
@@ -400,7 +588,7 @@ func resolveFunctions(in []Function, reservable, account, unreserved int, errs *
 // could handle. Source for the borrow timeout's meaning: Amazon RDS User
 // Guide, "RDS Proxy connection considerations", section
 // "ConnectionBorrowTimeout".
-func checkTimeouts(c Config, fns []function, errs *Error) {
+func checkTimeouts(c Config, fns []function, errs *problems) {
 	if !c.Proxy || !(c.BorrowTimeoutSeconds > 0) {
 		return
 	}
@@ -414,26 +602,24 @@ func checkTimeouts(c Config, fns []function, errs *Error) {
 	}
 }
 
-// allocate shares r.Available between the functions and runs the budget
-// checks.
-func allocate(r *Result, fns []function, availableWhy string, errs *Error) {
-	var fixedConns, fixedConc, totalWeight int
+// allocate shares r.Available between the database's functions, and their
+// weighted share of the account's concurrency, and runs the database's
+// budget checks.
+func allocate(r *Result, fns []function, acct accountShare, errs *problems) {
+	var fixedConns, totalWeight int
 	var fixedParts []string
 	for _, f := range fns {
 		if f.fixed > 0 {
 			conns := satMul(f.fixed, f.conns)
 			fixedConns = satAdd(fixedConns, conns)
-			fixedConc += f.fixed // each <= reservable, checked
 			fixedParts = append(fixedParts, fmt.Sprintf("%q %d × %d = %d", f.name, f.fixed, f.conns, conns))
 		} else {
 			totalWeight += f.weight // each <= maxWeight, checked
 		}
 	}
-	reservable := r.AccountConcurrency - r.UnreservedMinimum
 	remaining := max(r.Available-fixedConns, 0)
-	reservableLeft := max(reservable-fixedConc, 0)
 
-	var zero []string // functions left without concurrency, reported last
+	var zero []zeroShare // functions left without concurrency, reported last
 	for _, f := range fns {
 		a := Allocation{Name: f.name, ConnectionsPerEnvironment: f.conns}
 		if f.fixed > 0 {
@@ -444,15 +630,14 @@ func allocate(r *Result, fns []function, availableWhy string, errs *Error) {
 			a.Weight = f.weight
 			connShare := mulDiv(remaining, f.weight, totalWeight)
 			byConn := connShare / f.conns
-			byAcct := mulDiv(reservableLeft, f.weight, totalWeight)
+			byAcct := mulDiv(acct.left, f.weight, acct.totalWeight)
 			// On a tie the database is named: it is what the budget protects.
 			a.ReservedConcurrency, a.LimitedBy = byConn, LimitedByConnections
 			if byAcct < byConn {
 				a.ReservedConcurrency, a.LimitedBy = byAcct, LimitedByAccountConcurrency
 			}
 			if a.ReservedConcurrency == 0 {
-				zero = append(zero, zeroReason(f, totalWeight, connShare, remaining, byAcct, reservableLeft,
-					r, fixedConns, fixedConc, a.LimitedBy))
+				zero = append(zero, zeroShare{f: f, connShare: connShare, byAcct: byAcct, limitedBy: a.LimitedBy})
 			}
 		}
 		a.Connections = satMul(a.ReservedConcurrency, a.ConnectionsPerEnvironment)
@@ -461,46 +646,107 @@ func allocate(r *Result, fns []function, availableWhy string, errs *Error) {
 		r.TotalConnections = satAdd(r.TotalConnections, a.Connections)
 	}
 	r.Spare = r.Available - r.TotalConnections
-	r.UnreservedConcurrency = r.AccountConcurrency - r.TotalReservedConcurrency
 
-	fixedList := strings.Join(fixedParts, ", ")
 	if fixedConns > r.Available {
 		errs.add("fixed functions need %d connections (%s; reservedConcurrency × connectionsPerEnvironment) but only %d are "+
 			"available to functions (%s): lower a reservedConcurrency or its connectionsPerEnvironment, lower headroom, "+
 			"or raise max connections (choose a larger instance class or raise maxAcu)",
-			fixedConns, fixedList, r.Available, availableWhy)
+			fixedConns, strings.Join(fixedParts, ", "), r.Available, r.availableWhy())
 	}
-	if r.TotalReservedConcurrency > reservable {
-		errs.add("total reserved concurrency %d exceeds the %d the account may reserve (accountConcurrency %d - %d Lambda "+
-			"keeps unreserved); fixed functions reserve %d (%s): lower a reservedConcurrency or raise accountConcurrency",
-			r.TotalReservedConcurrency, reservable, r.AccountConcurrency, r.UnreservedMinimum, fixedConc, fixedList)
-	}
-	errs.Problems = append(errs.Problems, zero...)
+	z := zeroContext{r: r, acct: acct, totalWeight: totalWeight, remaining: remaining, fixedConns: fixedConns}
+	*errs = append(*errs, z.reasons(zero)...)
 }
 
-// zeroReason explains why a weighted function got no reserved concurrency. A
+// zeroShare is a weighted function that got no reserved concurrency, and the
+// shares that decided it.
+type zeroShare struct {
+	f                 function
+	connShare, byAcct int
+	limitedBy         string
+}
+
+// zeroContext is what every zero share of one database is explained with.
+type zeroContext struct {
+	r                      *Result
+	acct                   accountShare
+	totalWeight, remaining int
+	fixedConns             int
+}
+
+// maxZeroListed is how many functions left without concurrency are explained
+// one by one; beyond it they are summed up in one message that explains the
+// worst cases, so that a budget failing for hundreds of functions reads as one
+// problem.
+const maxZeroListed = 3
+
+// reasons explains the zero shares: each on its own, or, when there are more
+// than maxZeroListed, one summary that names the worst cases (the functions
+// furthest from one environment: the smallest share per connection they need).
+func (z zeroContext) reasons(zero []zeroShare) []string {
+	if len(zero) <= maxZeroListed {
+		out := make([]string, len(zero))
+		for i, s := range zero {
+			out[i] = z.reason(s)
+		}
+		return out
+	}
+	worst := slices.Clone(zero)
+	slices.SortStableFunc(worst, func(a, b zeroShare) int {
+		// a.share/a.conns < b.share/b.conns, in integers.
+		return cmp.Compare(satMul(a.share(), b.f.conns), satMul(b.share(), a.f.conns))
+	})
+	names := make([]string, len(zero))
+	for i, s := range zero {
+		names[i] = fmt.Sprintf("%q", s.f.name)
+	}
+	listed := make([]string, maxZeroListed)
+	for i, s := range worst[:maxZeroListed] {
+		listed[i] = z.reason(s)
+	}
+	return []string{fmt.Sprintf("%d functions get reserved concurrency 0 and could never run (%s); the worst cases: %s",
+		len(zero), strings.Join(names, ", "), strings.Join(listed, "; "))}
+}
+
+// share is what decided a zero: the connections or the concurrency it got.
+func (s zeroShare) share() int {
+	if s.limitedBy == LimitedByConnections {
+		return s.connShare
+	}
+	return satMul(s.byAcct, s.f.conns)
+}
+
+// reason explains why a weighted function got no reserved concurrency. A
 // function with reserved concurrency 0 never runs, so this is always an error.
-func zeroReason(f function, totalWeight, connShare, remaining, byAcct, reservableLeft int,
-	r *Result, fixedConns, fixedConc int, limitedBy string) string {
+func (z zeroContext) reason(s zeroShare) string {
+	f, r := s.f, z.r
 	head := fmt.Sprintf("function %q gets reserved concurrency 0 and could never run", f.name)
-	if limitedBy == LimitedByConnections {
+	if s.limitedBy == LimitedByConnections {
 		fix := "raise max connections (choose a larger instance class or raise maxAcu), lower headroom, "
-		if remaining > 0 {
+		if z.remaining > 0 {
 			fix += "raise its weight, lower its connectionsPerEnvironment, "
 		}
 		fix += "or lower a reservedConcurrency"
 		return fmt.Sprintf("%s: its weight %d of %d gives it %d of the %d connections left after fixed functions "+
 			"(%d available - %d fixed), fewer than its connectionsPerEnvironment %d: %s",
-			head, f.weight, totalWeight, connShare, remaining, r.Available, fixedConns, f.conns, fix)
+			head, f.weight, z.totalWeight, s.connShare, z.remaining, r.Available, z.fixedConns, f.conns, fix)
 	}
 	fix := "raise accountConcurrency, "
-	if reservableLeft > 0 {
+	if z.acct.left > 0 {
 		fix += "raise its weight, "
 	}
 	fix += "or lower a reservedConcurrency"
-	return fmt.Sprintf("%s: its weight %d of %d gives it %d of the %d concurrency the account may still reserve "+
-		"(accountConcurrency %d - %d unreserved - %d fixed): %s",
-		head, f.weight, totalWeight, byAcct, reservableLeft, r.AccountConcurrency, r.UnreservedMinimum, fixedConc, fix)
+	of := "of"
+	if z.acct.databases > 1 {
+		of = "of every database's functions,"
+	}
+	elsewhere := ""
+	if z.acct.elsewhere > 0 {
+		elsewhere = fmt.Sprintf(" - %d reserved outside the budget", z.acct.elsewhere)
+	}
+	return fmt.Sprintf("%s: its weight %d %s %d gives it %d of the %d concurrency the account may still reserve "+
+		"(accountConcurrency %d - %d unreserved - %d fixed%s): %s",
+		head, f.weight, of, z.acct.totalWeight, s.byAcct, z.acct.left, r.AccountConcurrency, r.UnreservedMinimum,
+		z.acct.fixed, elsewhere, fix)
 }
 
 // mulDiv returns floor(a*b/c) for 0 <= a, 0 <= b <= c, c > 0, without

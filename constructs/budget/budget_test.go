@@ -149,11 +149,24 @@ func TestComputeRules(t *testing.T) {
 			name: "proxy: user idle percent",
 			in: func() Config {
 				c := withProxy(small())
-				c.MaxIdleConnectionsPercent = 20
+				c.MaxIdleConnectionsPercent = ptr(20)
 				return c
 			}(),
 			want: func(r *Result) {
 				r.ProxyMaxConnectionsPercent, r.ProxyMaxIdleConnectionsPercent, r.ProxyConnections, r.Available = 85, 20, 85, 85
+				r.Spare, r.UnreservedConcurrency = 85, 1000
+			},
+		},
+		{
+			// 0 keeps no idle connection: it is not the default.
+			name: "proxy: user idle percent 0",
+			in: func() Config {
+				c := withProxy(small())
+				c.MaxIdleConnectionsPercent = ptr(0)
+				return c
+			}(),
+			want: func(r *Result) {
+				r.ProxyMaxConnectionsPercent, r.ProxyMaxIdleConnectionsPercent, r.ProxyConnections, r.Available = 85, 0, 85, 85
 				r.Spare, r.UnreservedConcurrency = 85, 1000
 			},
 		},
@@ -343,7 +356,7 @@ func TestComputeChecks(t *testing.T) {
 				{Name: "a", ReservedConcurrency: 500}, {Name: "b", ReservedConcurrency: 500}}},
 			want: [][]string{
 				{"total reserved concurrency 1000 exceeds the 900", "accountConcurrency 1000 - 100",
-					`"a" 500 × 1 = 500`, `"b" 500 × 1 = 500`, "lower a reservedConcurrency or raise accountConcurrency"},
+					`(fixed: "a" 500, "b" 500)`, "lower a reservedConcurrency or raise accountConcurrency"},
 			},
 		},
 		{
@@ -351,7 +364,7 @@ func TestComputeChecks(t *testing.T) {
 			name: "proxy idle percent exceeds max percent",
 			in: func() Config {
 				c := withProxy(small(Function{Name: "api"}))
-				c.MaxIdleConnectionsPercent = 90
+				c.MaxIdleConnectionsPercent = ptr(90)
 				return c
 			}(),
 			want: [][]string{
@@ -423,11 +436,11 @@ func TestComputeInvalid(t *testing.T) {
 			[][]string{{"reservedConnections -1 is negative"}}},
 		{"negative headroom", edit(func(c *Config) { c.Headroom = -1 }),
 			[][]string{{"headroom -1 is negative", "DefaultHeadroom gives 10"}}},
-		{"idle percent above 100", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, 150 }),
+		{"idle percent above 100", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(150) }),
 			[][]string{{"maxIdleConnectionsPercent 150 is out of range", "0 to 100"}}},
-		{"idle percent not whole", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, 12.5 }),
-			[][]string{{"maxIdleConnectionsPercent 12.5", "whole number"}}},
-		{"idle percent without proxy", edit(func(c *Config) { c.MaxIdleConnectionsPercent = 20 }),
+		{"idle percent negative", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(-1) }),
+			[][]string{{"maxIdleConnectionsPercent -1 is out of range", "whole number from 0 to 100"}}},
+		{"idle percent without proxy", edit(func(c *Config) { c.MaxIdleConnectionsPercent = ptr(20) }),
 			[][]string{{"maxIdleConnectionsPercent 20 is set but proxy is off"}}},
 		{"negative borrow timeout", edit(func(c *Config) { c.Proxy, c.BorrowTimeoutSeconds = true, -1 }),
 			[][]string{{"borrowTimeoutSeconds -1 is out of range"}}},
@@ -597,3 +610,5 @@ func assertProblems(t *testing.T, err error, want [][]string) {
 		wantIn(t, "Compute", got[i], want[i]...)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -48,7 +48,15 @@
 // together the functions never hold more connections than are available, or
 // more concurrency than the account may reserve.
 //
-// Compute also reports, all at once: fixed functions that need more
+// Lambda counts reserved concurrency per account and Region, whichever
+// database a function uses, so ComputeAccount budgets several databases at
+// once: each shares its own connections as above, while A (less every fixed
+// function of every database, and the reservations made outside the budget,
+// Account.Elsewhere) is shared by weight among the weighted functions of all
+// of them. Compute is ComputeAccount with one database.
+//
+// Compute also reports, all at once (more than three functions left without
+// concurrency as one summary that explains the worst three): fixed functions that need more
 // connections than are available; a function left with reserved concurrency 0
 // (Lambda would never run it); total reserved concurrency above what the
 // account may reserve; a proxy idle percentage above its connection

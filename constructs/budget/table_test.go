@@ -26,7 +26,7 @@ func TestTable(t *testing.T) {
 			},
 		}},
 		{"empty.golden", Config{Database: "idle", Engine: Postgres, MaxConnections: 112, ReservedConnections: 5,
-			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: 10}},
+			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: ptr(10)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

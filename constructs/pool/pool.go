@@ -153,9 +153,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	}
 	if !p.Direct {
 		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
-		if proxyProps.MaxIdleConnectionsPercent != nil {
-			cfg.MaxIdleConnectionsPercent = float64(*proxyProps.MaxIdleConnectionsPercent)
-		}
+		cfg.MaxIdleConnectionsPercent = proxyProps.MaxIdleConnectionsPercent
 	}
 	// The database-wide figures (the proxy's share) need no functions.
 	base, err := budget.Compute(cfg)
