@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -74,3 +75,45 @@ func defaultRoute(s awsec2.ISubnet) string {
 }
 
 func is(s *string, want string) bool { return s != nil && *s == want }
+
+// Select returns the subnets that sel selects in vpc (nil selects aws-cdk-lib's default:
+// the private subnets with egress, or else the isolated ones), or an error that says what
+// the VPC has instead of aws-cdk-lib's own (a JavaScript error without the construct's
+// path). what names who the subnets are for, in the message. Public subnets are refused:
+// a Lambda function or a database in them could be reached from, or reach, the internet.
+func Select(vpc awsec2.IVpc, sel *awsec2.SubnetSelection, what string) (selected *awsec2.SelectedSubnets, err error) {
+	defer func() {
+		if r := recover(); r != nil { // SelectSubnets throws on a group name or type the VPC lacks
+			selected, err = nil, fmt.Errorf("%s: %s; the VPC has %s", what, jsError(r), Tiers(vpc))
+		}
+	}()
+	selected = vpc.SelectSubnets(sel)
+	if len(*selected.SubnetIds) == 0 {
+		return nil, fmt.Errorf("%s: the selection matches no subnet; the VPC has %s", what, Tiers(vpc))
+	}
+	public := subnetIDs(vpc.PublicSubnets())
+	for _, id := range *selected.SubnetIds {
+		if public[*id] {
+			return nil, fmt.Errorf("%s: the selection includes public subnets, which route to the internet gateway; select "+
+				"private subnets (with egress or isolated); the VPC has %s", what, Tiers(vpc))
+		}
+	}
+	return selected, nil
+}
+
+// Tiers describes a VPC's subnets by type, for messages: "2 public, 2 private with
+// egress and 0 isolated subnets".
+func Tiers(vpc awsec2.IVpc) string {
+	return fmt.Sprintf("%d public, %d private with egress and %d isolated subnets",
+		len(*vpc.PublicSubnets()), len(*vpc.PrivateSubnets()), len(*vpc.IsolatedSubnets()))
+}
+
+// jsError is the first line of a JavaScript error that jsii raised as a Go panic.
+func jsError(r any) string {
+	msg := fmt.Sprint(r)
+	if err, ok := r.(error); ok {
+		msg = err.Error()
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	return strings.TrimSpace(strings.TrimPrefix(msg, "Error: "))
+}
