@@ -69,3 +69,22 @@ func trimLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Table renders the account's concurrency as an aligned plain-text table: each
+// database's reserved concurrency, each reservation made elsewhere, the total
+// and what stays unreserved. The output depends only on r.
+func (r *AccountResult) Table() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "account concurrency\t%d\n", r.AccountConcurrency)
+	for _, db := range r.Databases {
+		fmt.Fprintf(w, "  %s\t%d reserved by %d functions\n", db.Database, db.TotalReservedConcurrency, len(db.Functions))
+	}
+	for _, e := range r.Elsewhere {
+		fmt.Fprintf(w, "  %s\t%d reserved outside the budget\n", e.Name, e.ReservedConcurrency)
+	}
+	fmt.Fprintf(w, "reserved in all\t%d\n", r.TotalReservedConcurrency)
+	fmt.Fprintf(w, "unreserved\t%d (minimum %d)\n", r.UnreservedConcurrency, r.UnreservedMinimum)
+	w.Flush()
+	return trimLines(b.String())
+}

@@ -71,3 +71,27 @@ func TestDocShowsTable(t *testing.T) {
 		t.Errorf("doc.go does not show the example's Table(); want it to contain\n%s", want.String())
 	}
 }
+
+func TestAccountTable(t *testing.T) {
+	r, err := ComputeAccount(Account{
+		Databases: []Config{
+			{Database: "one", Engine: Postgres, MaxConnections: 100, Headroom: 10, Functions: []Function{{Name: "a"}}},
+			{Database: "two", Engine: MySQL, MaxConnections: 200, Headroom: 20, Functions: []Function{{Name: "b"}, {Name: "c", ReservedConcurrency: 5}}},
+		},
+		Elsewhere: []Reservation{{Name: "Legacy/Old", ReservedConcurrency: 20}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// one: 90 connections for a; two: 175 left after c's 5, b by connections too.
+	want := `account concurrency  1000
+  one                90 reserved by 1 functions
+  two                180 reserved by 2 functions
+  Legacy/Old         20 reserved outside the budget
+reserved in all      290
+unreserved           710 (minimum 100)
+`
+	if got := r.Table(); got != want {
+		t.Errorf("Table() =\n%s\nwant\n%s", got, want)
+	}
+}
