@@ -19,7 +19,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/network"
@@ -112,6 +111,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		Users:              a.Users,
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
+		ClientSubnets:      a.Network.FunctionSubnets,
 		Direct:             !cfg.Proxy,
 		Proxy:              proxyProps,
 		Headroom:           cfg.Headroom,
@@ -137,10 +137,8 @@ func New(scope constructs.Construct, cfg Config) *App {
 		a.FunctionStacks = append(a.FunctionStacks, stack)
 	}
 	a.Functions = a.FunctionStacks[0]
-	// Each stack's functions are built as one group (fewer round trips to node), after
-	// every function is planned in the pool: each gets its reserved concurrency as a number.
+	// Each stack's functions are built as one group: fewer round trips to node.
 	groups := make([][]function.Definition, len(a.FunctionStacks))
-	var plan []budget.Function
 	for _, f := range cfg.Functions {
 		entry := f.Entry
 		if !filepath.IsAbs(entry) {
@@ -148,25 +146,23 @@ func New(scope constructs.Construct, cfg Config) *App {
 		}
 		shard := ShardOf(f.Name, len(shards))
 		props := &function.Props{
-			Pool:                      a.Pool,
-			Entry:                     entry,
-			DatabaseUser:              f.DatabaseUser,
-			Access:                    dbuser.Access(f.Access),
-			Schema:                    f.Schema,
-			Tables:                    f.Tables,
-			Weight:                    f.Weight,
-			ReservedConcurrency:       f.ReservedConcurrency,
-			ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
-			MemorySize:                f.MemorySize,
-			TimeoutSeconds:            f.TimeoutSeconds,
-			LogKey:                    a.Network.LogKey,
+			Pool: a.Pool,
+			AttachOptions: pool.AttachOptions{
+				DatabaseUser:              f.DatabaseUser,
+				Access:                    dbuser.Access(f.Access),
+				Schema:                    f.Schema,
+				Tables:                    f.Tables,
+				Weight:                    f.Weight,
+				ReservedConcurrency:       f.ReservedConcurrency,
+				ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
+			},
+			Entry:          entry,
+			MemorySize:     f.MemorySize,
+			TimeoutSeconds: f.TimeoutSeconds,
+			LogKey:         a.Network.LogKey,
 		}
 		groups[shard] = append(groups[shard], function.Definition{ID: f.Name, Props: props})
-		if entry, ok := function.Planned(a.FunctionStacks[shard], f.Name, props); ok {
-			plan = append(plan, entry)
-		}
 	}
-	a.Pool.Plan(plan...)
 	for i, defs := range groups {
 		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}

@@ -71,7 +71,12 @@ func TestCapacityDrivesTheBudget(t *testing.T) {
 // TestENIsCountSecurityGroups gives one function a security group of its own: it costs a
 // Hyperplane ENI in each function subnet.
 func TestENIsCountSecurityGroups(t *testing.T) {
-	a, _, _ := build(t, mapContext{"functions": `{"a":{"entry":"functions/items"},"b":{"entry":"functions/items"}}`})
+	cfg, err := Configure(mapContext{"functions": `{"a":{"entry":"functions/items"},"b":{"entry":"functions/items"}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Root = cdktest.Root()
+	a := New(cdktest.NewApp(nil), cfg) // not synthesized: a function joins below
 	if got := a.ENIs(); got.Count != 4 || got.SecurityGroups != 2 || got.Functions != 3 {
 		t.Fatalf("ENIs() = %+v, want 4 ENIs of 2 security groups for 3 functions", got)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -67,11 +66,9 @@ type Database interface {
 	AutoPause() bool
 	// Description names the database for reports, for example "RDS postgres 17.7 t4g.micro".
 	Description() string
-	// GrantConnect lets grantee connect directly (not through a proxy) as user with IAM
-	// database authentication.
-	GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant
 	// ConnectArn is the resource of rds-db:connect for connecting directly as user ("*" for
-	// any user), for policies that GrantConnect cannot write to (customer-managed ones).
+	// any user). Lambda functions get it by joining a pool (package pool), which counts
+	// their connections.
 	ConnectArn(user string) *string
 }
 
@@ -346,16 +343,6 @@ func (b *base) Connections() awsec2.Connections   { return b.connections }
 func (b *base) MaxConnections() int               { return b.maxConnections }
 func (b *base) ReservedConnections() int          { return b.reserved }
 func (b *base) Description() string               { return b.description }
-
-// GrantConnect grants rds-db:connect on this database's user, for direct IAM connections
-// (Amazon RDS User Guide, "Creating and using an IAM policy for IAM database access").
-func (b *base) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
-	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      grantee,
-		Actions:      jsii.Strings("rds-db:connect"),
-		ResourceArns: jsii.Strings(*b.ConnectArn(user)),
-	})
-}
 
 // ConnectArn is arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER (same source).
 func (b *base) ConnectArn(user string) *string {

@@ -22,12 +22,15 @@ import (
 func TestFunction(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
 	fn := function.New(f.Functions, jsii.String("Items"), &function.Props{
-		Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items_rw",
-		ConnectionsPerEnvironment: 2, MemorySize: 512, TimeoutSeconds: 20,
-		Environment: map[string]string{"LOG_LEVEL": "debug"},
+		Pool:           f.Pool,
+		Entry:          cdktest.SampleEntry(),
+		MemorySize:     512,
+		TimeoutSeconds: 20,
+		Environment:    map[string]string{"LOG_LEVEL": "debug"},
+		AttachOptions:  pool.AttachOptions{DatabaseUser: "items_rw", ConnectionsPerEnvironment: 2},
 	})
-	if fn.Name != "Functions/Items" {
-		t.Errorf("Name = %q, want Functions/Items", fn.Name)
+	if fn.Member.Name != "Functions/Items" {
+		t.Errorf("Member.Name = %q, want Functions/Items", fn.Member.Name)
 	}
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1))
@@ -77,7 +80,7 @@ func stackOutput(contains string) any {
 
 func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
 	f := cdktest.NewFixture(&pool.Props{Direct: true}, nil)
-	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
+	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
@@ -98,7 +101,7 @@ func TestBundlesTheGoBinary(t *testing.T) {
 	ctx := cdktest.ProjectContext()
 	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false), Outdir: jsii.String(t.TempDir()), Context: &ctx})
 	g := cdktest.NewFixtureIn(app, nil, nil)
-	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
+	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	asm := app.Synth(nil)
 	manifest, err := os.ReadFile(filepath.Join(*asm.Directory(), "Functions.assets.json"))
 	if err != nil {
@@ -134,14 +137,19 @@ func TestInvalidProps(t *testing.T) {
 		props function.Props
 		want  []string
 	}{
-		{"no pool", function.Props{Entry: "x"}, []string{"pool: required"}},
-		{"no entry", function.Props{Pool: f.Pool, DatabaseUser: "items"}, []string{"entry: required"}},
-		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()}, []string{"databaseUser: required when the pool provisions no users"}},
-		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "lambdards"}, []string{`databaseUser "lambdards": is the master user`}},
-		{"all at once", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "bad-user", MemorySize: 64,
-			TimeoutSeconds: 901, Weight: -1, ConnectionsPerEnvironment: -2, ReservedConcurrency: -3},
-			[]string{`databaseUser "bad-user"`, "memorySize 64: must be 128 to 10240", "timeoutSeconds 901: must be 1 to 900",
-				"weight -1", "connectionsPerEnvironment -2", "reservedConcurrency -3"}},
+		{"no pool", function.Props{Entry: "x"}, []string{"Pool: required"}},
+		{"no entry", function.Props{Pool: f.Pool, AttachOptions: pool.AttachOptions{DatabaseUser: "items"}}, []string{"Entry: required"}},
+		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()}, []string{"DatabaseUser: required when the pool provisions no users"}},
+		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, []string{`DatabaseUser "lambdards": is the master user`}},
+		{"all at once", function.Props{
+			Pool:           f.Pool,
+			Entry:          cdktest.SampleEntry(),
+			MemorySize:     64,
+			TimeoutSeconds: 901,
+			AttachOptions:  pool.AttachOptions{DatabaseUser: "bad-user", Weight: -1, ConnectionsPerEnvironment: -2, ReservedConcurrency: -3},
+		},
+			[]string{`DatabaseUser "bad-user"`, "MemorySize 64: must be 128 to 10240", "TimeoutSeconds 901: must be 1 to 900",
+				"Weight -1", "ConnectionsPerEnvironment -2", "ReservedConcurrency -3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panictest.Message(t, func() {
@@ -162,8 +170,8 @@ func TestFunctionsDoNotShareUsers(t *testing.T) {
 	function.New(f.Functions, jsii.String("Orders"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
 	panictest.Contains(t, func() {
 		// "orders" is also the user the construct ID Orders derives.
-		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "orders"})
-	}, `databaseUser "orders": Functions/Orders signs in as it already`)
+		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "orders"}})
+	}, `DatabaseUser "orders": Functions/Orders signs in as it already`)
 }
 
 // TestFunctionsOfAStackShare checks what a stack's functions share: one policy for the VPC
@@ -172,7 +180,7 @@ func TestFunctionsDoNotShareUsers(t *testing.T) {
 func TestFunctionsOfAStackShare(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
 	for _, id := range []string{"A", "B", "C"} {
-		function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: strings.ToLower(id)})
+		function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}})
 	}
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	policies := cdktest.Resources(tmpl, "AWS::IAM::ManagedPolicy")

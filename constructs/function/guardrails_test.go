@@ -21,10 +21,10 @@ func TestEnvironmentGuardrails(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{dbenv.TLS: "disable"}, `environment LAMBDARDS_DB_TLS = "disable": the function signs in with an IAM authentication token, ` +
-			"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the construct sets LAMBDARDS_DB_TLS from the pool)"},
-		{map[string]string{dbenv.Host: "db.example.com"}, "environment LAMBDARDS_DB_HOST: set by the construct from the pool, " +
-			"so that the function connects where and as its grant allows; remove it (set databaseUser for the user)"},
+		{map[string]string{dbenv.TLS: "disable"}, `Environment LAMBDARDS_DB_TLS = "disable": the function signs in with an IAM authentication token, ` +
+			"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the pool sets LAMBDARDS_DB_TLS)"},
+		{map[string]string{dbenv.Host: "db.example.com"}, "Environment LAMBDARDS_DB_HOST: set by the pool, " +
+			"so that the function connects where and as its grant allows; remove it (set DatabaseUser for the user)"},
 	}
 	for _, tt := range tests {
 		app := awscdk.NewApp(&awscdk.AppProps{

@@ -44,7 +44,7 @@ func Example() {
 		Database: db, Vpc: net.Vpc, SecretsManagerEndpoint: net.Endpoints["secretsmanager"],
 	})
 	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc, Users: provisioner})
-	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items", Weight: 2, Access: dbuser.Write})
+	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items", AttachOptions: pool.AttachOptions{Weight: 2, Access: dbuser.Write}})
 	function.New(stack, jsii.String("Worker"), &function.Props{Pool: pl, Entry: "../../functions/items"})
 	app.Synth(nil)
 

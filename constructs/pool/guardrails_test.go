@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
@@ -31,7 +32,7 @@ func TestAutoPauseWithProxy(t *testing.T) {
 	})
 	panictest.Contains(t, func() { pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc}) },
 		"Data/Pool: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps connections open",
-		"set the minimum capacity to 0.5 ACU or more, or set direct to connect without a proxy")
+		"set the minimum capacity to 0.5 ACU or more, or set Direct to connect without a proxy")
 }
 
 func TestIdleAboveMax(t *testing.T) {
@@ -46,7 +47,9 @@ func TestIdleAboveMax(t *testing.T) {
 		"set maxIdleConnectionsPercent to at most 82")
 }
 
-func TestGrantConnectWithoutVpc(t *testing.T) {
+// TestGrantConnectRefusesFunctions: a Lambda function given rds-db:connect without
+// joining the pool would hold connections the budget does not count.
+func TestGrantConnectRefusesFunctions(t *testing.T) {
 	s, n := stack()
 	db := database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{
 		Props: database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, RotationDays: &noRotation},
@@ -58,6 +61,9 @@ func TestGrantConnectWithoutVpc(t *testing.T) {
 		Code:    awslambda.Code_FromInline(jsii.String("exports.handler = async () => {}")),
 	})
 	panictest.Contains(t, func() { p.GrantConnect(fn, "app") },
-		"Data/Pool: grantConnect: function Data/Outside is not in a VPC, so it could never reach the database",
-		"give it vpc (the pool's Vpc) and the pool's ClientSecurityGroup")
+		"Data/Pool: GrantConnect: Data/Outside is a Lambda function, whose connections the budget must count",
+		"attach it with Attach")
+	// A role that is not a function's may connect: its connections come out of the headroom.
+	role := awsiam.NewRole(s, jsii.String("Admin"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
+	p.GrantConnect(role, "admin")
 }

@@ -2,17 +2,18 @@
 // (or direct connections), the security group its functions share, and the connection
 // budget that sizes the proxy and every function's reserved concurrency.
 //
-// Functions register with a Pool (package function does it for them). At synth the pool
-// computes the budget once over all of them (package budget), sets each function's
-// ReservedConcurrentExecutions from it, and fails validation with every problem found when
-// the configuration cannot hold.
+// Any Lambda function joins a pool with Attach (package function's Go functions join as
+// they are built, through Build). Each gets its reserved concurrency from the budget, the
+// pool's client security group, rds-db:connect for its own database user only, that user
+// (from the pool's users provisioner) and the environment its handler reads. Every pool
+// of an app shares one account-wide ledger of Lambda concurrency: the pools' functions
+// and any reserved concurrency set outside lambdards must leave the 100 that Lambda keeps
+// unreserved. At synth the budget is computed once, and validation fails with every
+// problem found when the configuration cannot hold.
 package pool
 
 import (
-	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
 )
@@ -34,6 +36,11 @@ type Props struct {
 	Database database.Database
 	// Vpc is the database's VPC. Required.
 	Vpc awsec2.IVpc
+	// ClientSubnets selects the subnets the pool's functions run in. They must not be
+	// public.
+	// Default: aws-cdk-lib's default selection: the VPC's private subnets with egress, or
+	// else its isolated subnets.
+	ClientSubnets *awsec2.SubnetSelection
 	// Direct leaves out the RDS Proxy: functions connect to the database directly, and the
 	// budget caps their direct connections. Aurora Serverless v2 can then pause at 0 ACU.
 	// Default: false (a proxy).
@@ -46,14 +53,15 @@ type Props struct {
 	// sessions, migrations, secret rotation and monitoring.
 	// Default: budget.DefaultHeadroom(max_connections).
 	Headroom *int
-	// AccountConcurrency is the account's Lambda concurrency limit in this Region.
+	// AccountConcurrency is the account's Lambda concurrency limit in this Region. Every
+	// pool of the app shares it: give each the same value, or leave it 0.
 	// Default: 1000 (AWS Lambda Developer Guide, "Lambda quotas").
 	AccountConcurrency int
 	// Users provisions each function's database user at deploy (package users).
 	// Default: none; functions connect as users that exist already.
 	Users *users.Provisioner
 	// UnreservedMinimum is the concurrency Lambda keeps unreserved for the account's other
-	// functions.
+	// functions. Every pool of the app shares it.
 	// Default: 100 (AWS Lambda Developer Guide, "Configuring reserved concurrency").
 	UnreservedMinimum int
 }
@@ -64,38 +72,38 @@ type Props struct {
 // function construct's default timeout of 30 s.
 const DefaultBorrowTimeoutSeconds = 10
 
-// Pool is the shared way into one database.
+// Pool is the shared way into one database. It is an awsec2.IConnectable: its
+// Connections are the endpoint's (the proxy's, or the database's when direct).
 type Pool struct {
 	constructs.Construct
 	// Database is the database behind the pool.
 	Database database.Database
 	// Vpc is the database's VPC, where functions attach.
 	Vpc awsec2.IVpc
+	// ClientSubnets selects the subnets the pool's functions run in.
+	ClientSubnets *awsec2.SubnetSelection
 	// Users provisions the functions' database users, or is nil.
 	Users *users.Provisioner
 	// Proxy is the RDS Proxy, or nil for direct connections.
 	Proxy *proxy.Proxy
-	// ClientSecurityGroup is the security group that functions share by default (one
+	// ClientSecurityGroup is the security group that the pool's functions share (one
 	// Hyperplane ENI per subnet and security group): egress to the pool's endpoint on the
 	// database port only.
 	ClientSecurityGroup awsec2.SecurityGroup
 
-	host    *string
-	users   map[string]string // database user → the function that signs in as it
-	config  budget.Config
-	members []budget.Function
-	result  *budget.Result
-	err     error
-	fresh   bool
-	planned map[string]planned // by function name, from Plan
-	given   map[string]int     // reserved concurrency handed out as a number, by function name
+	host       *string
+	path       string // the pool's construct path, for messages
+	account    envKey // the account and Region it deploys to
+	config     budget.Config
+	ledger     *ledger
+	members    []*Member
+	users      map[string]string  // database user → the function that signs in as it
+	functions  map[any]*Member    // the attached functions, by their L2 function
+	classes    map[class]*float64 // reserved concurrency tokens shared by equal members
+	subnetsErr error              // ClientSubnets that select nothing usable, reported when a function joins
 }
 
-// planned is a function declared to Plan and the reserved concurrency the plan gives it.
-type planned struct {
-	function budget.Function
-	reserved int
-}
+var _ awsec2.IConnectable = (*Pool)(nil)
 
 // New builds a Pool. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Pool {
@@ -105,23 +113,32 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	}
 	var errs []string
 	if p.Database == nil {
-		errs = append(errs, "database: required")
+		errs = append(errs, "Database: required")
 	}
 	if p.Vpc == nil {
-		errs = append(errs, "vpc: required")
+		errs = append(errs, "Vpc: required")
 	}
 	if p.Direct && p.Proxy != nil {
-		errs = append(errs, "proxy: set, but direct is true; give proxy settings or direct, not both")
+		errs = append(errs, "Proxy: set, but Direct is true; give proxy settings or Direct, not both")
 	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
 		proxyProps = *p.Proxy
 	}
 	if proxyProps.MaxConnectionsPercent != 0 {
-		errs = append(errs, fmt.Sprintf("proxy.maxConnectionsPercent %d: the connection budget sets it; leave it 0 and raise headroom to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
+		errs = append(errs, fmt.Sprintf("Proxy.MaxConnectionsPercent %d: the connection budget sets it; leave it 0 and raise Headroom to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
 	}
 	if p.Headroom != nil && *p.Headroom < 0 {
-		errs = append(errs, fmt.Sprintf("headroom %d: must be 0 or more", *p.Headroom))
+		errs = append(errs, fmt.Sprintf("Headroom %d: must be 0 or more", *p.Headroom))
+	}
+	var subnetsErr error
+	if p.Vpc != nil {
+		if _, err := network.Select(p.Vpc, p.ClientSubnets, "ClientSubnets"); err != nil {
+			subnetsErr = err
+			if p.ClientSubnets != nil {
+				errs = append(errs, err.Error())
+			}
+		}
 	}
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
@@ -130,7 +147,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
 	if p.Database.AutoPause() && !p.Direct {
 		panic(fmt.Errorf("%s/%s: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps "+
-			"connections open, so it would never pause; set the minimum capacity to 0.5 ACU or more, or set direct to connect without a proxy",
+			"connections open, so it would never pause; set the minimum capacity to 0.5 ACU or more, or set Direct to connect without a proxy",
 			*scope.Node().Path(), *id))
 	}
 
@@ -161,8 +178,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		panic(fmt.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
 	}
 
-	this := constructs.NewConstruct(scope, id)
-	pl := &Pool{Construct: this, Database: p.Database, Vpc: p.Vpc, Users: p.Users, config: cfg}
+	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users,
+		config: cfg, subnetsErr: subnetsErr}
+	// Built as a Go construct of its own (not a plain Construct beside a Go struct), so
+	// that the pool itself passes to aws-cdk-lib wherever it takes an IConnectable.
+	constructs.NewConstruct_Override(pl, scope, id)
+	this := pl.Construct
 	pl.ClientSecurityGroup = awsec2.NewSecurityGroup(this, jsii.String("ClientSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,
 		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
@@ -185,6 +206,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	if pl.Proxy != nil {
 		pl.host = pl.Proxy.Endpoint()
 	}
+	pl.ledger = ledgerOf(this)
+	pl.ledger.add(pl)
 	this.Node().AddValidation(&validation{pl})
 	pl.addOutputs()
 	return pl
@@ -225,8 +248,8 @@ type budgetFigure struct {
 
 // Produce renders one figure of the budget; an invalid budget fails validation first.
 func (b *budgetFigure) Produce() *string {
-	res, err := b.pool.Budget()
-	if err != nil || res == nil {
+	res, _ := b.pool.ledger.final().pool(b.pool)
+	if res == nil {
 		return jsii.String("invalid")
 	}
 	return jsii.Sprintf("%d", b.value(res))
@@ -238,19 +261,50 @@ func (pl *Pool) Host() *string { return pl.host }
 // Port is the database port.
 func (pl *Pool) Port() int { return pl.Database.Port() }
 
-// GrantConnect lets grantee connect as user with IAM database authentication, through the
-// proxy or directly. It panics when grantee is a Lambda function outside a VPC: it could
-// sign in, but never reach the pool's endpoint.
-func (pl *Pool) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
-	if fn, ok := grantee.(awslambda.IFunction); ok && !*fn.IsBoundToVpc() {
-		panic(fmt.Errorf("%s: grantConnect: function %s is not in a VPC, so it could never reach the database; "+
-			"give it vpc (the pool's Vpc) and the pool's ClientSecurityGroup, or build it with package function",
-			*pl.Node().Path(), *fn.Node().Path()))
-	}
+// Connections controls who may connect to the pool's endpoint: the proxy's security
+// group, or the database's when direct. A peer in another stack is better allowed in
+// with AllowFrom, which makes no dependency cycle.
+func (pl *Pool) Connections() awsec2.Connections {
 	if pl.Proxy != nil {
-		return pl.Proxy.GrantConnect(grantee, user)
+		return pl.Proxy.Connections()
 	}
-	return pl.Database.GrantConnect(grantee, user)
+	return pl.Database.Connections()
+}
+
+// AllowFrom lets peer's security groups connect to the pool's endpoint on the database
+// port. Both rules (the endpoint's ingress, the peer's egress) are created in the peer's
+// stack when it is another than the pool's, so that a peer in a stack that uses the pool
+// (a functions stack, which already depends on the pool's stack for the endpoint) makes
+// no dependency cycle. Connections().AllowFrom would write the ingress rule into the
+// pool's stack, making it depend on the peer's.
+func (pl *Pool) AllowFrom(peer awsec2.IConnectable, description string) {
+	port := awsec2.Port_Tcp(jsii.Number(pl.Port()))
+	desc := jsii.String(description)
+	for _, sg := range *peer.Connections().SecurityGroups() {
+		for _, endpoint := range *pl.Connections().SecurityGroups() {
+			// remoteRule true: aws-cdk-lib puts the rule in sg's stack when it is another.
+			endpoint.AddIngressRule(sg, port, desc, jsii.Bool(true))
+			sg.AddEgressRule(endpoint, port, desc, nil)
+		}
+	}
+}
+
+// GrantConnect lets grantee connect as user with IAM database authentication, through the
+// proxy or directly: for callers that are not Lambda functions (an ECS task's role, an
+// administrator's role), whose connections come out of the headroom. A Lambda function is
+// refused: its connections must be budgeted, so it joins with Attach, which grants it
+// rds-db:connect for its own user.
+func (pl *Pool) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
+	if fn, ok := grantee.(awslambda.IFunction); ok {
+		panic(fmt.Errorf("%s: GrantConnect: %s is a Lambda function, whose connections the budget must count; "+
+			"attach it with Attach (its reserved concurrency then comes from the budget, and Attach grants rds-db:connect "+
+			"for its own user)", *pl.Node().Path(), *fn.Node().Path()))
+	}
+	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("rds-db:connect"),
+		ResourceArns: jsii.Strings(*pl.ConnectArn(user)),
+	})
 }
 
 // ConnectArn is the resource of rds-db:connect for connecting as user, through the proxy
@@ -262,148 +316,28 @@ func (pl *Pool) ConnectArn(user string) *string {
 	return pl.Database.ConnectArn(user)
 }
 
-// Claim records that function signs in as the database user. Two functions may not share
-// a user: each function's user is provisioned, changed and dropped with the function.
-func (pl *Pool) Claim(user, function string) error {
-	if other, ok := pl.users[user]; ok {
-		return fmt.Errorf("databaseUser %q: %s signs in as it already; give every function a user of its own", user, other)
-	}
-	if pl.users == nil {
-		pl.users = map[string]string{}
-	}
-	pl.users[user] = function
-	return nil
-}
-
-// Plan declares, before they are built, the functions that will register, so that each
-// gets its reserved concurrency as a number when it registers instead of a token that
-// resolves at synth. The result is the same; a Go app saves the round trips to node that
-// every lazy value costs, which add up over hundreds of functions. Synth fails if a number
-// handed out from the plan differs from the budget over the functions that did register,
-// so a plan that misses or adds a function cannot go unnoticed. Package function's Planned
-// gives a function's entry. A plan whose budget does not hold is ignored: registering
-// functions get tokens, and validation reports the problems.
-func (pl *Pool) Plan(fns ...budget.Function) {
-	cfg := pl.config
-	cfg.Functions = fns
-	res, err := budget.Compute(cfg)
-	if err != nil {
-		return
-	}
-	pl.planned = make(map[string]planned, len(fns))
-	for i, a := range res.Functions {
-		pl.planned[a.Name] = planned{function: fns[i], reserved: a.ReservedConcurrency}
-	}
-}
-
-// Register adds a function to the budget and returns its reserved concurrency: a number
-// if the function was planned (Plan) as it registers, otherwise a token that resolves at
-// synth, once every function is known.
-func (pl *Pool) Register(f budget.Function) *float64 {
-	pl.members = append(pl.members, f)
-	pl.fresh = false
-	if p, ok := pl.planned[f.Name]; ok && p.function == f {
-		if pl.given == nil {
-			pl.given = map[string]int{}
-		}
-		pl.given[f.Name] = p.reserved
-		return jsii.Number(p.reserved)
-	}
-	return awscdk.Lazy_Number(&reservedConcurrency{pool: pl, name: f.Name})
-}
-
-// Budget computes the connection budget over every registered function. The result is
-// computed once and kept until another function registers.
+// Budget computes the connection budget of the pool's database over every function that
+// has joined it, within the account's concurrency that every pool of the app shares
+// (Account). Once synth has begun the budget is final.
 func (pl *Pool) Budget() (*budget.Result, error) {
-	if !pl.fresh {
-		cfg := pl.config
-		cfg.Functions = append([]budget.Function(nil), pl.members...)
-		pl.result, pl.err = budget.Compute(cfg)
-		pl.fresh = true
-	}
-	return pl.result, pl.err
-}
-
-type reservedConcurrency struct {
-	pool *Pool
-	name string
-}
-
-// Produce returns the function's reserved concurrency. Validation has failed synth already
-// if the budget does not hold; 0 here would only be seen by a caller that skips validation.
-func (r *reservedConcurrency) Produce() *float64 {
-	res, err := r.pool.Budget()
-	if err != nil || res == nil {
-		return jsii.Number(0)
-	}
-	for _, a := range res.Functions {
-		if a.Name == r.name {
-			return jsii.Number(a.ReservedConcurrency)
-		}
-	}
-	return jsii.Number(0)
+	return pl.ledger.current().pool(pl)
 }
 
 type validation struct{ pool *Pool }
 
-// Validate reports every way the budget fails, one line each, and every reserved
-// concurrency handed out from a plan that the budget does not confirm.
+// Validate reports every way the pool's budget fails, one line each.
 func (v *validation) Validate() *[]*string {
-	res, err := v.pool.Budget()
-	var problems []string
-	if err != nil {
-		problems = []string{err.Error()}
-		var be *budget.Error
-		if errors.As(err, &be) {
-			problems = be.Problems
-		}
-	} else {
-		problems = v.pool.unconfirmed(res)
-	}
+	_, err := v.pool.ledger.final().pool(v.pool)
 	out := []*string{}
+	if err == nil {
+		return &out
+	}
+	problems := []string{err.Error()}
+	if be, ok := err.(*budget.Error); ok {
+		problems = be.Problems
+	}
 	for _, p := range problems {
 		out = append(out, jsii.String("connection budget: "+p))
 	}
 	return &out
-}
-
-// unconfirmed lists the functions given a planned reserved concurrency that res, the
-// budget over the functions that registered, does not give them.
-func (pl *Pool) unconfirmed(res *budget.Result) []string {
-	if len(pl.given) == 0 {
-		return nil
-	}
-	final := make(map[string]int, len(res.Functions))
-	for _, a := range res.Functions {
-		final[a.Name] = a.ReservedConcurrency
-	}
-	var unplanned []string // registered, but not as planned
-	for _, f := range pl.members {
-		if p, ok := pl.planned[f.Name]; !ok || p.function != f {
-			unplanned = append(unplanned, f.Name)
-		}
-	}
-	var missing []string
-	for name := range pl.planned {
-		if _, ok := final[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	slices.Sort(missing)
-	var problems []string
-	for _, name := range slices.Sorted(maps.Keys(pl.given)) {
-		if got, want := pl.given[name], final[name]; got != want {
-			problems = append(problems, fmt.Sprintf("function %q: the pool's plan gave it reserved concurrency %d, but the "+
-				"functions that registered give it %d (planned but not built: %s; built but not as planned: %s); "+
-				"plan exactly the functions that register (pool.Plan), or none", name, got, want, orNone(missing), orNone(unplanned)))
-		}
-	}
-	return problems
-}
-
-func orNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }

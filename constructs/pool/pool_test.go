@@ -8,10 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
@@ -145,7 +143,7 @@ func TestSecurityGroupRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := cdktest.NewFixture(&pool.Props{Direct: tc.direct}, nil)
-			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "items"})
+			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 			got := rules(t, assertions.Template_FromStack(f.Data, nil))
 			sort.Strings(tc.want)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -195,9 +193,9 @@ func TestProxy(t *testing.T) {
 
 func TestBudgetSetsReservedConcurrency(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "reader", Weight: 3})
-	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "writer"})
-	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "cron", ReservedConcurrency: 2})
+	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "reader", Weight: 3}})
+	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "writer"}})
+	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "cron", ReservedConcurrency: 2}})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	// 82 % of 73 = 59 proxy connections; Cron takes 2; 57 left, weights 3:1 → 42 and 14 (1 spare).
 	want := map[string]float64{"Reader": 42, "Writer": 14, "Cron": 2}
@@ -218,76 +216,59 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 	}
 }
 
-// TestPlanGivesNumbers builds the same three functions as TestBudgetSetsReservedConcurrency,
-// planned first: each gets its reserved concurrency as a plain number at construction, and
-// the numbers are the budget's.
-func TestPlanGivesNumbers(t *testing.T) {
+// TestEqualFunctionsShareOneToken checks the wiring's cost: weighted functions with equal
+// weight and connections per environment get one shared token (one round trip to node
+// for all of them), a fixed function its number, and synth resolves each to the budget's.
+func TestEqualFunctionsShareOneToken(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	props := map[string]*function.Props{
-		"Reader": {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "reader", Weight: 3},
-		"Writer": {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "writer"},
-		"Cron":   {Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "cron", ReservedConcurrency: 2},
+	var fns []*function.Function
+	for _, id := range []string{"A", "B", "C"} {
+		fns = append(fns, function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+			AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}}))
 	}
-	order := []string{"Reader", "Writer", "Cron"}
-	var plan []budget.Function
-	for _, id := range order {
-		entry, ok := function.Planned(f.Functions, id, props[id])
-		if !ok {
-			t.Fatalf("Planned(%s) not ok", id)
-		}
-		plan = append(plan, entry)
+	heavy := function.New(f.Functions, jsii.String("Heavy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+		AttachOptions: pool.AttachOptions{DatabaseUser: "heavy", Weight: 2}})
+	fixed := function.New(f.Functions, jsii.String("Fixed"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+		AttachOptions: pool.AttachOptions{DatabaseUser: "fixed", ReservedConcurrency: 3}})
+	if fns[0].Member.ReservedConcurrency != fns[1].Member.ReservedConcurrency || fns[1].Member.ReservedConcurrency != fns[2].Member.ReservedConcurrency {
+		t.Errorf("equal functions got different reserved concurrency tokens, want one shared")
 	}
-	f.Pool.Plan(plan...)
-	want := map[string]float64{"Reader": 42, "Writer": 14, "Cron": 2}
-	for _, id := range order {
-		fn := function.New(f.Functions, jsii.String(id), props[id])
-		reserved := fn.Function.Node().DefaultChild().(awslambda.CfnFunction).ReservedConcurrentExecutions()
-		if reserved == nil || *awscdk.Token_IsUnresolved(reserved) || *reserved != want[id] {
-			t.Errorf("%s: reserved concurrency at construction = %v, want the number %v", id, reserved, want[id])
+	if heavy.Member.ReservedConcurrency == fns[0].Member.ReservedConcurrency {
+		t.Errorf("a function of weight 2 shares the token of weight 1")
+	}
+	if r := fixed.Member.ReservedConcurrency; *awscdk.Token_IsUnresolved(r) || *r != 3 {
+		t.Errorf("fixed function's reserved concurrency = %v, want the number 3", *r)
+	}
+	// 59 proxy connections; Fixed takes 3; 56 left over weights 1+1+1+2: 11, 11, 11, 22.
+	want := map[string]float64{"A": 11, "B": 11, "C": 11, "Heavy": 22, "Fixed": 3}
+	got := map[string]float64{}
+	tmpl := assertions.Template_FromStack(f.Functions, nil)
+	for id, fn := range cdktest.Resources(tmpl, "AWS::Lambda::Function") {
+		for name := range want {
+			if strings.HasPrefix(id, name+"Function") {
+				got[name] = cdktest.Props(fn)["ReservedConcurrentExecutions"].(float64)
+			}
 		}
 	}
-	f.App.Synth(nil) // the plan is confirmed: validation passes
-}
-
-// TestPlanMismatchFailsSynth plans two functions and builds only one: the number handed out
-// from the plan is wrong for the functions that exist, and synth says so.
-func TestPlanMismatchFailsSynth(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	a := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "a"}
-	b := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "b"}
-	ea, _ := function.Planned(f.Functions, "A", a)
-	eb, _ := function.Planned(f.Functions, "B", b)
-	f.Pool.Plan(ea, eb)
-	function.New(f.Functions, jsii.String("A"), a)
-	msg := panictest.Message(t, func() { f.App.Synth(nil) })
-	for _, want := range []string{"connection budget:", `function "Functions/A": the pool's plan gave it reserved concurrency 29`,
-		"give it 59", "planned but not built: Functions/B", "built but not as planned: none"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("Synth() failed with %q, want it to mention %q", msg, want)
-		}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ReservedConcurrentExecutions = %v, want %v", got, want)
 	}
 }
 
-// TestPlanThatCannotHoldIsIgnored plans a budget that fails: functions get tokens, and
-// validation reports the budget's own problem rather than the plan.
-func TestPlanThatCannotHoldIsIgnored(t *testing.T) {
+// TestJoiningAfterSynthIsRefused: the budget is final once synth has computed it, so a
+// function that joins later would hold a number the budget never counted.
+func TestJoiningAfterSynthIsRefused(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	p := &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "greedy", ReservedConcurrency: 500}
-	e, _ := function.Planned(f.Functions, "Greedy", p)
-	f.Pool.Plan(e)
-	fn := function.New(f.Functions, jsii.String("Greedy"), p)
-	if r := fn.Function.Node().DefaultChild().(awslambda.CfnFunction).ReservedConcurrentExecutions(); !*awscdk.Token_IsUnresolved(r) {
-		t.Errorf("reserved concurrency = %v, want a token: the plan does not hold", *r)
-	}
-	msg := panictest.Message(t, func() { f.App.Synth(nil) })
-	if !strings.Contains(msg, "500") || strings.Contains(msg, "plan") {
-		t.Errorf("Synth() failed with %q, want the budget's problem (500) and nothing about the plan", msg)
-	}
+	function.New(f.Functions, jsii.String("A"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "a"}})
+	f.App.Synth(nil)
+	panictest.Contains(t, func() {
+		function.New(f.Functions, jsii.String("Late"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "late"}})
+	}, "Functions/Late: invalid function:", "joins the pool after synth has begun computing the budget")
 }
 
 func TestBudgetFailsSynth(t *testing.T) {
 	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), DatabaseUser: "greedy", ReservedConcurrency: 500})
+	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "greedy", ReservedConcurrency: 500}})
 	msg := panictest.Message(t, func() { f.App.Synth(nil) })
 	for _, want := range []string{"Validation failed", "connection budget:", "Functions/Greedy", "500"} {
 		if !strings.Contains(msg, want) {
@@ -308,8 +289,8 @@ func TestInvalidProps(t *testing.T) {
 		}, "but an RDS Proxy keeps connections open, so it would never pause"},
 		{"percent set by hand", func() {
 			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
-		}, "proxy.maxConnectionsPercent 90: the connection budget sets it"},
-		{"proxy and direct", func() { cdktest.NewFixture(&pool.Props{Direct: true, Proxy: &proxy.Props{}}, nil) }, "give proxy settings or direct, not both"},
+		}, "Proxy.MaxConnectionsPercent 90: the connection budget sets it"},
+		{"proxy and direct", func() { cdktest.NewFixture(&pool.Props{Direct: true, Proxy: &proxy.Props{}}, nil) }, "give proxy settings or Direct, not both"},
 		{"idle above max", func() {
 			idle := 95
 			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)
@@ -317,7 +298,7 @@ func TestInvalidProps(t *testing.T) {
 		{"negative headroom", func() {
 			h := -1
 			cdktest.NewFixture(&pool.Props{Headroom: &h}, nil)
-		}, "headroom -1: must be 0 or more"},
+		}, "Headroom -1: must be 0 or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := panictest.Message(t, tc.run); !strings.Contains(msg, tc.want) {

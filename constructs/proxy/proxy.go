@@ -190,15 +190,6 @@ func (x *Proxy) Port() int { return x.db.Port() }
 // Connections controls the proxy's network access.
 func (x *Proxy) Connections() awsec2.Connections { return x.Proxy.Connections() }
 
-// GrantConnect lets grantee connect through the proxy as user with IAM authentication.
-func (x *Proxy) GrantConnect(grantee awsiam.IGrantable, user string) awsiam.Grant {
-	return awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      grantee,
-		Actions:      jsii.Strings("rds-db:connect"),
-		ResourceArns: jsii.Strings(*x.ConnectArn(user)),
-	})
-}
-
 // ConnectArn is the resource of rds-db:connect for connecting through the proxy as user:
 // arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER, where prx-ID ends the proxy's ARN
 // (Amazon RDS User Guide, "Creating an IAM policy for IAM authentication with RDS Proxy").

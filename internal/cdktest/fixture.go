@@ -61,9 +61,13 @@ func newFixture(app awscdk.App, props *pool.Props, serverless *database.Serverle
 		p = *props
 	}
 	p.Database, p.Vpc = f.Database, f.Network.Vpc
+	if p.ClientSubnets == nil {
+		p.ClientSubnets = f.Network.FunctionSubnets
+	}
 	if provision {
 		f.Users = users.New(f.Data, jsii.String("Users"), &users.Props{
 			Database: f.Database, Vpc: f.Network.Vpc, SecretsManagerEndpoint: f.Network.Endpoints["secretsmanager"],
+			VpcSubnets: f.Network.FunctionSubnets,
 		})
 		p.Users = f.Users
 	}
