@@ -29,6 +29,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/functions/provision/dbuser"
 	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
@@ -44,10 +45,14 @@ type Props struct {
 	// Vpc is the database's VPC. Required.
 	Vpc awsec2.IVpc
 	// SecretsManagerEndpoint is the VPC's Secrets Manager interface endpoint: the
-	// provisioner reads the master secret through it from isolated subnets. Required.
+	// provisioner reads the master secret through it. Required when VpcSubnets are
+	// isolated; in subnets with a NAT gateway the provisioner may reach Secrets Manager
+	// through the NAT instead.
+	// Default: none.
 	SecretsManagerEndpoint awsec2.IInterfaceVpcEndpoint
-	// VpcSubnets selects the provisioner's subnets.
-	// Default: the "Functions" subnet group of package network.
+	// VpcSubnets selects the provisioner's subnets; they must not be public.
+	// Default: aws-cdk-lib's default selection: the VPC's private subnets with egress, or
+	// else its isolated subnets.
 	VpcSubnets *awsec2.SubnetSelection
 	// LogKey encrypts the provisioner's log groups.
 	// Default: CloudWatch Logs' own encryption.
@@ -85,20 +90,32 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	}
 	var errs []string
 	if p.Database == nil {
-		errs = append(errs, "database: required")
+		errs = append(errs, "Database: required")
 	}
 	if p.Vpc == nil {
-		errs = append(errs, "vpc: required")
+		errs = append(errs, "Vpc: required")
 	}
-	if p.SecretsManagerEndpoint == nil {
-		errs = append(errs, "secretsManagerEndpoint: required: the provisioner reads the master secret from isolated subnets "+
-			"(add a Secrets Manager interface endpoint, for example with network.Props.InterfaceEndpoints)")
+	if p.Database != nil && p.Database.Secret() == nil {
+		errs = append(errs, "Database: has no master secret (an imported database given without Secret); the provisioner "+
+			"signs in as the master user with it: give the database its Secret, or create the functions' users yourself")
+	}
+	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
+	// with a NAT gateway reach it through the NAT (internetEgress).
+	internetEgress := false
+	if p.Vpc != nil {
+		if _, err := network.Select(p.Vpc, p.VpcSubnets, "VpcSubnets"); err != nil {
+			errs = append(errs, err.Error())
+		} else if routes, _ := network.InternetRoutes(p.Vpc, p.VpcSubnets); len(routes) > 0 {
+			internetEgress = true
+		}
+	}
+	if p.SecretsManagerEndpoint == nil && p.Vpc != nil && !internetEgress {
+		errs = append(errs, "SecretsManagerEndpoint: required in isolated subnets: the provisioner reads the master secret, "+
+			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with "+
+			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in VpcSubnets")
 	}
 	if len(errs) > 0 {
 		panic(fmt.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
-	if p.VpcSubnets == nil {
-		p.VpcSubnets = &awsec2.SubnetSelection{SubnetGroupName: jsii.String("Functions")}
 	}
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
@@ -114,7 +131,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		AllowAllOutbound: jsii.Bool(false),
 	})
 	p.Database.Connections().AllowFrom(sg, awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
-	p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
+	if p.SecretsManagerEndpoint != nil {
+		p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
+	} else {
+		// Secrets Manager's public endpoint, through the subnets' NAT gateway.
+		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+			jsii.String("HTTPS to Secrets Manager through the NAT gateway"), nil)
+	}
 
 	secret := p.Database.Secret()
 	secretArn := secret.SecretArn()
