@@ -6,12 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
 )
 
 // ReportFile is the budget report's file name in the cloud assembly directory.
@@ -30,11 +32,32 @@ type ENIs struct {
 	Functions int `json:"functions"`
 }
 
-// Report is what the app reports after synth: the connection budget and the network
-// interfaces its functions use.
+// Report is what the app reports after synth: the connection budget of its pool, the
+// account's concurrency that every pool of the app shares, and the network interfaces its
+// functions use.
 type Report struct {
 	*budget.Result
-	HyperplaneENIs ENIs `json:"hyperplaneEnis"`
+	Account        AccountReport `json:"account"`
+	HyperplaneENIs ENIs          `json:"hyperplaneEnis"`
+}
+
+// AccountReport is the account's concurrency in the report: what each pool of the app
+// reserves, what is reserved outside lambdards, and what stays unreserved.
+type AccountReport struct {
+	AccountConcurrency       int                  `json:"accountConcurrency"`
+	UnreservedMinimum        int                  `json:"unreservedMinimum"`
+	Pools                    []PoolShare          `json:"pools"`
+	Elsewhere                []budget.Reservation `json:"elsewhere,omitempty"`
+	TotalReservedConcurrency int                  `json:"totalReservedConcurrency"`
+	UnreservedConcurrency    int                  `json:"unreservedConcurrency"`
+}
+
+// PoolShare is one pool's share of the account.
+type PoolShare struct {
+	Pool                     string `json:"pool"`
+	Database                 string `json:"database"`
+	Functions                int    `json:"functions"`
+	TotalReservedConcurrency int    `json:"totalReservedConcurrency"`
 }
 
 // ENIs counts the app's Hyperplane ENIs. Every function and the users provisioner sit in
@@ -56,6 +79,16 @@ func (a *App) ENIs() ENIs {
 	return e
 }
 
+// account is the budget of the account the app's pool deploys to.
+func (a *App) account() *pool.AccountBudget {
+	for _, acct := range pool.Accounts(a.Pool) {
+		if slices.Contains(acct.Pools, a.Pool) && acct.AccountResult != nil {
+			return acct
+		}
+	}
+	return nil
+}
+
 // Report prints the connection budget as a table to w, with the Hyperplane ENIs below it,
 // and writes both as JSON to dir.
 func (a *App) Report(dir string, w io.Writer) error {
@@ -64,7 +97,24 @@ func (a *App) Report(dir string, w io.Writer) error {
 		return err
 	}
 	r := Report{Result: res, HyperplaneENIs: a.ENIs()}
+	acct := a.account()
+	if acct == nil {
+		return fmt.Errorf("the account's budget is missing for pool %s", *a.Pool.Node().Path())
+	}
+	r.Account = AccountReport{AccountConcurrency: acct.AccountConcurrency, UnreservedMinimum: acct.UnreservedMinimum,
+		Elsewhere: acct.Elsewhere, TotalReservedConcurrency: acct.TotalReservedConcurrency,
+		UnreservedConcurrency: acct.UnreservedConcurrency}
+	for i, pl := range acct.Pools {
+		db := acct.Databases[i]
+		r.Account.Pools = append(r.Account.Pools, PoolShare{Pool: *pl.Node().Path(), Database: db.Database,
+			Functions: len(db.Functions), TotalReservedConcurrency: db.TotalReservedConcurrency})
+	}
 	fmt.Fprint(w, res.Table())
+	// The pool's table shows the account's figures; the account's own table is for when
+	// others share it.
+	if len(acct.Pools) > 1 || len(acct.Elsewhere) > 0 {
+		fmt.Fprint(w, "\n"+acct.Table())
+	}
 	e := r.HyperplaneENIs
 	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)\n",
 		e.Count, e.Subnets, e.SecurityGroups, e.Functions)
