@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,9 +154,7 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 		defer cancel()
 		return db.PingContext(ctx)
 	}
-	// Stop: a clean shutdown. When the test ends: SIGKILL, for the data is
-	// about to be deleted, and a clean InnoDB shutdown only costs time.
-	m.stopSignal, m.quitSignal = syscall.SIGTERM, syscall.SIGKILL
+	m.shutdown = mariadbShutdown
 	m.openDB = func() (*sql.DB, error) {
 		// One connection: MariaDB keeps exactly one extra slot for SUPER.
 		return openAdmin("mysql", m.DSN(), 1)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -170,8 +169,7 @@ func StartPgbouncer(t testing.TB, backend *Postgres, opts PgbouncerOptions) *Pgb
 		}
 		return pgPing(b.DSN(backend.User, backend.Password, backend.Database), b.TLSConfig())
 	}
-	// SIGTERM is pgbouncer's immediate shutdown.
-	s.stopSignal, s.quitSignal = syscall.SIGTERM, syscall.SIGTERM
+	s.shutdown = pgbouncerShutdown
 	s.launch(t)
 	return b
 }

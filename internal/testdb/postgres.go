@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -189,9 +188,7 @@ func (p *Postgres) run(t testing.TB, settings, overrides map[string]string) {
 		return append([]string{"-D", p.DataDir, "-p", strconv.Itoa(port)}, flags...), nil
 	}
 	p.ready = func() error { return pgPing(p.DSN(), nil) }
-	// Stop: fast shutdown. When the test ends: immediate shutdown, for the
-	// data is about to be deleted anyway.
-	p.stopSignal, p.quitSignal = syscall.SIGINT, syscall.SIGQUIT
+	p.shutdown = postgresShutdown
 	p.openDB = func() (*sql.DB, error) { return openAdmin("pgx", p.DSN(), 2) }
 	p.launch(t)
 }

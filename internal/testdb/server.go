@@ -32,7 +32,7 @@ const stopTimeout = 15 * time.Second
 // readiness check, an orderly stop, and a quick one when the test ends.
 //
 // A Start function makes one with newServer, says how to run the program (program, args,
-// ready, the signals, openDB) and calls launch. Postgres and MariaDB embed it, so Stop,
+// ready, shutdown, openDB) and calls launch. Postgres and MariaDB embed it, so Stop,
 // Start, Restart, DB and Exec are theirs; Pgbouncer, which has no DB, keeps it in a field.
 type server struct {
 	name string // in messages: "PostgreSQL", "MariaDB", "pgbouncer"
@@ -47,9 +47,8 @@ type server struct {
 	args func(port int) ([]string, error)
 	// ready returns nil once the server takes clients.
 	ready func() error
-	// stopSignal asks for the orderly shutdown Stop waits for; quitSignal ends the server
-	// at once, when what it holds is about to be thrown away.
-	stopSignal, quitSignal syscall.Signal
+	// shutdown is how Stop, a failed start and the end of the test stop the server.
+	shutdown shutdown
 	// openDB opens the administrator's handle that DB shares.
 	openDB func() (*sql.DB, error)
 
@@ -57,6 +56,21 @@ type server struct {
 	proc *process // nil while the server is stopped
 	db   *sql.DB  // DB's handle, opened on first use
 }
+
+// shutdown holds the signals that stop a server: stop asks for the orderly shutdown
+// Stop waits for, quit ends the server at once, for when what it holds is about to be
+// thrown away (a failed start, the end of the test).
+type shutdown struct{ stop, quit syscall.Signal }
+
+var (
+	// PostgreSQL: fast shutdown (sessions end with SQLSTATE 57P01); immediate shutdown.
+	postgresShutdown = shutdown{stop: syscall.SIGINT, quit: syscall.SIGQUIT}
+	// MariaDB: a clean shutdown; SIGKILL, for a clean InnoDB shutdown only costs time.
+	mariadbShutdown = shutdown{stop: syscall.SIGTERM, quit: syscall.SIGKILL}
+	// pgbouncer: SIGTERM, its immediate shutdown (clients lose their connections), for
+	// both.
+	pgbouncerShutdown = shutdown{stop: syscall.SIGTERM, quit: syscall.SIGTERM}
+)
 
 // newServer makes the directory of a server, named name in messages and prefix on disk,
 // whose program runs as as.
@@ -94,7 +108,7 @@ func (s *server) launch(t testing.TB) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.proc != nil {
-			if err := s.proc.stop(s.quitSignal); err != nil {
+			if err := s.proc.stop(s.shutdown.quit); err != nil {
 				t.Logf("testdb: stopping %s: %v", s.name, err)
 			}
 		}
@@ -114,7 +128,7 @@ func (s *server) start() error {
 		return err
 	}
 	if err := waitReady(proc, s.ready); err != nil {
-		_ = proc.stop(s.quitSignal)
+		_ = proc.stop(s.shutdown.quit)
 		return err
 	}
 	s.proc = proc
@@ -132,7 +146,7 @@ func (s *server) Stop(t testing.TB) {
 	if s.proc == nil {
 		return
 	}
-	if err := s.proc.stop(s.stopSignal); err != nil {
+	if err := s.proc.stop(s.shutdown.stop); err != nil {
 		t.Fatalf("testdb: stopping %s: %v\n%s", s.name, err, s.logTail())
 	}
 	s.proc = nil
