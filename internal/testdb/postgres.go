@@ -41,9 +41,18 @@ type PostgresOptions struct {
 	// Postgres.CACertPEM and Postgres.RootCAs give the CA to clients.
 	// Default: false.
 	SSL bool
+
+	// Replication makes the server a primary that StartReplica can copy and
+	// stream from: wal_level replica and max_wal_senders 10 (PostgreSQL's
+	// defaults, where testdb otherwise writes minimal WAL), and a role that
+	// may log in for replication and do nothing else. initdb's pg_hba.conf
+	// already admits replication connections from loopback with a password.
+	// Default: false.
+	Replication bool
 }
 
-// Postgres is a running throwaway PostgreSQL server.
+// Postgres is a running throwaway PostgreSQL server: a primary that
+// StartPostgres started, or a streaming replica of one from StartReplica.
 type Postgres struct {
 	// Host is the address the server listens on: always 127.0.0.1.
 	Host string
@@ -65,7 +74,11 @@ type Postgres struct {
 	CACertPEM []byte
 
 	*server
-	bin string // directory holding postgres and initdb
+	bin string // directory holding postgres, initdb and pg_basebackup
+	// replication is the password of replicationRole; "" unless the server was
+	// started with PostgresOptions.Replication.
+	replication string
+	replicas    int // replicas started from this server, which name their slots
 }
 
 // StartPostgres starts a throwaway PostgreSQL server and stops and removes
@@ -107,6 +120,10 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 	// A password of this server's own, not the template's.
 	password := randomPassword(t)
 	p.Exec(t, "ALTER ROLE "+pgx.Identifier{p.User}.Sanitize()+" PASSWORD "+quoteLiteral(password))
+	if opts.Replication {
+		p.replication = randomPassword(t)
+		p.Exec(t, "CREATE ROLE "+replicationRole+" LOGIN REPLICATION PASSWORD "+quoteLiteral(p.replication))
+	}
 	p.closeDB()
 	p.Password = password
 	return p
@@ -153,6 +170,11 @@ func newPostgres(t testing.TB, bin string) *Postgres {
 // small server start fast, at the expense of durability, and TLS with opts.SSL.
 func (p *Postgres) settings(t testing.TB, opts PostgresOptions) map[string]string {
 	t.Helper()
+	// Minimal WAL is the fastest to write; streaming it to a replica takes more.
+	walLevel, walSenders := "minimal", "0"
+	if opts.Replication {
+		walLevel, walSenders = "replica", "10"
+	}
 	settings := map[string]string{
 		"listen_addresses":               p.Host,
 		"unix_socket_directories":        p.SocketDir,
@@ -161,8 +183,8 @@ func (p *Postgres) settings(t testing.TB, opts PostgresOptions) map[string]strin
 		"fsync":                          "off",
 		"synchronous_commit":             "off",
 		"full_page_writes":               "off",
-		"wal_level":                      "minimal",
-		"max_wal_senders":                "0",
+		"wal_level":                      walLevel,
+		"max_wal_senders":                walSenders,
 		"autovacuum":                     "off",
 		"shared_buffers":                 "16MB",
 		"log_min_messages":               "warning",
