@@ -1,5 +1,6 @@
 // Package testdb starts throwaway database servers for tests: PostgreSQL,
-// MariaDB, and pgbouncer in front of PostgreSQL.
+// streaming replicas of it (StartReplica), MariaDB, and pgbouncer in front of
+// PostgreSQL or a replica.
 //
 // Each server gets a fresh data directory, a free loopback port, and its own
 // socket directory, and is stopped and removed by t.Cleanup. The directories
@@ -13,7 +14,8 @@
 // lambdards-testdb-templates-<uid> beside the servers, named after the program, its
 // version and the options (see template.go); delete the directory to have
 // them made again. Each PostgreSQL server gets a superuser password of its
-// own after it starts.
+// own after it starts. A replica starts instead from pg_basebackup's copy of
+// its primary, and keeps the primary's passwords.
 //
 // When a server's binaries are missing, the Start functions skip the test,
 // unless the environment variable CI is "true": there they fail it, so that

@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,12 +55,7 @@ type MariaDB struct {
 	// certificate; nil unless MariaDBOptions.SSL.
 	CACertPEM []byte
 
-	bin     string
-	base    string
-	args    []string
-	mu      sync.Mutex
-	proc    *process
-	adminDB *sql.DB
+	*server
 }
 
 // StartMariaDB starts a throwaway MariaDB server and stops and removes it
@@ -79,16 +71,16 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 		// MariaDB would silently raise it to 10.
 		t.Fatalf("testdb: MariaDBOptions.MaxConnections = %d, want at least 10 (MariaDB's minimum)", opts.MaxConnections)
 	}
-	base := makeBaseDir(t, "mariadb")
+	// mariadbd runs as the current user, root too (--user=root below).
+	s := newServer(t, "MariaDB", "mariadb", runAs{})
 	m := &MariaDB{
 		Host:    "127.0.0.1",
 		User:    "root",
-		Socket:  filepath.Join(base, "mariadb.sock"),
-		DataDir: filepath.Join(base, "data"),
-		bin:     paths[1],
-		base:    base,
+		Socket:  filepath.Join(s.base, "mariadb.sock"),
+		DataDir: filepath.Join(s.base, "data"),
+		server:  s,
 	}
-	tmp := filepath.Join(base, "tmp")
+	tmp := filepath.Join(s.base, "tmp")
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
@@ -112,7 +104,7 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 		// --no-defaults must come first: ignore /etc/mysql.
 		return []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp}
 	}
-	tmpl, err := templateDir(paths[0], engine, runAs{}, func(dir string) error {
+	_, err := m.copyTemplate(paths[0], engine, func(dir string) error {
 		tmp := filepath.Join(dir, "tmp")
 		if err := os.Mkdir(tmp, 0o700); err != nil {
 			return err
@@ -127,96 +119,32 @@ func StartMariaDB(t testing.TB, opts MariaDBOptions) *MariaDB {
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	if err := copyData(tmpl, m.DataDir); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	common := append(dirs(m.DataDir, tmp), engine...)
 
+	// No log-error: mariadbd logs to its standard error, which is the server's log.
 	settings := map[string]string{
 		"socket":          m.Socket,
 		"bind-address":    m.Host,
 		"max-connections": strconv.Itoa(opts.MaxConnections),
-		"pid-file":        filepath.Join(base, "mariadbd.pid"),
-		"log-error":       filepath.Join(base, "mariadbd.log"),
+		"pid-file":        filepath.Join(s.base, "mariadbd.pid"),
 		// Accounts are matched by address; no DNS look-ups.
 		"skip-name-resolve": "",
 	}
 	if opts.SSL {
-		certs, err := newCertificates()
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		crt, key := filepath.Join(base, "server.crt"), filepath.Join(base, "server.key")
-		if err := os.WriteFile(crt, certs.certPEM, 0o644); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		if err := os.WriteFile(key, certs.keyPEM, 0o600); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		settings["ssl-cert"] = crt
-		settings["ssl-key"] = key
-		m.CACertPEM = certs.caPEM
+		m.CACertPEM = m.useTLS(t, settings, "ssl-cert", "ssl-key")
 	}
-	for k, v := range opts.Settings {
-		settings[k] = v
-	}
-	names := make([]string, 0, len(settings))
-	for k := range settings {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	m.args = common
-	for _, k := range names {
-		if settings[k] == "" {
-			m.args = append(m.args, "--"+k)
-		} else {
-			m.args = append(m.args, "--"+k+"="+settings[k])
+	flags := render(settings, opts.Settings, func(name, value string) []string {
+		if value == "" {
+			return []string{"--" + name}
 		}
-	}
-
-	for try := 0; try < 3; try++ {
-		m.Port = freePort(t)
-		if err = m.start(); err == nil || !errAddrInUse(filepath.Join(base, "mariadbd.log")) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("testdb: starting MariaDB: %v\n%s", err, tailFile(filepath.Join(base, "mariadbd.log"), 40))
-	}
-	t.Cleanup(func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if m.adminDB != nil {
-			m.adminDB.Close()
-		}
-		if m.proc != nil {
-			// SIGKILL: the data is about to be deleted, and a clean
-			// InnoDB shutdown only costs time.
-			if err := m.proc.stop(syscall.SIGKILL); err != nil {
-				t.Logf("testdb: stopping MariaDB: %v", err)
-			}
-		}
+		return []string{"--" + name + "=" + value}
 	})
 
-	// mariadb-install-db leaves root without a password; give it one now
-	// that the server is up.
-	password := randomPassword(t)
-	m.Exec(t, "SET PASSWORD = PASSWORD("+quoteLiteral(password)+")")
-	m.closeAdmin()
-	m.Password = password
-	return m
-}
-
-// start runs mariadbd and waits until it accepts connections.
-func (m *MariaDB) start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cmd := runAs{}.command(m.base, m.bin, append(m.args, "--port="+strconv.Itoa(m.Port))...)
-	proc, err := startProcess(cmd, filepath.Join(m.base, "mariadbd.out"))
-	if err != nil {
-		return err
+	m.program = paths[1]
+	m.port = &m.Port
+	m.args = func(port int) ([]string, error) {
+		return append(append(append(dirs(m.DataDir, tmp), engine...), flags...), "--port="+strconv.Itoa(port)), nil
 	}
-	err = waitReady(proc, func() error {
+	m.ready = func() error {
 		db, err := sql.Open("mysql", m.DSN())
 		if err != nil {
 			return err
@@ -225,59 +153,21 @@ func (m *MariaDB) start() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return db.PingContext(ctx)
-	})
-	if err != nil {
-		_ = proc.stop(syscall.SIGKILL)
-		return err
 	}
-	m.proc = proc
-	return nil
-}
+	m.shutdown = mariadbShutdown
+	m.openDB = func() (*sql.DB, error) {
+		// One connection: MariaDB keeps exactly one extra slot for SUPER.
+		return openAdmin("mysql", m.DSN(), 1)
+	}
+	m.launch(t)
 
-// Stop shuts the server down cleanly and waits for it to exit. Start
-// brings it back.
-func (m *MariaDB) Stop(t testing.TB) {
-	t.Helper()
-	m.closeAdmin()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.proc == nil {
-		return
-	}
-	if err := m.proc.stop(syscall.SIGTERM); err != nil {
-		t.Fatalf("testdb: stopping MariaDB: %v\n%s", err, tailFile(filepath.Join(m.base, "mariadbd.log"), 40))
-	}
-	m.proc = nil
-}
-
-// Start starts a stopped server again on the same port.
-func (m *MariaDB) Start(t testing.TB) {
-	t.Helper()
-	m.mu.Lock()
-	running := m.proc != nil
-	m.mu.Unlock()
-	if running {
-		t.Fatalf("testdb: MariaDB.Start: %v", "server is already running")
-	}
-	if err := m.start(); err != nil {
-		t.Fatalf("testdb: restarting MariaDB: %v\n%s", err, tailFile(filepath.Join(m.base, "mariadbd.log"), 40))
-	}
-}
-
-// Restart stops the server and starts it again on the same port.
-func (m *MariaDB) Restart(t testing.TB) {
-	t.Helper()
-	m.Stop(t)
-	m.Start(t)
-}
-
-func (m *MariaDB) closeAdmin() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.adminDB != nil {
-		m.adminDB.Close()
-		m.adminDB = nil
-	}
+	// mariadb-install-db leaves root without a password; give it one now
+	// that the server is up.
+	password := randomPassword(t)
+	m.Exec(t, "SET PASSWORD = PASSWORD("+quoteLiteral(password)+")")
+	m.closeDB()
+	m.Password = password
+	return m
 }
 
 // DSN returns a go-sql-driver/mysql DSN for the administrator over TCP
@@ -298,38 +188,6 @@ func (m *MariaDB) UserDSN(user, password, database string) string {
 	cfg.ParseTime = true
 	cfg.Timeout = 5 * time.Second
 	return cfg.FormatDSN()
-}
-
-// DB returns a database/sql handle for the administrator, shared by every
-// caller and closed when the test ends. It holds at most one connection.
-func (m *MariaDB) DB(t testing.TB) *sql.DB {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.proc == nil {
-		t.Fatalf("testdb: MariaDB.DB: %v", errNotStarted)
-	}
-	if m.adminDB == nil {
-		db, err := sql.Open("mysql", m.DSN())
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		// One connection: MariaDB keeps exactly one extra slot for SUPER.
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		m.adminDB = db
-	}
-	return m.adminDB
-}
-
-// Exec runs a statement as the administrator and fails the test on error.
-func (m *MariaDB) Exec(t testing.TB, query string, args ...any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := m.DB(t).ExecContext(ctx, query, args...); err != nil {
-		t.Fatalf("testdb: %s: %v", query, err)
-	}
 }
 
 // CreateUser creates a user that may log in from any host with a password.

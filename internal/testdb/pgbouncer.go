@@ -1,22 +1,16 @@
 package testdb
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // PgbouncerOptions configures StartPgbouncer. The zero value is a
@@ -88,11 +82,7 @@ type Pgbouncer struct {
 	// client-facing certificate; nil unless PgbouncerOptions.TLS.
 	CACertPEM []byte
 
-	bin  string
-	base string
-	as   runAs
-	mu   sync.Mutex
-	proc *process
+	srv *server
 }
 
 // StartPgbouncer starts pgbouncer in front of backend and stops it when the
@@ -100,7 +90,7 @@ type Pgbouncer struct {
 // pgbouncer is not installed (fails it under CI=true).
 func StartPgbouncer(t testing.TB, backend *Postgres, opts PgbouncerOptions) *Pgbouncer {
 	t.Helper()
-	paths := SkipIfMissing(t, "pgbouncer")
+	program := SkipIfMissing(t, "pgbouncer")[0]
 	if opts.PoolMode == "" {
 		opts.PoolMode = "session"
 	}
@@ -121,27 +111,23 @@ func StartPgbouncer(t testing.TB, backend *Postgres, opts PgbouncerOptions) *Pgb
 	}
 
 	// pgbouncer refuses to run as root.
-	as := serviceUser(t)
-	base := makeBaseDir(t, "pgbouncer")
-	b := &Pgbouncer{Host: "127.0.0.1", Backend: backend, bin: paths[0], base: base, as: as}
+	s := newServer(t, "pgbouncer", "pgbouncer", serviceUser(t))
+	b := &Pgbouncer{Host: "127.0.0.1", Backend: backend, srv: s}
 
-	users := map[string]string{backend.User: backend.Password}
-	for u, pw := range opts.Users {
-		users[u] = pw
-	}
-	var auth strings.Builder
-	for _, u := range sortedKeys(users) {
-		fmt.Fprintf(&auth, "%q %q\n", u, users[u])
-	}
-	if err := as.writeFile(filepath.Join(base, "userlist.txt"), []byte(auth.String()), 0o600); err != nil {
+	auth := render(map[string]string{backend.User: backend.Password}, opts.Users, func(user, password string) []string {
+		return []string{fmt.Sprintf("%q %q\n", user, password)}
+	})
+	if err := s.as.writeFile(filepath.Join(s.base, "userlist.txt"), []byte(strings.Join(auth, "")), 0o600); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 
+	pidfile := filepath.Join(s.base, "pgbouncer.pid")
+	// No logfile: pgbouncer logs to its standard error, which is the server's log.
 	settings := map[string]string{
 		"listen_addr":        b.Host,
-		"unix_socket_dir":    base,
+		"unix_socket_dir":    s.base,
 		"auth_type":          "scram-sha-256",
-		"auth_file":          filepath.Join(base, "userlist.txt"),
+		"auth_file":          filepath.Join(s.base, "userlist.txt"),
 		"pool_mode":          opts.PoolMode,
 		"max_client_conn":    strconv.Itoa(opts.MaxClientConn),
 		"default_pool_size":  strconv.Itoa(opts.DefaultPoolSize),
@@ -149,145 +135,63 @@ func StartPgbouncer(t testing.TB, backend *Postgres, opts PgbouncerOptions) *Pgb
 		"reserve_pool_size":  "0",
 		"server_reset_query": opts.ServerResetQuery,
 		"query_wait_timeout": strconv.Itoa(int(opts.QueryWaitTimeout / time.Second)),
-		"pidfile":            filepath.Join(base, "pgbouncer.pid"),
-		"logfile":            filepath.Join(base, "pgbouncer.log"),
+		"pidfile":            pidfile,
 		// pgx sends none of these today, but other drivers do.
 		"ignore_startup_parameters": "extra_float_digits",
 	}
 	if opts.TLS {
-		certs, err := newCertificates()
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		crt, key := filepath.Join(base, "server.crt"), filepath.Join(base, "server.key")
-		if err := as.writeFile(crt, certs.certPEM, 0o644); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		if err := as.writeFile(key, certs.keyPEM, 0o600); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
 		settings["client_tls_sslmode"] = "require"
-		settings["client_tls_cert_file"] = crt
-		settings["client_tls_key_file"] = key
-		b.CACertPEM = certs.caPEM
+		b.CACertPEM = s.useTLS(t, settings, "client_tls_cert_file", "client_tls_key_file")
 	}
-	for k, v := range opts.Settings {
-		settings[k] = v
-	}
-
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[databases]\n* = host=%s port=%d\n\n[pgbouncer]\n", backend.Host, backend.Port)
-	for _, k := range sortedKeys(settings) {
-		if k == "listen_port" {
-			continue
-		}
-		fmt.Fprintf(&cfg, "%s = %s\n", k, settings[k])
-	}
-	// listen_port is appended by start, so that a retry with a new port
-	// rewrites only that line.
-	if err := as.chownAll(base); err != nil {
-		t.Fatalf("testdb: chown %s: %v", base, err)
-	}
-
-	var err error
-	for try := 0; try < 3; try++ {
-		b.Port = freePort(t)
-		conf := cfg.String() + fmt.Sprintf("listen_port = %d\n", b.Port)
-		if err = as.writeFile(filepath.Join(base, "pgbouncer.ini"), []byte(conf), 0o600); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		if err = b.start(); err == nil || !errAddrInUse(filepath.Join(base, "pgbouncer.log")) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("testdb: starting pgbouncer: %v\n%s", err, tailFile(filepath.Join(base, "pgbouncer.log"), 40))
-	}
-	t.Cleanup(func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if b.proc != nil {
-			if err := b.proc.stop(syscall.SIGTERM); err != nil {
-				t.Logf("testdb: stopping pgbouncer: %v", err)
+	// listen_port is written by each start, below.
+	cfg := fmt.Sprintf("[databases]\n* = host=%s port=%d\n\n[pgbouncer]\n", backend.Host, backend.Port) +
+		strings.Join(render(settings, opts.Settings, func(name, value string) []string {
+			if name == "listen_port" {
+				return nil
 			}
-		}
-	})
-	return b
-}
+			return []string{name + " = " + value + "\n"}
+		}), "")
 
-// start runs pgbouncer and waits until it accepts connections.
-func (b *Pgbouncer) start() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	cmd := b.as.command(b.base, b.bin, filepath.Join(b.base, "pgbouncer.ini"))
-	proc, err := startProcess(cmd, filepath.Join(b.base, "pgbouncer.out"))
-	if err != nil {
-		return err
+	ini := filepath.Join(s.base, "pgbouncer.ini")
+	s.program = program
+	s.port = &b.Port
+	// The port is in the configuration: each start writes it.
+	s.args = func(port int) ([]string, error) {
+		// A stale pidfile would make readiness look immediate.
+		_ = os.Remove(pidfile)
+		return []string{ini}, s.as.writeFile(ini, []byte(cfg+fmt.Sprintf("listen_port = %d\n", port)), 0o600)
 	}
 	// Ready once the listening socket accepts a client and pgbouncer can
 	// reach the backend. pgbouncer writes its pidfile only after binding.
-	err = waitReady(proc, func() error {
-		if _, err := os.Stat(filepath.Join(b.base, "pgbouncer.pid")); err != nil {
+	s.ready = func() error {
+		if _, err := os.Stat(pidfile); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		cfg, err := pgx.ParseConfig(b.DSN(b.Backend.User, b.Backend.Password, b.Backend.Database))
-		if err != nil {
-			return err
-		}
-		cfg.TLSConfig = b.TLSConfig()
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	})
-	if err != nil {
-		_ = proc.stop(syscall.SIGKILL)
-		return err
+		return pgPing(b.DSN(backend.User, backend.Password, backend.Database), b.TLSConfig())
 	}
-	b.proc = proc
-	return nil
+	s.shutdown = pgbouncerShutdown
+	s.launch(t)
+	return b
 }
 
 // Stop shuts pgbouncer down at once (SIGTERM: immediate shutdown; clients
 // lose their connections) and waits for it to exit.
 func (b *Pgbouncer) Stop(t testing.TB) {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.proc == nil {
-		return
-	}
-	if err := b.proc.stop(syscall.SIGTERM); err != nil {
-		t.Fatalf("testdb: stopping pgbouncer: %v\n%s", err, tailFile(filepath.Join(b.base, "pgbouncer.log"), 40))
-	}
-	b.proc = nil
+	b.srv.Stop(t)
 }
 
 // Start starts a stopped pgbouncer again on the same port.
 func (b *Pgbouncer) Start(t testing.TB) {
 	t.Helper()
-	b.mu.Lock()
-	running := b.proc != nil
-	b.mu.Unlock()
-	if running {
-		t.Fatalf("testdb: Pgbouncer.Start: %v", "pgbouncer is already running")
-	}
-	// A stale pidfile would make readiness look immediate.
-	_ = os.Remove(filepath.Join(b.base, "pgbouncer.pid"))
-	if err := b.start(); err != nil {
-		t.Fatalf("testdb: restarting pgbouncer: %v\n%s", err, tailFile(filepath.Join(b.base, "pgbouncer.log"), 40))
-	}
+	b.srv.Start(t)
 }
 
 // Restart stops pgbouncer and starts it again on the same port, as a
 // pooler restart mid-run would.
 func (b *Pgbouncer) Restart(t testing.TB) {
 	t.Helper()
-	b.Stop(t)
-	b.Start(t)
+	b.srv.Restart(t)
 }
 
 // DSN returns a URL for the given user and database through pgbouncer.
@@ -317,12 +221,3 @@ func (b *Pgbouncer) RootCAs() *x509.CertPool { return rootCAs(b.CACertPEM) }
 // and checks the server name against Host, or nil without
 // PgbouncerOptions.TLS.
 func (b *Pgbouncer) TLSConfig() *tls.Config { return clientTLS(b.CACertPEM, b.Host) }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -10,11 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,9 +41,18 @@ type PostgresOptions struct {
 	// Postgres.CACertPEM and Postgres.RootCAs give the CA to clients.
 	// Default: false.
 	SSL bool
+
+	// Replication makes the server a primary that StartReplica can copy and
+	// stream from: wal_level replica and max_wal_senders 10 (PostgreSQL's
+	// defaults, where testdb otherwise writes minimal WAL), and a role that
+	// may log in for replication and do nothing else. initdb's pg_hba.conf
+	// already admits replication connections from loopback with a password.
+	// Default: false.
+	Replication bool
 }
 
-// Postgres is a running throwaway PostgreSQL server.
+// Postgres is a running throwaway PostgreSQL server: a primary that
+// StartPostgres started, or a streaming replica of one from StartReplica.
 type Postgres struct {
 	// Host is the address the server listens on: always 127.0.0.1.
 	Host string
@@ -67,13 +73,12 @@ type Postgres struct {
 	// certificate; nil unless PostgresOptions.SSL.
 	CACertPEM []byte
 
-	bin     string // directory holding postgres and initdb
-	base    string
-	args    []string
-	as      runAs
-	mu      sync.Mutex
-	proc    *process
-	adminDB *sql.DB
+	*server
+	bin string // directory holding postgres, initdb and pg_basebackup
+	// replication is the password of replicationRole; "" unless the server was
+	// started with PostgresOptions.Replication.
+	replication string
+	replicas    int // replicas started from this server, which name their slots
 }
 
 // StartPostgres starts a throwaway PostgreSQL server and stops and removes
@@ -84,6 +89,50 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 	// initdb must come from the same installation as postgres.
 	bin := filepath.Dir(SkipIfMissing(t, "postgres")[0])
 	initdbPath := SkipIfMissing(t, filepath.Join(bin, "initdb"))[0]
+	opts = opts.withDefaults(t)
+	p := newPostgres(t, bin)
+	// --no-sync: a throwaway cluster need not survive a power cut, and
+	// skipping fsync saves most of initdb's time.
+	initdbArgs := []string{"-U", p.User, "--auth-local=trust", "--auth-host=scram-sha-256",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"}
+	tmpl, err := p.copyTemplate(initdbPath, initdbArgs, func(dir string) error {
+		// The superuser's password is the template's; each server gets a new one below.
+		if err := p.as.writeFile(filepath.Join(dir, "pwfile"), []byte(randomPassword(t)+"\n"), 0o600); err != nil {
+			return err
+		}
+		initdb := p.as.command(dir, initdbPath, append([]string{"-D", filepath.Join(dir, "data"),
+			"--pwfile", filepath.Join(dir, "pwfile")}, initdbArgs...)...)
+		if out, err := initdb.CombinedOutput(); err != nil {
+			return fmt.Errorf("initdb: %v\n%s", err, out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	templatePassword, err := os.ReadFile(filepath.Join(tmpl, "pwfile"))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	p.Password = strings.TrimSpace(string(templatePassword))
+	p.run(t, p.settings(t, opts), opts.Settings)
+
+	// A password of this server's own, not the template's.
+	password := randomPassword(t)
+	p.Exec(t, "ALTER ROLE "+pgx.Identifier{p.User}.Sanitize()+" PASSWORD "+quoteLiteral(password))
+	if opts.Replication {
+		p.replication = randomPassword(t)
+		p.Exec(t, "CREATE ROLE "+replicationRole+" LOGIN REPLICATION PASSWORD "+quoteLiteral(p.replication))
+	}
+	p.closeDB()
+	p.Password = password
+	return p
+}
+
+// withDefaults returns opts with its defaults, and fails the test on values
+// PostgreSQL would refuse.
+func (opts PostgresOptions) withDefaults(t testing.TB) PostgresOptions {
+	t.Helper()
 	if opts.MaxConnections == 0 {
 		opts.MaxConnections = 20
 	}
@@ -94,55 +143,38 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 		t.Fatalf("testdb: PostgresOptions.SuperuserReservedConnections = %d, want below MaxConnections = %d",
 			opts.SuperuserReservedConnections, opts.MaxConnections)
 	}
+	return opts
+}
 
-	as := serviceUser(t)
-	base := makeBaseDir(t, "pg")
+// newPostgres makes the directories of a PostgreSQL server run from bin, which is not
+// yet started and has no data directory.
+func newPostgres(t testing.TB, bin string) *Postgres {
+	t.Helper()
+	s := newServer(t, "PostgreSQL", "pg", serviceUser(t))
 	p := &Postgres{
 		Host:      "127.0.0.1",
 		User:      "postgres",
-		Password:  randomPassword(t),
 		Database:  "postgres",
-		SocketDir: filepath.Join(base, "sock"),
-		DataDir:   filepath.Join(base, "data"),
+		SocketDir: filepath.Join(s.base, "sock"),
+		DataDir:   filepath.Join(s.base, "data"),
+		server:    s,
 		bin:       bin,
-		base:      base,
-		as:        as,
 	}
 	if err := os.Mkdir(p.SocketDir, 0o700); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	// --no-sync: a throwaway cluster need not survive a power cut, and
-	// skipping fsync saves most of initdb's time.
-	initdbArgs := []string{"-U", p.User, "--auth-local=trust", "--auth-host=scram-sha-256",
-		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"}
-	tmpl, err := templateDir(initdbPath, initdbArgs, as, func(dir string) error {
-		// The superuser's password is the template's; each server gets a new one below.
-		if err := as.writeFile(filepath.Join(dir, "pwfile"), []byte(randomPassword(t)+"\n"), 0o600); err != nil {
-			return err
-		}
-		initdb := as.command(dir, initdbPath, append([]string{"-D", filepath.Join(dir, "data"),
-			"--pwfile", filepath.Join(dir, "pwfile")}, initdbArgs...)...)
-		if out, err := initdb.CombinedOutput(); err != nil {
-			return fmt.Errorf("initdb: %v\n%s", err, out)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	if err := copyData(tmpl, p.DataDir); err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	if err := as.chownAll(base); err != nil {
-		t.Fatalf("testdb: chown %s: %v", base, err)
-	}
-	templatePassword, err := os.ReadFile(filepath.Join(tmpl, "pwfile"))
-	if err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	newPassword := p.Password
-	p.Password = strings.TrimSpace(string(templatePassword))
+	return p
+}
 
+// settings returns the server settings for opts, before opts.Settings: what makes a
+// small server start fast, at the expense of durability, and TLS with opts.SSL.
+func (p *Postgres) settings(t testing.TB, opts PostgresOptions) map[string]string {
+	t.Helper()
+	// Minimal WAL is the fastest to write; streaming it to a replica takes more.
+	walLevel, walSenders := "minimal", "0"
+	if opts.Replication {
+		walLevel, walSenders = "replica", "10"
+	}
 	settings := map[string]string{
 		"listen_addresses":               p.Host,
 		"unix_socket_directories":        p.SocketDir,
@@ -151,144 +183,55 @@ func StartPostgres(t testing.TB, opts PostgresOptions) *Postgres {
 		"fsync":                          "off",
 		"synchronous_commit":             "off",
 		"full_page_writes":               "off",
-		"wal_level":                      "minimal",
-		"max_wal_senders":                "0",
+		"wal_level":                      walLevel,
+		"max_wal_senders":                walSenders,
 		"autovacuum":                     "off",
 		"shared_buffers":                 "16MB",
 		"log_min_messages":               "warning",
 		"logging_collector":              "off",
 	}
 	if opts.SSL {
-		certs, err := newCertificates()
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		// PostgreSQL refuses a key file readable by others: 0600, owned by
-		// the server's user.
-		crt, key := filepath.Join(base, "server.crt"), filepath.Join(base, "server.key")
-		if err := as.writeFile(crt, certs.certPEM, 0o644); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		if err := as.writeFile(key, certs.keyPEM, 0o600); err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
 		settings["ssl"] = "on"
-		settings["ssl_cert_file"] = crt
-		settings["ssl_key_file"] = key
-		p.CACertPEM = certs.caPEM
+		p.CACertPEM = p.useTLS(t, settings, "ssl_cert_file", "ssl_key_file")
 	}
-	for k, v := range opts.Settings {
-		settings[k] = v
-	}
-	names := make([]string, 0, len(settings))
-	for k := range settings {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		p.args = append(p.args, "-c", k+"="+settings[k])
-	}
-
-	// The port is chosen before the server binds it; if another process
-	// takes it in between, try again with a new one.
-	for try := 0; try < 3; try++ {
-		p.Port = freePort(t)
-		if err = p.start(); err == nil || !errAddrInUse(filepath.Join(base, "postgres.log")) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("testdb: starting PostgreSQL: %v\n%s", err, tailFile(filepath.Join(base, "postgres.log"), 40))
-	}
-	t.Cleanup(func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.adminDB != nil {
-			p.adminDB.Close()
-		}
-		if p.proc != nil {
-			// Immediate shutdown: the data is about to be deleted anyway.
-			if err := p.proc.stop(syscall.SIGQUIT); err != nil {
-				t.Logf("testdb: stopping PostgreSQL: %v", err)
-			}
-		}
-	})
-	// A password of this server's own, not the template's.
-	p.Exec(t, "ALTER ROLE "+pgx.Identifier{p.User}.Sanitize()+" PASSWORD "+quoteLiteral(newPassword))
-	p.mu.Lock()
-	p.adminDB.Close()
-	p.adminDB = nil
-	p.mu.Unlock()
-	p.Password = newPassword
-	return p
+	return settings
 }
 
-// start runs the postmaster and waits until it accepts connections.
-func (p *Postgres) start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	args := append([]string{"-D", p.DataDir, "-p", strconv.Itoa(p.Port)}, p.args...)
-	cmd := p.as.command(p.base, filepath.Join(p.bin, "postgres"), args...)
-	proc, err := startProcess(cmd, filepath.Join(p.base, "postgres.log"))
+// run starts the server on its data directory with settings and overrides on top,
+// passed as -c name=value.
+func (p *Postgres) run(t testing.TB, settings, overrides map[string]string) {
+	t.Helper()
+	flags := render(settings, overrides, func(name, value string) []string {
+		return []string{"-c", name + "=" + value}
+	})
+	p.program = filepath.Join(p.bin, "postgres")
+	p.port = &p.Port
+	p.args = func(port int) ([]string, error) {
+		return append([]string{"-D", p.DataDir, "-p", strconv.Itoa(port)}, flags...), nil
+	}
+	p.ready = func() error { return pgPing(p.DSN(), nil) }
+	p.shutdown = postgresShutdown
+	p.openDB = func() (*sql.DB, error) { return openAdmin("pgx", p.DSN(), 2) }
+	p.launch(t)
+}
+
+// pgPing connects once to a PostgreSQL server or a pooler in front of one, with
+// tlsConfig when it is not nil.
+func pgPing(dsn string, tlsConfig *tls.Config) error {
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return err
 	}
-	err = waitReady(proc, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, p.DSN())
-		if err != nil {
-			return err
-		}
-		return c.Close(ctx)
-	})
+	if tlsConfig != nil {
+		cfg.TLSConfig = tlsConfig
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		_ = proc.stop(syscall.SIGQUIT)
 		return err
 	}
-	p.proc = proc
-	return nil
-}
-
-// Stop shuts the server down (fast shutdown: sessions are terminated with
-// SQLSTATE 57P01) and waits for it to exit. Start brings it back.
-func (p *Postgres) Stop(t testing.TB) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.adminDB != nil {
-		p.adminDB.Close()
-		p.adminDB = nil
-	}
-	if p.proc == nil {
-		return
-	}
-	if err := p.proc.stop(syscall.SIGINT); err != nil {
-		t.Fatalf("testdb: stopping PostgreSQL: %v\n%s", err, p.proc.logTail())
-	}
-	p.proc = nil
-}
-
-// Start starts a stopped server again on the same port and waits until it
-// accepts connections.
-func (p *Postgres) Start(t testing.TB) {
-	t.Helper()
-	p.mu.Lock()
-	running := p.proc != nil
-	p.mu.Unlock()
-	if running {
-		t.Fatalf("testdb: Postgres.Start: %v", "server is already running")
-	}
-	if err := p.start(); err != nil {
-		t.Fatalf("testdb: restarting PostgreSQL: %v\n%s", err, tailFile(filepath.Join(p.base, "postgres.log"), 40))
-	}
-}
-
-// Restart stops the server and starts it again on the same port.
-func (p *Postgres) Restart(t testing.TB) {
-	t.Helper()
-	p.Stop(t)
-	p.Start(t)
+	return c.Close(ctx)
 }
 
 // DSN returns a URL for the superuser over TCP without TLS.
@@ -309,28 +252,6 @@ func (p *Postgres) UserDSN(user, password, database string) string {
 	return u.String()
 }
 
-// DB returns a database/sql handle for the superuser, shared by every
-// caller and closed when the test ends. It holds at most two connections,
-// both from the superuser-reserved slots when the ordinary ones run out.
-func (p *Postgres) DB(t testing.TB) *sql.DB {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.proc == nil {
-		t.Fatalf("testdb: Postgres.DB: %v", errNotStarted)
-	}
-	if p.adminDB == nil {
-		db, err := sql.Open("pgx", p.DSN())
-		if err != nil {
-			t.Fatalf("testdb: %v", err)
-		}
-		db.SetMaxOpenConns(2)
-		db.SetMaxIdleConns(1)
-		p.adminDB = db
-	}
-	return p.adminDB
-}
-
 // Conn opens a pgx connection as the superuser, closed when the test ends.
 func (p *Postgres) Conn(t testing.TB) *pgx.Conn {
 	t.Helper()
@@ -342,16 +263,6 @@ func (p *Postgres) Conn(t testing.TB) *pgx.Conn {
 	}
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
-}
-
-// Exec runs a statement as the superuser and fails the test on error.
-func (p *Postgres) Exec(t testing.TB, query string, args ...any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := p.DB(t).ExecContext(ctx, query, args...); err != nil {
-		t.Fatalf("testdb: %s: %v", query, err)
-	}
 }
 
 // CreateUser creates a login role with a password.

@@ -77,10 +77,18 @@ func ready(dir string) bool {
 	return err1 == nil && err2 == nil && st.IsDir()
 }
 
-// copyData copies the template's data directory to dst, keeping owners and modes.
-func copyData(template, dst string) error {
-	if out, err := exec.Command("cp", "-a", filepath.Join(template, "data"), dst).CombinedOutput(); err != nil {
-		return fmt.Errorf("copying %s/data to %s: %v\n%s", template, dst, err, out)
+// copyTemplate gives the server the data directory base/data, a copy of the template
+// for program and key (made with build when there is none), and returns the template's
+// directory.
+func (s *server) copyTemplate(program string, key []string, build func(dir string) error) (string, error) {
+	template, err := templateDir(program, key, s.as, build)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	// cp -a keeps owners and modes.
+	dst := filepath.Join(s.base, "data")
+	if out, err := exec.Command("cp", "-a", filepath.Join(template, "data"), dst).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("copying %s/data to %s: %v\n%s", template, dst, err, out)
+	}
+	return template, nil
 }

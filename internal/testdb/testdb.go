@@ -1,12 +1,9 @@
 package testdb
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -17,16 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
-
-// startTimeout bounds how long any server may take to become ready. It is
-// generous because CI machines are small and busy; a healthy start takes
-// well under two seconds.
-const startTimeout = 60 * time.Second
-
-// stopTimeout bounds a graceful stop before the process group is killed.
-const stopTimeout = 15 * time.Second
 
 // SkipIfMissing skips the test when any of the named programs cannot be
 // found, or fails it when the environment variable CI is "true". It returns
@@ -191,39 +179,6 @@ func scratchDir() string {
 	return scratch
 }
 
-// makeBaseDir creates a fresh directory under scratchDir() for one server,
-// reachable by the service user, and removes it at cleanup. t.TempDir is not
-// used because its parents are private to the current user, and a server run
-// as another user could not reach it.
-func makeBaseDir(t testing.TB, prefix string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp(scratchDir(), "lambdards-testdb-"+prefix+"-")
-	if err != nil {
-		t.Fatalf("testdb: creating temp dir: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("testdb: removing %s: %v", dir, err)
-		}
-	})
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatalf("testdb: chmod %s: %v", dir, err)
-	}
-	return dir
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
-// caller binds it soon after; a start that loses the race is retried.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testdb: finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // randomPassword returns a password that needs no quoting in any DSN format
 // or config file used here.
 func randomPassword(t testing.TB) string {
@@ -233,107 +188,6 @@ func randomPassword(t testing.TB) string {
 		t.Fatalf("testdb: reading random bytes: %v", err)
 	}
 	return "pw" + hex.EncodeToString(b)
-}
-
-// process is a started server process with its log file.
-type process struct {
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error
-}
-
-// startProcess starts cmd with stdout and stderr appended to logPath.
-func startProcess(cmd *exec.Cmd, logPath string) (*process, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout = f
-	cmd.Stderr = f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	p := &process{cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends sig to the process and waits for it to exit; after stopTimeout
-// it kills the whole process group.
-func (p *process) stop(sig syscall.Signal) error {
-	if p.exited() {
-		return nil
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-		return fmt.Errorf("did not stop within %v of %v; killed", stopTimeout, sig)
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("did not exit even after SIGKILL")
-	}
-}
-
-// logTail returns the last lines of the process log, for failure messages.
-func (p *process) logTail() string {
-	return tailFile(p.logPath, 40)
-}
-
-// tailFile returns the last n lines of a file, or a note saying why not.
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
-
-// waitReady calls ready until it succeeds, the process exits, or
-// startTimeout passes.
-func waitReady(p *process, ready func() error) error {
-	deadline := time.Now().Add(startTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("exited during start-up (%v)", p.waitErr)
-		}
-		if last = ready(); last == nil {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("not ready after %v: %w", startTimeout, last)
-}
-
-// errAddrInUse reports whether a failed start looks like a lost port race.
-func errAddrInUse(logPath string) bool {
-	b, _ := os.ReadFile(logPath)
-	return bytes.Contains(b, []byte("Address already in use")) || bytes.Contains(b, []byte("address already in use"))
 }
 
 // writeFile writes a file owned by the service user with the given mode.
@@ -349,6 +203,3 @@ func (r runAs) writeFile(path string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
-
-// errNotStarted is returned by methods that need a running server.
-var errNotStarted = errors.New("server is not running")

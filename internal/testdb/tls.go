@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"path/filepath"
+	"testing"
 	"time"
 )
 
@@ -96,4 +98,25 @@ func clientTLS(caPEM []byte, host string) *tls.Config {
 		return nil
 	}
 	return &tls.Config{RootCAs: rootCAs(caPEM), ServerName: host, MinVersion: tls.VersionTLS12}
+}
+
+// useTLS writes a server certificate signed by a throwaway CA, and its key, into the
+// server's directory for its OS user, names the two files in settings under certKey and
+// keyKey, and returns the CA's certificate for clients. The key is readable by its owner
+// alone: PostgreSQL refuses one that others can read.
+func (s *server) useTLS(t testing.TB, settings map[string]string, certKey, keyKey string) []byte {
+	t.Helper()
+	certs, err := newCertificates()
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	crt, key := filepath.Join(s.base, "server.crt"), filepath.Join(s.base, "server.key")
+	if err := s.as.writeFile(crt, certs.certPEM, 0o644); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if err := s.as.writeFile(key, certs.keyPEM, 0o600); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	settings[certKey], settings[keyKey] = crt, key
+	return certs.caPEM
 }
