@@ -65,7 +65,7 @@ func checkClass(e Engine, version string, versionOK bool, class string) string {
 	support, ok := classFamilies[family]
 	if !ok {
 		return fmt.Sprintf("lambdards does not know the instance class family %q, neither its memory, which max_connections derives from, nor the engine "+
-			"versions RDS runs it on; choose a class of one of %s, e.g. %q", family, list(families()), "t4g.micro")
+			"versions RDS runs it on; choose a class of one of %s, e.g. %q", family, list(InstanceFamilies()), "t4g.micro")
 	}
 	var sizes []string
 	for _, c := range budget.KnownInstanceClasses() {
@@ -88,8 +88,9 @@ func checkClass(e Engine, version string, versionOK bool, class string) string {
 	return ""
 }
 
-// families lists the instance class families an RDS instance can use, in name order.
-func families() []string {
+// InstanceFamilies lists the instance class families an RDS instance can use, in name
+// order, for documentation and messages.
+func InstanceFamilies() []string {
 	var out []string
 	for f := range classFamilies {
 		out = append(out, f)

@@ -18,9 +18,8 @@ import (
 type InstanceProps struct {
 	Props
 	// InstanceClass is the DB instance class as CDK writes it, for example "t4g.micro" or
-	// "r6g.large" (without the "db." prefix), of a family lambdards knows (t3, t4g, m5,
-	// m6g, m6i, m7g, m7i, m8g, r5, r6g, r6i, r7g, r7i, r8g) that RDS runs the engine
-	// version on.
+	// "r6g.large" (without the "db." prefix), of a family InstanceFamilies lists and that
+	// RDS runs the engine version on.
 	// Default: "t4g.micro".
 	InstanceClass string
 	// MultiAz adds a synchronous standby in a second Availability Zone.

@@ -238,8 +238,8 @@ func TestFamiliesHaveMemory(t *testing.T) {
 		}
 	}
 	slices.Sort(withMemory)
-	if got := families(); !slices.Equal(got, withMemory) {
-		t.Errorf("families() = %v, want the families package budget sizes, %v", got, withMemory)
+	if got := InstanceFamilies(); !slices.Equal(got, withMemory) {
+		t.Errorf("InstanceFamilies() = %v, want the families package budget sizes, %v", got, withMemory)
 	}
 }
 
