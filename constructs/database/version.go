@@ -30,7 +30,7 @@ func (p Problem) String() string {
 }
 
 // CheckInstance reports what AWS would refuse in an RDS instance's engine version and
-// instance class (see checkVersion and checkClass); version "" is the variant's
+// instance class (see calendar.check and checkClass); version "" is the variant's
 // DefaultVersion, and an invalid engine is left to the props' own check. NewInstance
 // applies it, and the app's context layer calls it before synthesis.
 func CheckInstance(e Engine, version, class string) []Problem {
@@ -54,7 +54,7 @@ func CheckInstance(e Engine, version, class string) []Problem {
 }
 
 // CheckServerless reports what AWS would refuse in an Aurora Serverless v2 cluster's
-// engine version (see checkVersion) and capacity range: a version that runs no Aurora
+// engine version (see calendar.check) and capacity range: a version that runs no Aurora
 // Serverless v2, cannot pause at a minimum of 0 ACU, or scales to 128 ACU at most, for a
 // maximum above 128. version "" is the variant's DefaultVersion; an invalid engine and
 // capacities out of range are left to the props' own checks. NewServerless applies it,
@@ -181,9 +181,7 @@ var calendars = map[bool]map[Engine]calendar{
 		Postgres: {
 			name: "RDS PostgreSQL", source: "Amazon RDS for PostgreSQL Release Notes, release calendars",
 			format: twoNumbers, majorParts: 1, example: "17.7",
-			majors: []major{{"11", "2024-02-29", ""}, {"12", "2025-02-28", ""}, {"13", "2026-02-28", ""},
-				{"14", "2027-02-28", "14.15"}, {"15", "2028-02-29", "15.10"}, {"16", "2029-02-28", "16.6"},
-				{"17", "2030-02-28", "17.2"}, {"18", "2031-02-28", "18.1"}},
+			majors: postgresMajors("14.15", "15.10", "16.6", "17.2", "18.1"),
 			noCreate: []string{"14.14", "14.16", "14.21", "15.9", "15.11", "15.16", "16.5", "16.7", "16.12",
 				"17.1", "17.3", "17.8", "18.2"},
 		},
@@ -197,9 +195,7 @@ var calendars = map[bool]map[Engine]calendar{
 		Postgres: {
 			name: "Aurora PostgreSQL", source: "Aurora PostgreSQL Release Notes, release calendars",
 			format: twoNumbers, majorParts: 1, example: "17.7",
-			majors: []major{{"11", "2024-02-29", ""}, {"12", "2025-02-28", ""}, {"13", "2026-02-28", ""},
-				{"14", "2027-02-28", "14.6"}, {"15", "2028-02-29", "15.8"}, {"16", "2029-02-28", "16.4"},
-				{"17", "2030-02-28", "17.4"}, {"18", "2031-02-28", ""}},
+			majors: postgresMajors("14.6", "15.8", "16.4", "17.4", ""),
 		},
 		MySQL: {
 			name: "Aurora MySQL", source: "Aurora MySQL Release Notes, release calendars",
@@ -210,6 +206,21 @@ var calendars = map[bool]map[Engine]calendar{
 }
 
 var twoNumbers = regexp.MustCompile(`^[0-9]{2}\.[0-9]+$`)
+
+// postgresMajors lists PostgreSQL 11 to 18 with the end of standard support that the RDS
+// and Aurora calendars both give, and the oldest minor version of 14 to 18 that a
+// variant's calendar lists (oldest, in that order).
+func postgresMajors(oldest ...string) []major {
+	ends := []string{"2024-02-29", "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29", "2029-02-28", "2030-02-28", "2031-02-28"}
+	majors := make([]major, len(ends))
+	for i, end := range ends {
+		majors[i] = major{name: strconv.Itoa(11 + i), endOfStandardSupport: end}
+		if j := i - len(ends) + len(oldest); j >= 0 {
+			majors[i].oldest = oldest[j]
+		}
+	}
+	return majors
+}
 
 // check reports what is wrong with a version, or "": its form, a major version out of
 // standard support or not on the calendar, a minor version older than the calendar lists
