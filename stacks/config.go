@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/internal/golambda"
 )
 
@@ -113,7 +114,7 @@ var Keys = []Key{
 		c.Engine, err = oneOf(v, "postgres", "mysql")
 		return
 	}},
-	{"engineVersion", "", "Engine version, e.g. `17.7` (PostgreSQL), `8.4.7` (RDS MySQL), `3.10.0` (Aurora MySQL); default: a recent version per variant.", func(c *Config, v any) (err error) {
+	{"engineVersion", "", "Engine version, e.g. `17.7` (PostgreSQL), `8.4.7` (RDS MySQL), `3.10.0` (Aurora MySQL); default: a recent version per variant. A major version past AWS's end of standard support, or a minor version older than AWS's release calendar lists, is refused.", func(c *Config, v any) (err error) {
 		c.EngineVersion, err = pattern(v, engineVersion, "a version such as 17.7, 8.4.7 or 3.10.0")
 		return
 	}},
@@ -121,7 +122,7 @@ var Keys = []Key{
 		c.Database, err = oneOf(v, "instance", "serverless")
 		return
 	}},
-	{"instanceClass", "t4g.micro", "RDS instance class (instance only), e.g. `t4g.medium`, `r6g.large`.", func(c *Config, v any) (err error) {
+	{"instanceClass", "t4g.micro", "RDS instance class (instance only), e.g. `t4g.medium`, `r6g.large`, of a family lambdards knows: " + strings.Join(database.InstanceFamilies(), ", ") + ".", func(c *Config, v any) (err error) {
 		c.InstanceClass, err = pattern(v, instanceClass, "a class such as t4g.micro or r6g.large")
 		return
 	}},
@@ -133,7 +134,7 @@ var Keys = []Key{
 		c.MinAcu, err = number(v, 0, 256)
 		return
 	}},
-	{"maxAcu", "4", "Maximum Aurora capacity units (serverless only); sets max_connections.", func(c *Config, v any) (err error) {
+	{"maxAcu", "4", "Maximum Aurora capacity units (serverless only); above 128 needs Aurora PostgreSQL 14.10, 15.5, 16.1 or Aurora MySQL 3.06.0 and later; sets max_connections.", func(c *Config, v any) (err error) {
 		c.MaxAcu, err = number(v, 1, 256)
 		return
 	}},
@@ -301,7 +302,7 @@ func Configure(ctx Context) (Config, error) {
 		errs = append(errs, fmt.Sprintf("%s: unknown context key; known keys: %s", name, strings.Join(KeyNames(), ", ")))
 	}
 	if len(errs) == 0 {
-		errs = append(c.inapplicable(), c.contradictions()...)
+		errs = slices.Concat(c.inapplicable(), c.contradictions(), c.unsupported())
 	}
 	if len(errs) > 0 {
 		return c, invalid(errs)
@@ -423,6 +424,26 @@ func (c Config) contradictions() []string {
 	if c.RemovalPolicy == "destroy" && c.DeletionProtection != nil && *c.DeletionProtection {
 		errs = append(errs, "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected "+
 			"database; to keep the data set removalPolicy to snapshot or retain, to throw it away set deletionProtection to false")
+	}
+	return errs
+}
+
+// unsupported lists what AWS would refuse in the database settings: an engine version out
+// of standard support or not on AWS's release calendar, an instance class family or size
+// lambdards does not know, a maximum capacity the engine version cannot scale to, and the
+// like. Package database judges them, with the rules its constructs apply; this names the
+// context keys (its settings are named as they are) and where a value came from.
+func (c Config) unsupported() []string {
+	e := database.Engine(c.Engine)
+	var problems []database.Problem
+	if c.Database == "serverless" {
+		problems = database.CheckServerless(e, c.EngineVersion, c.MinAcu, c.MaxAcu)
+	} else {
+		problems = database.CheckInstance(e, c.EngineVersion, c.InstanceClass)
+	}
+	var errs []string
+	for _, p := range problems {
+		errs = append(errs, fmt.Sprintf("%s = %s%s: %s", p.Setting, show(p.Value), c.from(p.Setting), p.Reason))
 	}
 	return errs
 }

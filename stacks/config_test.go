@@ -121,3 +121,30 @@ func TestPresets(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigureUnsupported checks that what AWS would refuse in the database settings is
+// reported before synthesis, naming the context key (package database's tests cover each
+// rule), and that every preset's defaults pass on both engines.
+func TestConfigureUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		ctx  mapContext
+		want string
+	}{
+		{mapContext{"engineVersion": "12.9"}, `engineVersion = "12.9": RDS PostgreSQL 12 left standard support on 2025-02-28`},
+		{mapContext{"instanceClass": "x9.huge", "maxConnections": 50.0}, `instanceClass = "x9.huge": lambdards does not know the instance class family "x9"`},
+		{mapContext{"engine": "mysql", "engineVersion": "8.4.7", "database": "serverless"}, `engineVersion = "8.4.7": Aurora MySQL versions are written like "3.10.0"`},
+		{mapContext{"env": "prod", "engine": "mysql", "engineVersion": "3.05.2", "maxAcu": "200"}, `maxAcu = 200: Aurora MySQL 3.05.2 scales Aurora Serverless v2 to at most 128 ACU`},
+	} {
+		_, err := Configure(tc.ctx)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Configure(%v) = %v, want an error containing %q", tc.ctx, err, tc.want)
+		}
+	}
+	for _, env := range PresetNames {
+		for _, engine := range []string{"postgres", "mysql"} {
+			if _, err := Configure(mapContext{"env": env, "engine": engine}); err != nil {
+				t.Errorf("Configure(env %s, engine %s) = %v", env, engine, err)
+			}
+		}
+	}
+}

@@ -63,7 +63,12 @@ func maxConnectionsLimit(e Engine) int {
 // classes" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html),
 // Memory (GiB) column. Within a family the memory doubles with the size up to
 // 16xlarge; the general-purpose (m) families have 4 GiB per vCPU, the
-// memory-optimized (r) families 8 GiB per vCPU.
+// memory-optimized (r) families 8 GiB per vCPU. That holds for the Graviton4
+// families too: db.m8g.large 8 GiB to db.m8g.48xlarge 768, db.r8g.large 16 GiB
+// to db.r8g.48xlarge 1,536 (one copy of the page lists db.m8g.16xlarge at 384
+// GiB and 24xlarge at 512, out of line with its 64 and 96 vCPUs and with
+// db.m8gd's 256 and 384; lambdards takes the lower, 4 GiB per vCPU, which can
+// only understate the memory).
 var (
 	burstableGiB = map[string]int{
 		"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
@@ -90,9 +95,11 @@ func with(sizes []string, more ...string) []string {
 }
 
 // instanceFamilies lists each family with the sizes the hardware
-// specification page lists for it (see the source above): the Graviton
-// families (m6g, m7g, r6g, r7g) stop at 16xlarge; m5 and r5 reach 24xlarge;
-// m6i and r6i add 32xlarge; m7i and r7i add 48xlarge.
+// specification page lists for it (see the source above): the Graviton2 and
+// Graviton3 families (m6g, m7g, r6g, r7g) stop at 16xlarge; m5 and r5 reach
+// 24xlarge; m6i and r6i add 32xlarge; m7i and r7i add 48xlarge; the Graviton4
+// families (m8g, r8g) add 24xlarge and 48xlarge. Which engine versions RDS runs
+// each family on is package database's concern (classFamilies there).
 var instanceFamilies = []struct {
 	family string
 	gib    map[string]int
@@ -103,11 +110,13 @@ var instanceFamilies = []struct {
 	{"m6i", generalGiB, with(to24xlarge, "32xlarge")},
 	{"m7g", generalGiB, to16xlarge},
 	{"m7i", generalGiB, with(to24xlarge, "48xlarge")},
+	{"m8g", generalGiB, with(to24xlarge, "48xlarge")},
 	{"r5", memoryGiB, to24xlarge},
 	{"r6g", memoryGiB, to16xlarge},
 	{"r6i", memoryGiB, with(to24xlarge, "32xlarge")},
 	{"r7g", memoryGiB, to16xlarge},
 	{"r7i", memoryGiB, with(to24xlarge, "48xlarge")},
+	{"r8g", memoryGiB, with(to24xlarge, "48xlarge")},
 	{"t3", burstableGiB, burstableSizes},
 	{"t4g", burstableGiB, burstableSizes},
 }

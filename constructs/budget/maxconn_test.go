@@ -33,6 +33,11 @@ func TestInstanceMaxConnections(t *testing.T) {
 		{MySQL, "m7i.24xlarge", 29469},  // 384 GiB: 29469.9
 		{MySQL, "r5.24xlarge", 58961},   // 768 GiB: 58961.5
 		{MySQL, "r7i.48xlarge", 100000}, // 1536 GiB: 117944 clamped to 100000
+		// Graviton4: 4 GiB per vCPU (m8g), 8 GiB per vCPU (r8g).
+		{Postgres, "m8g.large", 782},    // 8 GiB, as m6g.large
+		{MySQL, "r8g.large", 1207},      // 16 GiB, as r6g.large
+		{MySQL, "m8g.48xlarge", 58961},  // 768 GiB, as r5.24xlarge
+		{MySQL, "r8g.48xlarge", 100000}, // 1536 GiB, as r7i.48xlarge
 	}
 	for _, tt := range tests {
 		got, err := InstanceMaxConnections(tt.engine, tt.class)
@@ -130,12 +135,13 @@ func TestKnownInstanceClasses(t *testing.T) {
 			want = append(want, f+"."+s)
 		}
 	}
-	for _, f := range []string{"m5", "m6g", "m6i", "m7g", "m7i", "r5", "r6g", "r6i", "r7g", "r7i"} {
+	for _, f := range []string{"m5", "m6g", "m6i", "m7g", "m7i", "m8g", "r5", "r6g", "r6i", "r7g", "r7i", "r8g"} {
 		for _, s := range []string{"large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"} {
 			want = append(want, f+"."+s)
 		}
 	}
-	want = append(want, "m5.24xlarge", "m6i.24xlarge", "m7i.24xlarge", "r5.24xlarge", "r6i.24xlarge", "r7i.24xlarge")
+	want = append(want, "m5.24xlarge", "m6i.24xlarge", "m7i.24xlarge", "r5.24xlarge", "r6i.24xlarge", "r7i.24xlarge",
+		"m8g.24xlarge", "m8g.48xlarge", "r8g.24xlarge", "r8g.48xlarge")
 	for _, c := range want {
 		if !slices.Contains(got, c) {
 			t.Errorf("KnownInstanceClasses() lacks %q", c)

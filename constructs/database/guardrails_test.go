@@ -34,7 +34,8 @@ func TestGuardrails(t *testing.T) {
 	tests := []struct {
 		name       string
 		serverless *database.ServerlessProps // else an instance
-		noEndpoint bool                      // no Secrets Manager endpoint
+		instance   func(database.Props) *database.InstanceProps
+		noEndpoint bool // no Secrets Manager endpoint
 		props      func(n *network.Network) database.Props
 		want       []string
 	}{
@@ -103,17 +104,39 @@ func TestGuardrails(t *testing.T) {
 			want: []string{`engineVersion "8.0.39": Aurora MySQL versions are written like "3.10.0"`},
 		},
 		{
-			name:       "Aurora PostgreSQL too old for Serverless v2",
+			name:  "RDS PostgreSQL out of standard support",
+			props: func(n *network.Network) database.Props { return database.Props{EngineVersion: "12.9"} },
+			want: []string{`engineVersion "12.9": RDS PostgreSQL 12 left standard support on 2025-02-28`,
+				"in paid RDS Extended Support", `use 14 or later, e.g. "17.7"`},
+		},
+		{
+			name:       "Aurora PostgreSQL out of standard support",
 			serverless: &database.ServerlessProps{},
 			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "13.4"} },
-			want:       []string{`engineVersion "13.4": Aurora Serverless v2 needs Aurora PostgreSQL 13.6 or later`},
+			want:       []string{`engineVersion "13.4": Aurora PostgreSQL 13 left standard support on 2026-02-28`},
 		},
 		{
 			name:       "Aurora PostgreSQL too old to pause",
 			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
-			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "16.2"} },
-			want: []string{`engineVersion "16.2": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 16.3 or later`,
+			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "14.6"} },
+			want: []string{`engineVersion "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later`,
 				"choose a later engineVersion or a minimum capacity of 0.5 ACU or more"},
+		},
+		{
+			name:       "Aurora PostgreSQL too old for more than 128 ACU",
+			serverless: &database.ServerlessProps{MaxCapacity: 256},
+			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "14.9"} },
+			want: []string{"maxAcu 256: Aurora PostgreSQL 14.9 scales Aurora Serverless v2 to at most 128 ACU, and more needs 14.10 or later",
+				`lower maxAcu to 128, or choose engineVersion "14.10" or later`},
+		},
+		{
+			name: "instance class lambdards does not know, with maxConnections given",
+			instance: func(p database.Props) *database.InstanceProps {
+				p.MaxConnections = 50
+				return &database.InstanceProps{Props: p, InstanceClass: "db.x9.huge"}
+			},
+			props: func(n *network.Network) database.Props { return database.Props{} },
+			want:  []string{`instanceClass "x9.huge": lambdards does not know the instance class family "x9"`, `e.g. "t4g.micro"`},
 		},
 		{
 			name:  "explicit maxConnections above what the instance class holds",
@@ -163,7 +186,11 @@ func TestGuardrails(t *testing.T) {
 					database.NewServerless(stack, jsii.String("Database"), &sp)
 					return
 				}
-				database.NewInstance(stack, jsii.String("Database"), &database.InstanceProps{Props: p})
+				ip := &database.InstanceProps{Props: p}
+				if tt.instance != nil {
+					ip = tt.instance(p)
+				}
+				database.NewInstance(stack, jsii.String("Database"), ip)
 			}, append([]string{"Data/Database: invalid database:"}, tt.want...)...)
 		})
 	}
@@ -178,13 +205,13 @@ func TestGuardrailsPassMaxConnections(t *testing.T) {
 	database.NewInstance(stack, jsii.String("Instance"), &database.InstanceProps{Props: p})
 }
 
-// TestGuardrailsPass checks the versions the guardrails accept at their limits, and that
-// rotation with the endpoint and isolated subnets builds.
+// TestGuardrailsPass checks the versions and instance classes the guardrails accept at
+// their limits, and that rotation with the endpoint and isolated subnets builds.
 func TestGuardrailsPass(t *testing.T) {
 	for _, v := range []struct {
 		engine  database.Engine
 		version string
-	}{{database.Postgres, "16.3"}, {database.Postgres, "13.15"}, {database.Postgres, "17.4"}, {database.MySQL, "3.08.0"}} {
+	}{{database.Postgres, "14.12"}, {database.Postgres, "16.4"}, {database.Postgres, "17.4"}, {database.MySQL, "3.08.0"}} {
 		stack, n := guardrailNetwork()
 		database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
 			Props: database.Props{
@@ -192,6 +219,14 @@ func TestGuardrailsPass(t *testing.T) {
 				SecretsManagerEndpoint: n.Endpoints["secretsmanager"],
 			},
 			MinCapacity: f64(0),
+			MaxCapacity: 256,
 		})
 	}
+	// The Graviton4 families on the oldest RDS versions that run them.
+	stack, n := guardrailNetwork()
+	p := database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, SecretsManagerEndpoint: n.Endpoints["secretsmanager"]}
+	p.Engine, p.EngineVersion = database.MySQL, "8.4.3"
+	database.NewInstance(stack, jsii.String("MySQL"), &database.InstanceProps{Props: p, InstanceClass: "r8g.large"})
+	p.Engine, p.EngineVersion = database.Postgres, "14.15"
+	database.NewInstance(stack, jsii.String("Postgres"), &database.InstanceProps{Props: p, InstanceClass: "db.m8g.48xlarge"})
 }

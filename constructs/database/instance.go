@@ -18,7 +18,8 @@ import (
 type InstanceProps struct {
 	Props
 	// InstanceClass is the DB instance class as CDK writes it, for example "t4g.micro" or
-	// "r6g.large" (without the "db." prefix).
+	// "r6g.large" (without the "db." prefix), of a family InstanceFamilies lists and that
+	// RDS runs the engine version on.
 	// Default: "t4g.micro".
 	InstanceClass string
 	// MultiAz adds a synchronous standby in a second Availability Zone.
@@ -75,9 +76,16 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	if version == "" {
 		version = DefaultVersion(false, p.Engine)
 	}
-	errs = append(errs, checkVersion(false, p.Engine, version, false)...)
+	// The engine version and the class are judged whether max_connections is derived or
+	// given: AWS refuses what does not exist either way. CheckInstance is exported so that
+	// the app's context layer reports the same problems before synthesis.
+	classOK := true
+	for _, problem := range CheckInstance(p.Engine, version, p.InstanceClass) {
+		errs = append(errs, problem.String())
+		classOK = classOK && problem.Setting != "instanceClass"
+	}
 	maxConns := p.MaxConnections
-	if maxConns > 0 {
+	if maxConns > 0 && classOK {
 		// The rule lives in package budget, so that the app's context layer can apply
 		// it before synthesis and both report the same message.
 		if err := budget.CheckInstanceMaxConnections(p.Engine, p.InstanceClass, maxConns); err != nil {

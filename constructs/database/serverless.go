@@ -21,8 +21,9 @@ type ServerlessProps struct {
 	// pause when idle (not with an RDS Proxy, which keeps connections open).
 	// Default: 0.5.
 	MinCapacity *float64
-	// MaxCapacity is the maximum capacity in ACUs (1-256, in steps of 0.5). max_connections
-	// derives from it.
+	// MaxCapacity is the maximum capacity in ACUs (1-256, in steps of 0.5; above 128 needs
+	// Aurora PostgreSQL 14.10, 15.5 or 16.1 and later, or Aurora MySQL 3.06.0 and later).
+	// max_connections derives from it.
 	// Default: 4.
 	MaxCapacity float64
 	// Reader adds a Serverless v2 reader in another Availability Zone that scales with the
@@ -77,7 +78,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	if version == "" {
 		version = DefaultVersion(true, p.Engine)
 	}
-	errs = append(errs, checkVersion(true, p.Engine, version, *p.MinCapacity == 0)...)
+	// CheckServerless is exported so that the app's context layer reports the same
+	// problems before synthesis.
+	for _, problem := range CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity) {
+		errs = append(errs, problem.String())
+	}
 	maxConns := p.MaxConnections
 	n, err := budget.ServerlessMaxConnections(p.Engine, *p.MinCapacity, p.MaxCapacity)
 	if err != nil {
