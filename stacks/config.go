@@ -114,8 +114,8 @@ var Keys = []Key{
 		c.Engine, err = oneOf(v, "postgres", "mysql")
 		return
 	}},
-	{"engineVersion", "", "Engine version, e.g. `17.7` (PostgreSQL), `8.4.7` (RDS MySQL), `3.10.0` (Aurora MySQL); default: a recent version per variant. A major version past AWS's end of standard support, or a minor version older than AWS's release calendar lists, is refused.", func(c *Config, v any) (err error) {
-		c.EngineVersion, err = pattern(v, engineVersion, "a version such as 17.7, 8.4.7 or 3.10.0")
+	{"engineVersion", "", "Engine version, e.g. `17.7` (PostgreSQL), `8.4.8` (RDS MySQL), `3.10.0` (Aurora MySQL); default: a recent version per variant. A major version past AWS's end of standard support, or a minor version older than AWS's release calendar lists, is refused.", func(c *Config, v any) (err error) {
+		c.EngineVersion, err = pattern(v, engineVersion, "a version such as 17.7, 8.4.8 or 3.10.0")
 		return
 	}},
 	{"database", "instance", "Database variant: `instance` (RDS) or `serverless` (Aurora Serverless v2).", func(c *Config, v any) (err error) {

@@ -100,7 +100,7 @@ var badInputs = []struct {
 	{"functions has an unknown field", map[string]any{"functions": map[string]any{"items": map[string]any{"entry": "functions/items", "memory": 512}}}, false,
 		invalid + `functions = {"items":{"entry":"functions/items","memory":512}}: must be a JSON object such as {"items":{"entry":"functions/items","weight":2}}: function "items": json: unknown field "memory"`},
 	{"engineVersion is not a version", map[string]any{"engineVersion": "latest"}, false,
-		invalid + `engineVersion = "latest": must be a version such as 17.7, 8.4.7 or 3.10.0`},
+		invalid + `engineVersion = "latest": must be a version such as 17.7, 8.4.8 or 3.10.0`},
 
 	// Out-of-range numbers.
 	{"minAcu above 256", map[string]any{"minAcu": 300}, false,

@@ -83,7 +83,7 @@ type Props struct {
 	// Default: Postgres.
 	Engine Engine
 	// EngineVersion overrides the engine version, for example "16.9" (RDS PostgreSQL),
-	// "8.4.7" (RDS MySQL), "16.9" (Aurora PostgreSQL) or "3.10.0" (Aurora MySQL).
+	// "8.4.8" (RDS MySQL), "16.9" (Aurora PostgreSQL) or "3.10.0" (Aurora MySQL).
 	// Default: the version DefaultVersion returns for the variant and engine.
 	EngineVersion string
 	// DatabaseName is the database created at launch.
@@ -131,7 +131,7 @@ type Props struct {
 // Aurora MySQL 3.08.0+: Amazon Aurora User Guide, "Scaling to Zero ACUs with automatic
 // pause and resume for Aurora Serverless v2").
 var versions = map[bool]map[Engine]string{
-	false: {Postgres: "17.7", MySQL: "8.4.7"},
+	false: {Postgres: "17.7", MySQL: "8.4.8"},
 	true:  {Postgres: "17.7", MySQL: "3.10.0"},
 }
 

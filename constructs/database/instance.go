@@ -198,7 +198,7 @@ func instanceEngine(e Engine, version string) awsrds.IInstanceEngine {
 	})
 }
 
-// majorVersion is "17" for PostgreSQL 17.7 and "8.4" for MySQL 8.4.7.
+// majorVersion is "17" for PostgreSQL 17.7 and "8.4" for MySQL 8.4.8.
 func majorVersion(e Engine, version string) string {
 	parts := strings.Split(version, ".")
 	if e == MySQL && len(parts) > 1 {

@@ -119,9 +119,8 @@ const versionsChecked = "2026-12-06"
 // By the calendars' own dates, on versionsChecked the oldest minor versions still in
 // standard support are higher than the floors below: RDS PostgreSQL 14.20, 15.15, 16.11,
 // 17.7 and 18.1; RDS MySQL 8.4.8; Aurora MySQL 3.10 (3.11 left on 2026-11-13). The floors
-// stay at the oldest versions listed because raising RDS MySQL's to 8.4.8 would refuse
-// lambdards's own default, 8.4.7, which left standard support on 2026-11-30; the default
-// is not this table's to change.
+// stay at the oldest versions listed, which never refuses a version AWS still creates;
+// the defaults (DefaultVersion) are in standard support.
 type calendar struct {
 	name   string // "RDS PostgreSQL", for messages
 	source string // the release calendar, for messages
