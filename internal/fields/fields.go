@@ -1,0 +1,60 @@
+// Package fields lets one message name a setting in the words of whoever set it. A
+// message names a setting as {Name}, its Go field (a path such as {Proxy.BorrowTimeoutSeconds}
+// for a nested one); a Go caller reads it with the Go names, and the app, whose users set
+// context keys, renders it with its own names for them. So each rule is written once, in
+// the package that owns the setting, and still speaks to both.
+//
+// It imports nothing beyond the standard library: package budget, which must not import
+// jsii, uses it too.
+package fields
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// placeholder is a setting's name in a message: {Name} or {Parent.Name}, each part an
+// exported Go identifier.
+var placeholder = regexp.MustCompile(`\{([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)\}`)
+
+// Namer gives a setting's name, from its Go name, in the words of a reader.
+type Namer func(goName string) string
+
+// Go is the Go caller's Namer: the Go name itself.
+func Go(goName string) string { return goName }
+
+// Render returns msg with every {Name} replaced by name(Name).
+func Render(msg string, name Namer) string {
+	return placeholder.ReplaceAllStringFunc(msg, func(m string) string { return name(m[1 : len(m)-1]) })
+}
+
+// Error is an error whose message names settings as {Name}. Error renders them as Go
+// names; In renders them with a Namer.
+type Error struct{ msg string }
+
+// Errorf formats an Error. Verbs format values as fmt.Sprintf does; a value is never taken
+// for a placeholder unless it reads like one.
+func Errorf(format string, args ...any) *Error { return &Error{fmt.Sprintf(format, args...)} }
+
+// Error renders the message with Go names.
+func (e *Error) Error() string { return Render(e.msg, Go) }
+
+// In renders the message with name.
+func (e *Error) In(name Namer) string { return Render(e.msg, name) }
+
+// In renders err with name when it is, or wraps, an *Error; otherwise it is err's own
+// message. A panic value that is not an error is formatted as fmt does.
+func In(v any, name Namer) string {
+	err, ok := v.(error)
+	if !ok {
+		return Render(fmt.Sprint(v), name)
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		// A wrapping error holds e's message as Go names: render that part again.
+		return strings.Replace(err.Error(), e.Error(), e.In(name), 1)
+	}
+	return Render(err.Error(), name)
+}
