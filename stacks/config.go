@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 )
 
@@ -443,7 +444,8 @@ func (c Config) unsupported() []string {
 	}
 	var errs []string
 	for _, p := range problems {
-		errs = append(errs, fmt.Sprintf("%s = %s%s: %s", p.Setting, show(p.Value), c.from(p.Setting), p.Reason))
+		key := KeyName(p.Setting)
+		errs = append(errs, fmt.Sprintf("%s = %s%s: %s", key, show(p.Value), c.from(key), fields.Render(p.Reason, KeyName)))
 	}
 	return errs
 }

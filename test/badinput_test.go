@@ -150,7 +150,7 @@ var badInputs = []struct {
 	{"more NAT gateways than AZs", map[string]any{"natGateways": 3}, false,
 		invalid + "natGateways = 3 with 2 Availability Zones: at most one NAT gateway per zone; lower natGateways or raise maxAzs (above 2, naming the zones in availabilityZones)"},
 	{"auto-pause on a version that cannot", map[string]any{"database": "serverless", "minAcu": 0, "proxy": false, "engineVersion": "14.6"}, false,
-		invalid + `engineVersion = "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later; choose a later engineVersion or a minimum capacity of 0.5 ACU or more`},
+		invalid + `engineVersion = "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later; choose a later engineVersion or a minAcu of 0.5 ACU or more`},
 
 	// Engine versions and instance classes AWS would refuse (or bill for Extended Support),
 	// checked against lambdards's copy of AWS's release calendars before Node.js starts.
@@ -302,7 +302,7 @@ var badInputs = []struct {
 		"LambdaRdsFunctions/items: invalid function:\n  - schema \"analytics\": on MySQL a schema is a database, and the function connects to the database \"app\", so it would get no rights on the database it uses; remove schema, or set it to \"app\""},
 
 	{"borrow timeout above the function timeout", map[string]any{"borrowTimeoutSeconds": 60}, false,
-		"synth failed: Validation failed with the following errors:\n  [LambdaRdsData/Pool] connection budget: function \"LambdaRdsFunctions/items\": timeout 30s is not longer than the proxy borrow timeout 60s, so Lambda would kill the function while it still waits for a pooled connection instead of letting it get the proxy's timeout error: set borrowTimeoutSeconds below 30s or raise the function timeout above 60s"},
+		"LambdaRdsData/Pool: connection budget:\n  - function \"LambdaRdsFunctions/items\": timeout 30s is not longer than the proxy borrow timeout 60s, so Lambda would kill the function while it still waits for a pooled connection instead of letting it get the proxy's timeout error: set borrowTimeoutSeconds below 30s or raise the function's timeoutSeconds above 60s"},
 }
 
 // TestBadInput runs the app on each bad configuration, as `cdk synth -c ...` would, and

@@ -75,9 +75,9 @@ func TestComputeAccountProblems(t *testing.T) {
 			in: Account{Databases: []Config{db("one", Function{Name: "x", ReservedConcurrency: 500}),
 				db("two", Function{Name: "y", ReservedConcurrency: 450}, Function{Name: "z"})}},
 			databases: [][]string{nil, {`function "z" gets reserved concurrency 0`}},
-			account: []string{`total reserved concurrency 950 exceeds the 900 the account may reserve (accountConcurrency 1000 - 100 ` +
+			account: []string{`total reserved concurrency 950 exceeds the 900 the account may reserve (AccountConcurrency 1000 - 100 ` +
 				`Lambda keeps unreserved): one reserves 500 (fixed: "x" 500); two reserves 450 (fixed: "y" 450); ` +
-				`lower a reservedConcurrency or raise accountConcurrency`},
+				`lower a ReservedConcurrency or raise AccountConcurrency`},
 			result: true,
 		},
 		{
@@ -85,7 +85,7 @@ func TestComputeAccountProblems(t *testing.T) {
 			in: Account{Databases: []Config{db("one", Function{Name: "x", ReservedConcurrency: 600})},
 				Elsewhere: []Reservation{{Name: "Legacy/Fn", ReservedConcurrency: 400}}},
 			account: []string{`total reserved concurrency 1000 exceeds the 900`, `one reserves 600 (fixed: "x" 600); ` +
-				`"Legacy/Fn" reserves 400 outside the budget; lower a reservedConcurrency (here or outside the budget)`},
+				`"Legacy/Fn" reserves 400 outside the budget; lower a ReservedConcurrency (here or outside the budget)`},
 			result: true,
 		},
 		{
@@ -93,14 +93,14 @@ func TestComputeAccountProblems(t *testing.T) {
 			in: Account{Databases: []Config{db("one", Function{Name: "x"})},
 				Elsewhere: []Reservation{{Name: "Legacy/Fn", ReservedConcurrency: 900}}},
 			databases: [][]string{{`function "x" gets reserved concurrency 0`, "0 of the 0 concurrency",
-				"(accountConcurrency 1000 - 100 unreserved - 0 fixed - 900 reserved outside the budget)"}},
+				"(AccountConcurrency 1000 - 100 unreserved - 0 fixed - 900 reserved outside the budget)"}},
 			result: true,
 		},
 		{
 			name: "databases disagree on the account",
 			in: Account{AccountConcurrency: 2000, Databases: []Config{
 				func() Config { c := db("one", Function{Name: "x"}); c.AccountConcurrency = 1500; return c }()}},
-			account: []string{"one gives accountConcurrency 1500, but the account's is 2000", "give every database the same accountConcurrency"},
+			account: []string{"one gives AccountConcurrency 1500, but the account's is 2000", "give every database the same AccountConcurrency"},
 		},
 		{
 			name:    "negative reservation",
@@ -144,7 +144,7 @@ func TestZeroSummary(t *testing.T) {
 	}
 	// 85 connections over 40 weights: 2 each; those with 3 per environment get 0.
 	wantIn(t, "Compute", got[0], "13 functions get reserved concurrency 0 and could never run", `"f02", "f05"`,
-		"the worst cases:", `function "f02" gets reserved concurrency 0`, "fewer than its connectionsPerEnvironment 3")
+		"the worst cases:", `function "f02" gets reserved concurrency 0`, "fewer than its ConnectionsPerEnvironment 3")
 	if n := strings.Count(got[0], "gets reserved concurrency 0"); n != maxZeroListed {
 		t.Errorf("summary explains %d functions, want the %d worst", n, maxZeroListed)
 	}
@@ -202,5 +202,24 @@ func checkOne(t *testing.T, whose string, problems, want []string) {
 		t.Errorf("%s problems = %q, want one", whose, problems)
 	case want != nil:
 		wantIn(t, "ComputeAccount", problems[0], want...)
+	}
+}
+
+// TestNamed renders the settings a problem names in a reader's words, as the app does
+// with its context keys.
+func TestNamed(t *testing.T) {
+	_, err := Compute(small(Function{Name: "big", ConnectionsPerEnvironment: 100}))
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Compute error = %v, want an *Error", err)
+	}
+	keys := func(goName string) string { return "<" + goName + ">" }
+	got := e.Named(keys).Problems
+	if len(got) != 1 || !strings.Contains(got[0], "fewer than its <ConnectionsPerEnvironment> 100") ||
+		!strings.Contains(got[0], "raise <MaxCapacity>") || strings.Contains(got[0], "{") {
+		t.Errorf("Named(keys) = %q, want every setting named <GoName>", got)
+	}
+	if e.In(keys) != strings.Join(got, "\n") {
+		t.Errorf("In(keys) = %q, want Named(keys)'s problems", e.In(keys))
 	}
 }

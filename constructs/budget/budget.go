@@ -388,7 +388,7 @@ func databaseBase(c Config, account, unreserved int, p *problems) *Result {
 		idle = *c.MaxIdleConnectionsPercent
 		if idle > pct {
 			p.add("proxy max idle connections percent %d exceeds max connections percent %d (%s): "+
-				"set maxIdleConnectionsPercent to at most %d, or leave it unset for the default %d",
+				"set {MaxIdleConnectionsPercent} to at most %d, or leave it unset for the default %d",
 				idle, pct, usableWhy, pct, pct/2)
 		}
 	}
@@ -436,11 +436,11 @@ func overReserved(out *AccountResult, fns [][]function, reservable int) string {
 	for _, e := range out.Elsewhere {
 		parts = append(parts, fmt.Sprintf("%q reserves %d outside the budget", e.Name, e.ReservedConcurrency))
 	}
-	fix := "lower a reservedConcurrency or raise accountConcurrency"
+	fix := "lower a {ReservedConcurrency} or raise {AccountConcurrency}"
 	if len(out.Elsewhere) > 0 {
-		fix = "lower a reservedConcurrency (here or outside the budget) or raise accountConcurrency"
+		fix = "lower a {ReservedConcurrency} (here or outside the budget) or raise {AccountConcurrency}"
 	}
-	return fmt.Sprintf("total reserved concurrency %d exceeds the %d the account may reserve (accountConcurrency %d - %d "+
+	return fmt.Sprintf("total reserved concurrency %d exceeds the %d the account may reserve ({AccountConcurrency} %d - %d "+
 		"Lambda keeps unreserved): %s; %s", out.TotalReservedConcurrency, reservable, out.AccountConcurrency,
 		out.UnreservedMinimum, strings.Join(parts, "; "), fix)
 }
@@ -448,11 +448,11 @@ func overReserved(out *AccountResult, fns [][]function, reservable int) string {
 // raiseMaxOrLowerHeadroom says how to get more usable connections, given the
 // largest headroom that would do.
 func raiseMaxOrLowerHeadroom(maxHeadroom int) string {
-	const raise = "raise max connections (choose a larger instance class or raise maxAcu)"
+	const raise = "raise max connections (choose a larger {InstanceClass} or raise {MaxCapacity})"
 	if maxHeadroom < 0 {
 		return raise
 	}
-	return fmt.Sprintf("%s or lower headroom to at most %d", raise, maxHeadroom)
+	return fmt.Sprintf("%s or lower {Headroom} to at most %d", raise, maxHeadroom)
 }
 
 // function is a Function with its defaults applied.
@@ -467,33 +467,33 @@ type function struct {
 func validateDatabase(c Config, errs *problems) bool {
 	n := len(*errs)
 	if !c.Engine.valid() {
-		errs.add("engine %q is not supported: use %q or %q", c.Engine, Postgres, MySQL)
+		errs.add("{Engine} %q is not supported: use %q or %q", c.Engine, Postgres, MySQL)
 	}
 	if c.MaxConnections < 1 {
-		errs.add("maxConnections %d is out of range: it must be at least 1", c.MaxConnections)
+		errs.add("{MaxConnections} %d is out of range: it must be at least 1", c.MaxConnections)
 	} else if c.Engine.valid() && c.MaxConnections > maxConnectionsLimit(c.Engine) {
-		errs.add("maxConnections %d is out of range: %s accepts at most %d", c.MaxConnections, c.Engine, maxConnectionsLimit(c.Engine))
+		errs.add("{MaxConnections} %d is out of range: %s accepts at most %d", c.MaxConnections, c.Engine, maxConnectionsLimit(c.Engine))
 	}
 	if c.ReservedConnections < 0 {
-		errs.add("reservedConnections %d is negative: use ReservedConnections for the engine (0 or more)", c.ReservedConnections)
+		errs.add("{ReservedConnections} %d is negative: use ReservedConnections for the engine (0 or more)", c.ReservedConnections)
 	}
 	if c.Headroom < 0 {
-		errs.add("headroom %d is negative: use 0 or more (DefaultHeadroom gives %d for maxConnections %d)",
+		errs.add("{Headroom} %d is negative: use 0 or more (DefaultHeadroom gives %d for {MaxConnections} %d)",
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
 	}
 	if idle := c.MaxIdleConnectionsPercent; idle != nil {
 		switch {
 		case *idle < 0 || *idle > 100:
-			errs.add("maxIdleConnectionsPercent %d is out of range: it must be a whole number from 0 to 100", *idle)
+			errs.add("{MaxIdleConnectionsPercent} %d is out of range: it must be a whole number from 0 to 100", *idle)
 		case !c.Proxy:
-			errs.add("maxIdleConnectionsPercent %d is set but proxy is off: it applies only with proxy, so remove it or turn proxy on", *idle)
+			errs.add("{MaxIdleConnectionsPercent} %d is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy", *idle)
 		}
 	}
 	switch {
 	case !(c.BorrowTimeoutSeconds >= 0) || math.IsInf(c.BorrowTimeoutSeconds, 0):
-		errs.add("borrowTimeoutSeconds %v is out of range: it must be 0 or more", c.BorrowTimeoutSeconds)
+		errs.add("{BorrowTimeoutSeconds} %v is out of range: it must be 0 or more", c.BorrowTimeoutSeconds)
 	case c.BorrowTimeoutSeconds != 0 && !c.Proxy:
-		errs.add("borrowTimeoutSeconds %v is set but proxy is off: it applies only with proxy, so remove it or turn proxy on",
+		errs.add("{BorrowTimeoutSeconds} %v is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy",
 			c.BorrowTimeoutSeconds)
 	}
 	return len(*errs) == n
@@ -502,11 +502,11 @@ func validateDatabase(c Config, errs *problems) bool {
 func validateAccount(a Account, account, unreserved int, errs *problems) bool {
 	n := len(*errs)
 	if a.AccountConcurrency < 0 {
-		errs.add("accountConcurrency %d is negative: use the account's Lambda concurrency limit (0 means %d)",
+		errs.add("{AccountConcurrency} %d is negative: use the account's Lambda concurrency limit (0 means %d)",
 			a.AccountConcurrency, DefaultAccountConcurrency)
 	}
 	if a.UnreservedMinimum < 0 {
-		errs.add("unreservedMinimum %d is negative: use 0 or more (0 means %d)", a.UnreservedMinimum, DefaultUnreservedMinimum)
+		errs.add("{UnreservedMinimum} %d is negative: use 0 or more (0 means %d)", a.UnreservedMinimum, DefaultUnreservedMinimum)
 	}
 	for i, c := range a.Databases {
 		label := c.Database
@@ -515,12 +515,12 @@ func validateAccount(a Account, account, unreserved int, errs *problems) bool {
 		}
 		// The account is one: a database that says otherwise is not silently overruled.
 		if c.AccountConcurrency != 0 && c.AccountConcurrency != account {
-			errs.add("%s gives accountConcurrency %d, but the account's is %d: the functions of every database in an "+
-				"account and Region share one Lambda concurrency limit; give every database the same accountConcurrency",
+			errs.add("%s gives {AccountConcurrency} %d, but the account's is %d: the functions of every database in an "+
+				"account and Region share one Lambda concurrency limit; give every database the same {AccountConcurrency}",
 				label, c.AccountConcurrency, account)
 		}
 		if c.UnreservedMinimum != 0 && c.UnreservedMinimum != unreserved {
-			errs.add("%s gives unreservedMinimum %d, but the account's is %d: give every database the same unreservedMinimum",
+			errs.add("%s gives {UnreservedMinimum} %d, but the account's is %d: give every database the same {UnreservedMinimum}",
 				label, c.UnreservedMinimum, unreserved)
 		}
 	}
@@ -530,8 +530,8 @@ func validateAccount(a Account, account, unreserved int, errs *problems) bool {
 		}
 	}
 	if len(*errs) == n && account < unreserved {
-		errs.add("accountConcurrency %d is below unreservedMinimum %d: raise accountConcurrency (a Service Quotas increase) "+
-			"or lower unreservedMinimum", account, unreserved)
+		errs.add("{AccountConcurrency} %d is below {UnreservedMinimum} %d: raise {AccountConcurrency} (a Service Quotas increase) "+
+			"or lower {UnreservedMinimum}", account, unreserved)
 	}
 	return len(*errs) == n
 }
@@ -555,20 +555,20 @@ func resolveFunctions(in []Function, reservable, account, unreserved int, errs *
 			seen[f.Name] = i
 		}
 		if f.ConnectionsPerEnvironment < 0 {
-			errs.add("%s: connectionsPerEnvironment %d is negative: use 1 or more (0 means 1)", label, f.ConnectionsPerEnvironment)
+			errs.add("%s: {ConnectionsPerEnvironment} %d is negative: use 1 or more (0 means 1)", label, f.ConnectionsPerEnvironment)
 		}
 		if f.Weight < 0 || f.Weight > maxWeight {
-			errs.add("%s: weight %d is out of range: use 1 to %d (0 means 1)", label, f.Weight, maxWeight)
+			errs.add("%s: {Weight} %d is out of range: use 1 to %d (0 means 1)", label, f.Weight, maxWeight)
 		}
 		if f.ReservedConcurrency < 0 {
-			errs.add("%s: reservedConcurrency %d is negative: use 1 or more, or 0 to derive it from the weight",
+			errs.add("%s: {ReservedConcurrency} %d is negative: use 1 or more, or 0 to derive it from the weight",
 				label, f.ReservedConcurrency)
 		} else if reservable >= 0 && f.ReservedConcurrency > reservable {
-			errs.add("%s: reservedConcurrency %d exceeds the %d the account may reserve (accountConcurrency %d minus the %d "+
-				"Lambda keeps unreserved): lower it or raise accountConcurrency", label, f.ReservedConcurrency, reservable, account, unreserved)
+			errs.add("%s: {ReservedConcurrency} %d exceeds the %d the account may reserve ({AccountConcurrency} %d minus the %d "+
+				"Lambda keeps unreserved): lower it or raise {AccountConcurrency}", label, f.ReservedConcurrency, reservable, account, unreserved)
 		}
 		if !(f.TimeoutSeconds >= 0 && f.TimeoutSeconds <= maxLambdaTimeoutSeconds) {
-			errs.add("%s: timeoutSeconds %v is out of range: use 1 to %d seconds (0 means not checked)",
+			errs.add("%s: {TimeoutSeconds} %v is out of range: use 1 to %d seconds (0 means not checked)",
 				label, f.TimeoutSeconds, maxLambdaTimeoutSeconds)
 		}
 		r := function{name: f.Name, conns: max(f.ConnectionsPerEnvironment, 1), timeout: f.TimeoutSeconds}
@@ -596,7 +596,7 @@ func checkTimeouts(c Config, fns []function, errs *problems) {
 		if f.timeout > 0 && f.timeout <= c.BorrowTimeoutSeconds {
 			errs.add("function %q: timeout %vs is not longer than the proxy borrow timeout %vs, so Lambda would kill the "+
 				"function while it still waits for a pooled connection instead of letting it get the proxy's timeout error: "+
-				"set borrowTimeoutSeconds below %vs or raise the function timeout above %vs",
+				"set {BorrowTimeoutSeconds} below %vs or raise the function's {TimeoutSeconds} above %vs",
 				f.name, f.timeout, c.BorrowTimeoutSeconds, f.timeout, c.BorrowTimeoutSeconds)
 		}
 	}
@@ -648,9 +648,9 @@ func allocate(r *Result, fns []function, acct accountShare, errs *problems) {
 	r.Spare = r.Available - r.TotalConnections
 
 	if fixedConns > r.Available {
-		errs.add("fixed functions need %d connections (%s; reservedConcurrency × connectionsPerEnvironment) but only %d are "+
-			"available to functions (%s): lower a reservedConcurrency or its connectionsPerEnvironment, lower headroom, "+
-			"or raise max connections (choose a larger instance class or raise maxAcu)",
+		errs.add("fixed functions need %d connections (%s; {ReservedConcurrency} × {ConnectionsPerEnvironment}) but only %d are "+
+			"available to functions (%s): lower a {ReservedConcurrency} or its {ConnectionsPerEnvironment}, lower {Headroom}, "+
+			"or raise max connections (choose a larger {InstanceClass} or raise {MaxCapacity})",
 			fixedConns, strings.Join(fixedParts, ", "), r.Available, r.availableWhy())
 	}
 	z := zeroContext{r: r, acct: acct, totalWeight: totalWeight, remaining: remaining, fixedConns: fixedConns}
@@ -721,20 +721,20 @@ func (z zeroContext) reason(s zeroShare) string {
 	f, r := s.f, z.r
 	head := fmt.Sprintf("function %q gets reserved concurrency 0 and could never run", f.name)
 	if s.limitedBy == LimitedByConnections {
-		fix := "raise max connections (choose a larger instance class or raise maxAcu), lower headroom, "
+		fix := "raise max connections (choose a larger {InstanceClass} or raise {MaxCapacity}), lower {Headroom}, "
 		if z.remaining > 0 {
-			fix += "raise its weight, lower its connectionsPerEnvironment, "
+			fix += "raise its {Weight}, lower its {ConnectionsPerEnvironment}, "
 		}
-		fix += "or lower a reservedConcurrency"
+		fix += "or lower a {ReservedConcurrency}"
 		return fmt.Sprintf("%s: its weight %d of %d gives it %d of the %d connections left after fixed functions "+
-			"(%d available - %d fixed), fewer than its connectionsPerEnvironment %d: %s",
+			"(%d available - %d fixed), fewer than its {ConnectionsPerEnvironment} %d: %s",
 			head, f.weight, z.totalWeight, s.connShare, z.remaining, r.Available, z.fixedConns, f.conns, fix)
 	}
-	fix := "raise accountConcurrency, "
+	fix := "raise {AccountConcurrency}, "
 	if z.acct.left > 0 {
-		fix += "raise its weight, "
+		fix += "raise its {Weight}, "
 	}
-	fix += "or lower a reservedConcurrency"
+	fix += "or lower a {ReservedConcurrency}"
 	of := "of"
 	if z.acct.databases > 1 {
 		of = "of every database's functions,"
@@ -744,7 +744,7 @@ func (z zeroContext) reason(s zeroShare) string {
 		elsewhere = fmt.Sprintf(" - %d reserved outside the budget", z.acct.elsewhere)
 	}
 	return fmt.Sprintf("%s: its weight %d %s %d gives it %d of the %d concurrency the account may still reserve "+
-		"(accountConcurrency %d - %d unreserved - %d fixed%s): %s",
+		"({AccountConcurrency} %d - %d unreserved - %d fixed%s): %s",
 		head, f.weight, of, z.acct.totalWeight, s.byAcct, z.acct.left, r.AccountConcurrency, r.UnreservedMinimum,
 		z.acct.fixed, elsewhere, fix)
 }

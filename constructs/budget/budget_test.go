@@ -310,11 +310,11 @@ func TestComputeChecks(t *testing.T) {
 			in:   small(Function{Name: "jobs", ReservedConcurrency: 30, ConnectionsPerEnvironment: 3}, Function{Name: "api"}),
 			want: [][]string{
 				{"fixed functions need 90 connections", `"jobs" 30 × 3 = 90`, "only 85 are available",
-					"max_connections 100 - reserved 5 - headroom 10 = 85", "lower a reservedConcurrency",
-					"choose a larger instance class or raise maxAcu"},
+					"max_connections 100 - reserved 5 - headroom 10 = 85", "lower a ReservedConcurrency",
+					"choose a larger InstanceClass or raise MaxCapacity"},
 				{`function "api" gets reserved concurrency 0`, "0 of the 0 connections left", "85 available - 90 fixed"},
 			},
-			dont: []string{"raise its weight"},
+			dont: []string{"raise its Weight"},
 		},
 		{
 			// big needs 100 connections per environment; 85 are available.
@@ -322,7 +322,7 @@ func TestComputeChecks(t *testing.T) {
 			in:   small(Function{Name: "big", ConnectionsPerEnvironment: 100}),
 			want: [][]string{
 				{`function "big" gets reserved concurrency 0`, "weight 1 of 1", "85 of the 85 connections",
-					"connectionsPerEnvironment 100", "raise maxAcu", "lower headroom", "raise its weight"},
+					"ConnectionsPerEnvironment 100", "raise MaxCapacity", "lower Headroom", "raise its Weight"},
 			},
 		},
 		{
@@ -332,7 +332,7 @@ func TestComputeChecks(t *testing.T) {
 			in:   withProxy(small(Function{Name: "main", Weight: 99}, Function{Name: "tiny", ConnectionsPerEnvironment: 2})),
 			want: [][]string{
 				{`function "tiny" gets reserved concurrency 0`, "weight 1 of 100", "gives it 0 of the 85 connections",
-					"connectionsPerEnvironment 2"},
+					"ConnectionsPerEnvironment 2"},
 			},
 		},
 		{
@@ -345,8 +345,8 @@ func TestComputeChecks(t *testing.T) {
 			}(),
 			want: [][]string{
 				{`function "a" gets reserved concurrency 0`, "weight 1 of 2", "0 of the 1 concurrency",
-					"accountConcurrency 101 - 100 unreserved - 0 fixed", "raise accountConcurrency"},
-				{`function "b" gets reserved concurrency 0`, "accountConcurrency 101"},
+					"AccountConcurrency 101 - 100 unreserved - 0 fixed", "raise AccountConcurrency"},
+				{`function "b" gets reserved concurrency 0`, "AccountConcurrency 101"},
 			},
 		},
 		{
@@ -355,8 +355,8 @@ func TestComputeChecks(t *testing.T) {
 			in: Config{Engine: MySQL, MaxConnections: 5000, Functions: []Function{
 				{Name: "a", ReservedConcurrency: 500}, {Name: "b", ReservedConcurrency: 500}}},
 			want: [][]string{
-				{"total reserved concurrency 1000 exceeds the 900", "accountConcurrency 1000 - 100",
-					`(fixed: "a" 500, "b" 500)`, "lower a reservedConcurrency or raise accountConcurrency"},
+				{"total reserved concurrency 1000 exceeds the 900", "AccountConcurrency 1000 - 100",
+					`(fixed: "a" 500, "b" 500)`, "lower a ReservedConcurrency or raise AccountConcurrency"},
 			},
 		},
 		{
@@ -387,7 +387,7 @@ func TestComputeChecks(t *testing.T) {
 			}(),
 			want: [][]string{
 				{`function "api": timeout 30s is not longer than the proxy borrow timeout 120s`,
-					"kill the function", "set borrowTimeoutSeconds below 30s or raise the function timeout above 120s"},
+					"kill the function", "set BorrowTimeoutSeconds below 30s or raise the function's TimeoutSeconds above 120s"},
 				{`function "same": timeout 120s is not longer than the proxy borrow timeout 120s`},
 			},
 		},
@@ -425,47 +425,47 @@ func TestComputeInvalid(t *testing.T) {
 		want [][]string
 	}{
 		{"max connections zero", edit(func(c *Config) { c.MaxConnections = 0 }),
-			[][]string{{"maxConnections 0 is out of range", "at least 1"}}},
+			[][]string{{"MaxConnections 0 is out of range", "at least 1"}}},
 		{"max connections above PostgreSQL's limit", edit(func(c *Config) { c.MaxConnections = 300000 }),
-			[][]string{{"maxConnections 300000", "at most 262143"}}},
+			[][]string{{"MaxConnections 300000", "at most 262143"}}},
 		{"max connections above MySQL's limit", edit(func(c *Config) { c.Engine, c.MaxConnections = MySQL, 100001 }),
-			[][]string{{"maxConnections 100001", "at most 100000"}}},
+			[][]string{{"MaxConnections 100001", "at most 100000"}}},
 		{"unknown engine", edit(func(c *Config) { c.Engine = "" }),
-			[][]string{{`engine ""`, `"postgres"`, `"mysql"`}}},
+			[][]string{{`Engine ""`, `"postgres"`, `"mysql"`}}},
 		{"negative reserved", edit(func(c *Config) { c.ReservedConnections = -1 }),
-			[][]string{{"reservedConnections -1 is negative"}}},
+			[][]string{{"ReservedConnections -1 is negative"}}},
 		{"negative headroom", edit(func(c *Config) { c.Headroom = -1 }),
-			[][]string{{"headroom -1 is negative", "DefaultHeadroom gives 10"}}},
+			[][]string{{"Headroom -1 is negative", "DefaultHeadroom gives 10"}}},
 		{"idle percent above 100", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(150) }),
-			[][]string{{"maxIdleConnectionsPercent 150 is out of range", "0 to 100"}}},
+			[][]string{{"MaxIdleConnectionsPercent 150 is out of range", "0 to 100"}}},
 		{"idle percent negative", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(-1) }),
-			[][]string{{"maxIdleConnectionsPercent -1 is out of range", "whole number from 0 to 100"}}},
+			[][]string{{"MaxIdleConnectionsPercent -1 is out of range", "whole number from 0 to 100"}}},
 		{"idle percent without proxy", edit(func(c *Config) { c.MaxIdleConnectionsPercent = ptr(20) }),
-			[][]string{{"maxIdleConnectionsPercent 20 is set but proxy is off"}}},
+			[][]string{{"MaxIdleConnectionsPercent 20 is set but there is no proxy (Direct)"}}},
 		{"negative borrow timeout", edit(func(c *Config) { c.Proxy, c.BorrowTimeoutSeconds = true, -1 }),
-			[][]string{{"borrowTimeoutSeconds -1 is out of range"}}},
+			[][]string{{"BorrowTimeoutSeconds -1 is out of range"}}},
 		{"borrow timeout without proxy", edit(func(c *Config) { c.BorrowTimeoutSeconds = 30 }),
-			[][]string{{"borrowTimeoutSeconds 30 is set but proxy is off"}}},
+			[][]string{{"BorrowTimeoutSeconds 30 is set but there is no proxy (Direct)"}}},
 		{"negative account concurrency", edit(func(c *Config) { c.AccountConcurrency = -1 }),
-			[][]string{{"accountConcurrency -1 is negative"}}},
+			[][]string{{"AccountConcurrency -1 is negative"}}},
 		{"negative unreserved minimum", edit(func(c *Config) { c.UnreservedMinimum = -1 }),
-			[][]string{{"unreservedMinimum -1 is negative"}}},
+			[][]string{{"UnreservedMinimum -1 is negative"}}},
 		{"account below unreserved minimum", edit(func(c *Config) { c.AccountConcurrency = 50 }),
-			[][]string{{"accountConcurrency 50 is below unreservedMinimum 100", "raise accountConcurrency"}}},
+			[][]string{{"AccountConcurrency 50 is below UnreservedMinimum 100", "raise AccountConcurrency"}}},
 		{"negative connections per environment", fn(Function{Name: "api", ConnectionsPerEnvironment: -1}),
-			[][]string{{`function "api": connectionsPerEnvironment -1 is negative`}}},
+			[][]string{{`function "api": ConnectionsPerEnvironment -1 is negative`}}},
 		{"negative weight", fn(Function{Name: "api", Weight: -1}),
-			[][]string{{`function "api": weight -1 is out of range`}}},
+			[][]string{{`function "api": Weight -1 is out of range`}}},
 		{"huge weight", fn(Function{Name: "api", Weight: 2_000_000}),
-			[][]string{{`function "api": weight 2000000 is out of range`, "1 to 1000000"}}},
+			[][]string{{`function "api": Weight 2000000 is out of range`, "1 to 1000000"}}},
 		{"negative fixed concurrency", fn(Function{Name: "api", ReservedConcurrency: -1}),
-			[][]string{{`function "api": reservedConcurrency -1 is negative`}}},
+			[][]string{{`function "api": ReservedConcurrency -1 is negative`}}},
 		{"fixed concurrency above the account's reservable", fn(Function{Name: "api", ReservedConcurrency: 901}),
-			[][]string{{`function "api": reservedConcurrency 901 exceeds the 900 the account may reserve (accountConcurrency 1000 minus the 100`}}},
+			[][]string{{`function "api": ReservedConcurrency 901 exceeds the 900 the account may reserve (AccountConcurrency 1000 minus the 100`}}},
 		{"negative timeout", fn(Function{Name: "api", TimeoutSeconds: -1}),
-			[][]string{{`function "api": timeoutSeconds -1 is out of range`, "1 to 900"}}},
+			[][]string{{`function "api": TimeoutSeconds -1 is out of range`, "1 to 900"}}},
 		{"timeout above Lambda's limit", fn(Function{Name: "api", TimeoutSeconds: 901}),
-			[][]string{{`function "api": timeoutSeconds 901 is out of range`}}},
+			[][]string{{`function "api": TimeoutSeconds 901 is out of range`}}},
 		{"empty name", small(Function{}),
 			[][]string{{"function #1 has an empty name"}}},
 		{"duplicate names", small(Function{Name: "api"}, Function{Name: "x"}, Function{Name: "api"}),
@@ -474,12 +474,12 @@ func TestComputeInvalid(t *testing.T) {
 			// 10 - 5 - 5 = 0.
 			"no usable connection", edit(func(c *Config) { c.MaxConnections, c.Headroom = 10, 5 }),
 			[][]string{{"no connection is left for functions", "max_connections 10 - reserved 5 - headroom 5 = 0 usable",
-				"raise maxAcu", "lower headroom to at most 4"}},
+				"raise MaxCapacity", "lower Headroom to at most 4"}},
 		},
 		{
 			// Reserved alone takes everything: lowering headroom cannot help.
 			"reserved takes everything", edit(func(c *Config) { c.MaxConnections, c.ReservedConnections, c.Headroom = 5, 5, 0 }),
-			[][]string{{"max_connections 5 - reserved 5 - headroom 0 = 0 usable", "raise max connections (choose a larger instance class or raise maxAcu)"}},
+			[][]string{{"max_connections 5 - reserved 5 - headroom 0 = 0 usable", "raise max connections (choose a larger InstanceClass or raise MaxCapacity)"}},
 		},
 		{
 			// 5 usable of 1000 is under 1 %: the proxy's smallest share would be
@@ -487,7 +487,7 @@ func TestComputeInvalid(t *testing.T) {
 			"usable under one percent with proxy",
 			Config{Engine: Postgres, MaxConnections: 1000, Headroom: 995, Proxy: true},
 			[][]string{{"usable connections are under 1% of max_connections", "1000 - reserved 0 - headroom 995 = 5 usable",
-				"cannot go below 1 (10 connections)", "lower headroom to at most 990"}},
+				"cannot go below 1 (10 connections)", "lower Headroom to at most 990"}},
 		},
 		{
 			// Everything at once.
@@ -495,9 +495,9 @@ func TestComputeInvalid(t *testing.T) {
 			Config{Engine: Postgres, MaxConnections: 0, Headroom: -1,
 				Functions: []Function{{Weight: -1}, {Name: "b", ConnectionsPerEnvironment: -2}}},
 			[][]string{
-				{"maxConnections 0"}, {"headroom -1"},
-				{"function #1 has an empty name"}, {"function #1: weight -1"},
-				{`function "b": connectionsPerEnvironment -2`},
+				{"MaxConnections 0"}, {"Headroom -1"},
+				{"function #1 has an empty name"}, {"function #1: Weight -1"},
+				{`function "b": ConnectionsPerEnvironment -2`},
 			},
 		},
 	}

@@ -1,11 +1,12 @@
 package budget
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // Engine is a database engine family. Aurora and plain RDS share an Engine;
@@ -231,13 +232,13 @@ func formula(e Engine, memory int) int {
 // engine or class.
 func classGiB(e Engine, class string) (int, error) {
 	if !e.valid() {
-		return 0, fmt.Errorf("engine %q is not supported: use %q or %q", e, Postgres, MySQL)
+		return 0, fields.Errorf("{Engine} %q is not supported: use %q or %q", e, Postgres, MySQL)
 	}
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(class)), "db.")
 	gib, ok := instanceClassGiB[name]
 	if !ok {
-		return 0, fmt.Errorf("instance class %q has no known memory size, so its default max_connections is unknown: "+
-			"set maxConnections explicitly, or use one of the known classes: %s",
+		return 0, fields.Errorf("{InstanceClass} %q has no known memory size, so its default max_connections is unknown: "+
+			"set {MaxConnections} explicitly, or use one of the known classes: %s",
 			class, strings.Join(knownClasses, ", "))
 	}
 	return gib, nil
@@ -302,18 +303,18 @@ const serverlessPostgresLowMinCap = 2000
 func ServerlessMaxConnections(e Engine, minACU, maxACU float64) (int, error) {
 	var errs Error
 	if !e.valid() {
-		errs.add("engine %q is not supported: use %q or %q", e, Postgres, MySQL)
+		errs.add("{Engine} %q is not supported: use %q or %q", e, Postgres, MySQL)
 	}
 	maxOK := maxACU >= minMaxACU && maxACU <= maxMaxACU && halfStep(maxACU)
 	if !maxOK {
-		errs.add("maxAcu %v is out of range: it must be a multiple of %v in [%v, %v]", maxACU, acuStep, minMaxACU, maxMaxACU)
+		errs.add("{MaxCapacity} %v is out of range: it must be a multiple of %v in [%v, %v]", maxACU, acuStep, minMaxACU, maxMaxACU)
 	}
 	upper := float64(maxMaxACU)
 	if maxOK {
 		upper = maxACU
 	}
 	if !(minACU >= 0 && minACU <= upper && halfStep(minACU)) {
-		errs.add("minAcu %v is out of range: it must be a multiple of %v in [0, %v] (0 to maxAcu)", minACU, acuStep, upper)
+		errs.add("{MinCapacity} %v is out of range: it must be a multiple of %v in [0, %v] (0 to {MaxCapacity})", minACU, acuStep, upper)
 	}
 	if err := errs.err(); err != nil {
 		return 0, err
@@ -446,8 +447,8 @@ func CheckInstanceMaxConnections(e Engine, class string, n int) error {
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(class)), "db.")
 	limit := min(memoryBound(e, gib<<30), maxConnectionsLimit(e))
 	if n > limit {
-		errs.add("maxConnections %d exceeds %d, the most an RDS %s instance of class %s (%d GiB) can take at the %d bytes "+
-			"per connection of AWS's default formula: lower maxConnections to at most %d or choose an instance class "+
+		errs.add("{MaxConnections} %d exceeds %d, the most an RDS %s instance of class %s (%d GiB) can take at the %d bytes "+
+			"per connection of AWS's default formula: lower {MaxConnections} to at most %d or choose an {InstanceClass} "+
 			"with more memory", n, limit, e, name, gib, bytesPerConnection(e), limit)
 	}
 	return errs.err()
@@ -470,19 +471,19 @@ func CheckServerlessMaxConnections(e Engine, minACU, maxACU float64, n int) erro
 	}
 	var errs Error
 	if e == Postgres && minACU <= acuStep && n > serverlessPostgresLowMinCap {
-		errs.add("maxConnections %d exceeds %d, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of "+
-			"%v ACU: lower maxConnections to at most %d or raise minimum capacity to 1 ACU",
+		errs.add("{MaxConnections} %d exceeds %d, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of "+
+			"%v ACU: lower {MaxConnections} to at most %d or raise {MinCapacity} to 1 ACU",
 			n, serverlessPostgresLowMinCap, minACU, serverlessPostgresLowMinCap)
 	}
 	if e == MySQL && n > auroraMySQLMaxConnectionsLimit {
-		errs.add("maxConnections %d exceeds %d, the most Aurora MySQL accepts: lower maxConnections to at most %d",
+		errs.add("{MaxConnections} %d exceeds %d, the most Aurora MySQL accepts: lower {MaxConnections} to at most %d",
 			n, auroraMySQLMaxConnectionsLimit, auroraMySQLMaxConnectionsLimit)
 	}
 	limit := min(memoryBound(e, int(maxACU*2)*acuBytes/2), maxConnectionsLimit(e))
 	if n > limit {
-		errs.add("maxConnections %d exceeds %d, the most Aurora %s Serverless v2 at a maximum capacity of %v ACU (%v GiB) "+
-			"can take at the %d bytes per connection of AWS's default formula: lower maxConnections to at most %d or "+
-			"raise maxAcu", n, limit, e, maxACU, maxACU*2, bytesPerConnection(e), limit)
+		errs.add("{MaxConnections} %d exceeds %d, the most Aurora %s Serverless v2 at a maximum capacity of %v ACU (%v GiB) "+
+			"can take at the %d bytes per connection of AWS's default formula: lower {MaxConnections} to at most %d or "+
+			"raise {MaxCapacity}", n, limit, e, maxACU, maxACU*2, bytesPerConnection(e), limit)
 	}
 	return errs.err()
 }

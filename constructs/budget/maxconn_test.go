@@ -114,7 +114,7 @@ func TestInstanceMaxConnectionsUnknownClass(t *testing.T) {
 		}
 		msg := err.Error()
 		wantIn(t, "InstanceMaxConnections(postgres, "+class+")", msg,
-			`"`+class+`"`, "set maxConnections explicitly", strings.Join(KnownInstanceClasses(), ", "))
+			`"`+class+`"`, "set MaxConnections explicitly", strings.Join(KnownInstanceClasses(), ", "))
 	}
 }
 
@@ -284,15 +284,15 @@ func TestServerlessMaxConnectionsErrors(t *testing.T) {
 		minACU, maxACU float64
 		want           []string // each problem must contain these
 	}{
-		{Postgres, 0.5, 0.5, []string{"maxAcu 0.5", "[1, 256]"}},
-		{Postgres, 0.5, 257, []string{"maxAcu 257", "[1, 256]"}},
-		{Postgres, 0.5, 4.25, []string{"maxAcu 4.25", "multiple of 0.5"}},
-		{Postgres, 0.5, math.NaN(), []string{"maxAcu NaN"}},
-		{Postgres, 0.5, math.Inf(1), []string{"maxAcu +Inf"}},
-		{Postgres, -0.5, 4, []string{"minAcu -0.5", "[0, 4]"}},
-		{Postgres, 8, 4, []string{"minAcu 8", "[0, 4]"}},
-		{MySQL, 0.25, 4, []string{"minAcu 0.25", "multiple of 0.5"}},
-		{"oracle", 0.5, 4, []string{`engine "oracle"`}},
+		{Postgres, 0.5, 0.5, []string{"MaxCapacity 0.5", "[1, 256]"}},
+		{Postgres, 0.5, 257, []string{"MaxCapacity 257", "[1, 256]"}},
+		{Postgres, 0.5, 4.25, []string{"MaxCapacity 4.25", "multiple of 0.5"}},
+		{Postgres, 0.5, math.NaN(), []string{"MaxCapacity NaN"}},
+		{Postgres, 0.5, math.Inf(1), []string{"MaxCapacity +Inf"}},
+		{Postgres, -0.5, 4, []string{"MinCapacity -0.5", "[0, 4]"}},
+		{Postgres, 8, 4, []string{"MinCapacity 8", "[0, 4]"}},
+		{MySQL, 0.25, 4, []string{"MinCapacity 0.25", "multiple of 0.5"}},
+		{"oracle", 0.5, 4, []string{`Engine "oracle"`}},
 	}
 	for _, tt := range tests {
 		_, err := ServerlessMaxConnections(tt.engine, tt.minACU, tt.maxACU)
@@ -362,12 +362,12 @@ func TestCheckInstanceMaxConnections(t *testing.T) {
 		want   string // "" for no error
 	}{
 		{Postgres, "t4g.micro", 112, ""}, // 1 GiB / 9531392 = 112
-		{Postgres, "t4g.micro", 113, "maxConnections 113 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)"},
+		{Postgres, "t4g.micro", 113, "MaxConnections 113 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)"},
 		{Postgres, "r6g.16xlarge", 57000, ""}, // above the formula's 5000 cap, within memory
 		{MySQL, "t4g.micro", 85, ""},
-		{MySQL, "db.t4g.micro", 86, "lower maxConnections to at most 85 or choose an instance class with more memory"},
+		{MySQL, "db.t4g.micro", 86, "lower MaxConnections to at most 85 or choose an InstanceClass with more memory"},
 		{MySQL, "r7i.48xlarge", 100001, "exceeds 100000"},
-		{Postgres, "x9.huge", 10, `instance class "x9.huge"`},
+		{Postgres, "x9.huge", 10, `InstanceClass "x9.huge"`},
 	}
 	for _, tt := range tests {
 		err := CheckInstanceMaxConnections(tt.engine, tt.class, tt.n)
@@ -393,17 +393,17 @@ func TestCheckServerlessMaxConnections(t *testing.T) {
 		want           []string // nil for no error
 	}{
 		{Postgres, 0.5, 64, 2000, nil},
-		{Postgres, 0.5, 64, 2001, []string{"maxConnections 2001 exceeds 2000", "minimum capacity of 0.5 ACU",
-			"lower maxConnections to at most 2000 or raise minimum capacity to 1 ACU"}},
+		{Postgres, 0.5, 64, 2001, []string{"MaxConnections 2001 exceeds 2000", "minimum capacity of 0.5 ACU",
+			"lower MaxConnections to at most 2000 or raise MinCapacity to 1 ACU"}},
 		{Postgres, 0, 64, 2500, []string{"minimum capacity of 0 ACU"}},
 		{Postgres, 1, 64, 2500, nil},
 		{MySQL, 1, 256, 16000, nil},
-		{MySQL, 1, 256, 16001, []string{"maxConnections 16001 exceeds 16000, the most Aurora MySQL accepts"}},
+		{MySQL, 1, 256, 16001, []string{"MaxConnections 16001 exceeds 16000, the most Aurora MySQL accepts"}},
 		{Postgres, 1, 1, 225, nil}, // 2 GiB / 9531392 = 225
-		{Postgres, 1, 1, 226, []string{"exceeds 225", "maximum capacity of 1 ACU (2 GiB)", "or raise maxAcu"}},
+		{Postgres, 1, 1, 226, []string{"exceeds 225", "maximum capacity of 1 ACU (2 GiB)", "or raise MaxCapacity"}},
 		{MySQL, 1, 4, 682, nil}, // 8 GiB / 12582880 = 682
 		{MySQL, 1, 4, 683, []string{"exceeds 682"}},
-		{Postgres, 1, 0.5, 10, []string{"maxAcu 0.5"}},
+		{Postgres, 1, 0.5, 10, []string{"MaxCapacity 0.5"}},
 	}
 	for _, tt := range tests {
 		err := CheckServerlessMaxConnections(tt.engine, tt.minACU, tt.maxACU, tt.n)

@@ -82,7 +82,7 @@ func checkClass(e Engine, version string, versionOK bool, class string) string {
 		minimums = support.mysql
 	}
 	if min, ok := supports(version, minimums); versionOK && !ok {
-		return fmt.Sprintf("RDS runs db.%s on %s %s or later only (%s); choose engineVersion %q or later, or a family RDS runs on every version, such as m6g or r6g",
+		return fmt.Sprintf("RDS runs db.%s on %s %s or later only (%s); choose {EngineVersion} %q or later, or a family RDS runs on every version, such as m6g or r6g",
 			family, calendars[false][e].name, min, classSource, min)
 	}
 	return ""

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // Engine is the database engine family.
@@ -240,53 +241,53 @@ func (p Props) withDefaults() Props {
 func (p Props) validate() []string {
 	var errs []string
 	if p.Vpc == nil {
-		errs = append(errs, "vpc: required")
+		errs = append(errs, "{Vpc}: required")
 	}
 	if p.Engine != Postgres && p.Engine != MySQL {
-		errs = append(errs, fmt.Sprintf("engine %q: must be one of %q", p.Engine, Engines))
+		errs = append(errs, fmt.Sprintf("{Engine} %q: must be one of %q", p.Engine, Engines))
 	}
 	if !identifier(p.DatabaseName) {
-		errs = append(errs, fmt.Sprintf("databaseName %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseName))
+		errs = append(errs, fmt.Sprintf("{DatabaseName} %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseName))
 	}
 	if !identifier(p.MasterUsername) || len(p.MasterUsername) > 16 {
-		errs = append(errs, fmt.Sprintf("masterUsername %q: must start with a letter and hold only letters, digits and underscores (at most 16)", p.MasterUsername))
+		errs = append(errs, fmt.Sprintf("{MasterUsername} %q: must start with a letter and hold only letters, digits and underscores (at most 16)", p.MasterUsername))
 	}
 	if p.MaxConnections < 0 {
-		errs = append(errs, fmt.Sprintf("maxConnections %d: must be 0 (derived) or positive", p.MaxConnections))
+		errs = append(errs, fmt.Sprintf("{MaxConnections} %d: must be 0 (derived) or positive", p.MaxConnections))
 	}
 	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
 	if p.BackupRetentionDays < 1 || p.BackupRetentionDays > 35 {
-		errs = append(errs, fmt.Sprintf("backupRetentionDays %d: must be 1 to 35", p.BackupRetentionDays))
+		errs = append(errs, fmt.Sprintf("{BackupRetentionDays} %d: must be 1 to 35", p.BackupRetentionDays))
 	}
 	switch p.RemovalPolicy {
 	case awscdk.RemovalPolicy_SNAPSHOT, awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
 	default:
-		errs = append(errs, fmt.Sprintf("removalPolicy %q: must be snapshot, retain or destroy", p.RemovalPolicy))
+		errs = append(errs, fmt.Sprintf("{RemovalPolicy} %q: must be snapshot, retain or destroy", p.RemovalPolicy))
 	}
 	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY && *p.DeletionProtection {
-		errs = append(errs, "deletionProtection true with removalPolicy destroy: deleting the stack would fail on the protected database; "+
-			"to keep the data use removalPolicy snapshot or retain, to throw it away turn deletionProtection off")
+		errs = append(errs, "{DeletionProtection} true with {RemovalPolicy} destroy: deleting the stack would fail on the protected database; "+
+			"to keep the data use {RemovalPolicy} snapshot or retain, to throw it away turn {DeletionProtection} off")
 	}
 	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
 	// AutomaticallyAfterDays.
 	if d := *p.RotationDays; d < 0 || d > 1000 {
-		errs = append(errs, fmt.Sprintf("rotationDays %d: must be 0 (no rotation) or 1 to 1000", d))
+		errs = append(errs, fmt.Sprintf("{RotationDays} %d: must be 0 (no rotation) or 1 to 1000", d))
 	} else if d > 0 && p.SecretsManagerEndpoint == nil {
-		errs = append(errs, fmt.Sprintf("rotationDays %d: the rotation function runs in the database's subnets, which have no route to Secrets Manager; "+
-			"give secretsManagerEndpoint (a Secrets Manager interface endpoint in the VPC, for example network.Props.InterfaceEndpoints) or set rotationDays 0", d))
+		errs = append(errs, fmt.Sprintf("{RotationDays} %d: the rotation function runs in the database's subnets, which have no route to Secrets Manager; "+
+			"give {SecretsManagerEndpoint} (a Secrets Manager interface endpoint in the VPC, for example network.Props.InterfaceEndpoints) or set {RotationDays} 0", d))
 	}
 	// Enhanced Monitoring intervals: Amazon RDS API Reference, CreateDBInstance,
 	// MonitoringInterval.
 	if m := *p.MonitoringIntervalSeconds; !slices.Contains(monitoringIntervals, m) {
-		errs = append(errs, fmt.Sprintf("monitoringIntervalSeconds %d: must be one of %v (0 turns Enhanced Monitoring off)", m, monitoringIntervals))
+		errs = append(errs, fmt.Sprintf("{MonitoringIntervalSeconds} %d: must be one of %v (0 turns Enhanced Monitoring off)", m, monitoringIntervals))
 	}
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, p.VpcSubnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("vpcSubnets: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
 		}
 		if len(routes) > 0 {
-			errs = append(errs, fmt.Sprintf("vpcSubnets: a database must not be reachable from, or reach, the internet, but %s; "+
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: a database must not be reachable from, or reach, the internet, but %s; "+
 				"select isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
 		}
 	}
@@ -316,7 +317,7 @@ func fail(scope constructs.Construct, id *string, errs []string) {
 	if len(errs) == 0 {
 		return
 	}
-	panic(fmt.Errorf("%s/%s: invalid database:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	panic(fields.Errorf("%s/%s: invalid database:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 }
 
 // base holds what both variants build and expose.

@@ -232,14 +232,14 @@ func TestInvalidProps(t *testing.T) {
 		build func(awscdk.Stack, database.Props) database.Database
 		want  []string
 	}{
-		{"unknown class", instance(database.Postgres, "x9.huge"), []string{`instanceClass "x9.huge"`, "t4g.micro"}},
-		{"unknown engine", instance("oracle", "t4g.micro"), []string{`engine "oracle": must be one of`}},
+		{"unknown class", instance(database.Postgres, "x9.huge"), []string{`InstanceClass "x9.huge"`, "t4g.micro"}},
+		{"unknown engine", instance("oracle", "t4g.micro"), []string{`Engine "oracle": must be one of`}},
 		{"max ACU too high", serverless(database.Postgres, 0.5, 512), []string{"512", "256"}},
 		{"min above max", serverless(database.MySQL, 8, 4), []string{"8", "4"}},
 		{"every problem at once", func(s awscdk.Stack, p database.Props) database.Database {
 			p.DatabaseName, p.MasterUsername, p.BackupRetentionDays = "1app", "admin-user", 40
 			return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, AllocatedStorageGiB: 5})
-		}, []string{`databaseName "1app"`, `masterUsername "admin-user"`, "backupRetentionDays 40: must be 1 to 35", "allocatedStorageGiB 5"}},
+		}, []string{`DatabaseName "1app"`, `MasterUsername "admin-user"`, "BackupRetentionDays 40: must be 1 to 35", "AllocatedStorageGiB 5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panictest.Message(t, func() { build(t, tc.build) })

@@ -44,30 +44,30 @@ func TestGuardrails(t *testing.T) {
 			props: func(n *network.Network) database.Props {
 				return database.Props{RemovalPolicy: awscdk.RemovalPolicy_DESTROY, DeletionProtection: jsii.Bool(true)}
 			},
-			want: []string{"deletionProtection true with removalPolicy destroy", "use removalPolicy snapshot or retain", "turn deletionProtection off"},
+			want: []string{"DeletionProtection true with RemovalPolicy destroy", "use RemovalPolicy snapshot or retain", "turn DeletionProtection off"},
 		},
 		{
 			name:       "rotation without a way to Secrets Manager",
 			noEndpoint: true,
 			props:      func(n *network.Network) database.Props { return database.Props{} },
-			want:       []string{"rotationDays 30: the rotation function runs in the database's subnets, which have no route to Secrets Manager", "give secretsManagerEndpoint", "or set rotationDays 0"},
+			want:       []string{"RotationDays 30: the rotation function runs in the database's subnets, which have no route to Secrets Manager", "give SecretsManagerEndpoint", "or set RotationDays 0"},
 		},
 		{
 			name:  "rotation period out of range",
 			props: func(n *network.Network) database.Props { return database.Props{RotationDays: intp(1001)} },
-			want:  []string{"rotationDays 1001: must be 0 (no rotation) or 1 to 1000"},
+			want:  []string{"RotationDays 1001: must be 0 (no rotation) or 1 to 1000"},
 		},
 		{
 			name:  "monitoring interval RDS does not offer",
 			props: func(n *network.Network) database.Props { return database.Props{MonitoringIntervalSeconds: intp(7)} },
-			want:  []string{"monitoringIntervalSeconds 7: must be one of [0 1 5 10 15 30 60]"},
+			want:  []string{"MonitoringIntervalSeconds 7: must be one of [0 1 5 10 15 30 60]"},
 		},
 		{
 			name: "public subnets",
 			props: func(n *network.Network) database.Props {
 				return database.Props{VpcSubnets: &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}}
 			},
-			want: []string{"vpcSubnets: a database must not be reachable from, or reach, the internet, but subnet Data/Network/Vpc/PublicSubnet1 is public", "select isolated subnets"},
+			want: []string{"VpcSubnets: a database must not be reachable from, or reach, the internet, but subnet Data/Network/Vpc/PublicSubnet1 is public", "select isolated subnets"},
 		},
 		{
 			name: "subnets with a NAT route",
@@ -93,7 +93,7 @@ func TestGuardrails(t *testing.T) {
 		{
 			name:  "RDS version in the wrong form",
 			props: func(n *network.Network) database.Props { return database.Props{EngineVersion: "16"} },
-			want:  []string{`engineVersion "16": RDS PostgreSQL versions are written like "17.7"`},
+			want:  []string{`EngineVersion "16": RDS PostgreSQL versions are written like "17.7"`},
 		},
 		{
 			name:       "Aurora MySQL version in the RDS MySQL form",
@@ -101,63 +101,63 @@ func TestGuardrails(t *testing.T) {
 			props: func(n *network.Network) database.Props {
 				return database.Props{Engine: database.MySQL, EngineVersion: "8.0.39"}
 			},
-			want: []string{`engineVersion "8.0.39": Aurora MySQL versions are written like "3.10.0"`},
+			want: []string{`EngineVersion "8.0.39": Aurora MySQL versions are written like "3.10.0"`},
 		},
 		{
 			name:  "RDS PostgreSQL out of standard support",
 			props: func(n *network.Network) database.Props { return database.Props{EngineVersion: "12.9"} },
-			want: []string{`engineVersion "12.9": RDS PostgreSQL 12 left standard support on 2025-02-28`,
+			want: []string{`EngineVersion "12.9": RDS PostgreSQL 12 left standard support on 2025-02-28`,
 				"in paid RDS Extended Support", `use 14 or later, e.g. "17.7"`},
 		},
 		{
 			name:       "Aurora PostgreSQL out of standard support",
 			serverless: &database.ServerlessProps{},
 			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "13.4"} },
-			want:       []string{`engineVersion "13.4": Aurora PostgreSQL 13 left standard support on 2026-02-28`},
+			want:       []string{`EngineVersion "13.4": Aurora PostgreSQL 13 left standard support on 2026-02-28`},
 		},
 		{
 			name:       "Aurora PostgreSQL too old to pause",
 			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
 			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "14.6"} },
-			want: []string{`engineVersion "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later`,
-				"choose a later engineVersion or a minimum capacity of 0.5 ACU or more"},
+			want: []string{`EngineVersion "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later`,
+				"choose a later EngineVersion or a MinCapacity of 0.5 ACU or more"},
 		},
 		{
 			name:       "Aurora PostgreSQL too old for more than 128 ACU",
 			serverless: &database.ServerlessProps{MaxCapacity: 256},
 			props:      func(n *network.Network) database.Props { return database.Props{EngineVersion: "14.9"} },
-			want: []string{"maxAcu 256: Aurora PostgreSQL 14.9 scales Aurora Serverless v2 to at most 128 ACU, and more needs 14.10 or later",
-				`lower maxAcu to 128, or choose engineVersion "14.10" or later`},
+			want: []string{"MaxCapacity 256: Aurora PostgreSQL 14.9 scales Aurora Serverless v2 to at most 128 ACU, and more needs 14.10 or later",
+				`lower MaxCapacity to 128, or choose EngineVersion "14.10" or later`},
 		},
 		{
-			name: "instance class lambdards does not know, with maxConnections given",
+			name: "instance class lambdards does not know, with MaxConnections given",
 			instance: func(p database.Props) *database.InstanceProps {
 				p.MaxConnections = 50
 				return &database.InstanceProps{Props: p, InstanceClass: "db.x9.huge"}
 			},
 			props: func(n *network.Network) database.Props { return database.Props{} },
-			want:  []string{`instanceClass "x9.huge": lambdards does not know the instance class family "x9"`, `e.g. "t4g.micro"`},
+			want:  []string{`InstanceClass "x9.huge": lambdards does not know the instance class family "x9"`, `e.g. "t4g.micro"`},
 		},
 		{
-			name:  "explicit maxConnections above what the instance class holds",
+			name:  "explicit MaxConnections above what the instance class holds",
 			props: func(n *network.Network) database.Props { return database.Props{MaxConnections: 500} },
-			want: []string{"maxConnections 500 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)",
-				"lower maxConnections to at most 112 or choose an instance class with more memory"},
+			want: []string{"MaxConnections 500 exceeds 112, the most an RDS postgres instance of class t4g.micro (1 GiB)",
+				"lower MaxConnections to at most 112 or choose an InstanceClass with more memory"},
 		},
 		{
-			name:       "explicit maxConnections above the Aurora PostgreSQL low-minimum cap",
+			name:       "explicit MaxConnections above the Aurora PostgreSQL low-minimum cap",
 			serverless: &database.ServerlessProps{MaxCapacity: 64},
 			props:      func(n *network.Network) database.Props { return database.Props{MaxConnections: 3000} },
-			want: []string{"maxConnections 3000 exceeds 2000, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of 0.5 ACU",
-				"lower maxConnections to at most 2000 or raise minimum capacity to 1 ACU"},
+			want: []string{"MaxConnections 3000 exceeds 2000, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of 0.5 ACU",
+				"lower MaxConnections to at most 2000 or raise MinCapacity to 1 ACU"},
 		},
 		{
-			name:       "explicit maxConnections above Aurora MySQL's limit",
+			name:       "explicit MaxConnections above Aurora MySQL's limit",
 			serverless: &database.ServerlessProps{MaxCapacity: 256},
 			props: func(n *network.Network) database.Props {
 				return database.Props{Engine: database.MySQL, MaxConnections: 20000}
 			},
-			want: []string{"maxConnections 20000 exceeds 16000, the most Aurora MySQL accepts"},
+			want: []string{"MaxConnections 20000 exceeds 16000, the most Aurora MySQL accepts"},
 		},
 		{
 			name:       "Aurora MySQL too old to pause",
@@ -165,7 +165,7 @@ func TestGuardrails(t *testing.T) {
 			props: func(n *network.Network) database.Props {
 				return database.Props{Engine: database.MySQL, EngineVersion: "3.07.1"}
 			},
-			want: []string{`engineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`},
+			want: []string{`EngineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`},
 		},
 	}
 	for _, tt := range tests {

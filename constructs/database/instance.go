@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -67,10 +68,10 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	// gp3 storage is 20-65,536 GiB for PostgreSQL and MySQL: Amazon RDS User Guide,
 	// "Amazon RDS DB instance storage".
 	if p.AllocatedStorageGiB < 20 || p.AllocatedStorageGiB > 65536 {
-		errs = append(errs, fmt.Sprintf("allocatedStorageGiB %d: must be 20 to 65536", p.AllocatedStorageGiB))
+		errs = append(errs, fmt.Sprintf("{AllocatedStorageGiB} %d: must be 20 to 65536", p.AllocatedStorageGiB))
 	}
 	if m := *p.MaxAllocatedStorageGiB; m != 0 && (m < p.AllocatedStorageGiB || m > 65536) {
-		errs = append(errs, fmt.Sprintf("maxAllocatedStorageGiB %d: must be 0 (no autoscaling) or %d to 65536", m, p.AllocatedStorageGiB))
+		errs = append(errs, fmt.Sprintf("{MaxAllocatedStorageGiB} %d: must be 0 (no autoscaling) or %d to 65536", m, p.AllocatedStorageGiB))
 	}
 	version := p.EngineVersion
 	if version == "" {
@@ -81,21 +82,21 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 	// the app's context layer reports the same problems before synthesis.
 	classOK := true
 	for _, problem := range CheckInstance(p.Engine, version, p.InstanceClass) {
-		errs = append(errs, problem.String())
-		classOK = classOK && problem.Setting != "instanceClass"
+		errs = append(errs, problem.raw())
+		classOK = classOK && problem.Setting != "InstanceClass"
 	}
 	maxConns := p.MaxConnections
 	if maxConns > 0 && classOK {
 		// The rule lives in package budget, so that the app's context layer can apply
 		// it before synthesis and both report the same message.
 		if err := budget.CheckInstanceMaxConnections(p.Engine, p.InstanceClass, maxConns); err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, fields.In(err, fields.Raw))
 		}
 	}
 	if len(errs) == 0 && maxConns == 0 {
 		n, err := budget.InstanceMaxConnections(p.Engine, p.InstanceClass)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("instanceClass %q: %v", p.InstanceClass, err))
+			errs = append(errs, fields.Errorf("{InstanceClass} %q: %v", p.InstanceClass, err).In(fields.Raw))
 		}
 		maxConns = n
 	}

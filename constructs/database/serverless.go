@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -72,7 +73,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	// Auto-pause after 300-86,400 idle seconds: Amazon Aurora User Guide, "Scaling to Zero
 	// ACUs with automatic pause and resume for Aurora Serverless v2".
 	if *p.MinCapacity == 0 && (p.AutoPauseSeconds < 300 || p.AutoPauseSeconds > 86400) {
-		errs = append(errs, fmt.Sprintf("autoPauseSeconds %d: must be 300 to 86400", p.AutoPauseSeconds))
+		errs = append(errs, fmt.Sprintf("{AutoPauseSeconds} %d: must be 300 to 86400", p.AutoPauseSeconds))
 	}
 	version := p.EngineVersion
 	if version == "" {
@@ -81,12 +82,12 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	// CheckServerless is exported so that the app's context layer reports the same
 	// problems before synthesis.
 	for _, problem := range CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity) {
-		errs = append(errs, problem.String())
+		errs = append(errs, problem.raw())
 	}
 	maxConns := p.MaxConnections
 	n, err := budget.ServerlessMaxConnections(p.Engine, *p.MinCapacity, p.MaxCapacity)
 	if err != nil {
-		errs = append(errs, err.Error())
+		errs = append(errs, fields.In(err, fields.Raw))
 	}
 	if maxConns == 0 {
 		maxConns = n
@@ -95,7 +96,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		// at a minimum of 0 or 0.5 ACU, Aurora MySQL's 16000, the capacity's memory);
 		// the rule lives in package budget.
 		if err := budget.CheckServerlessMaxConnections(p.Engine, *p.MinCapacity, p.MaxCapacity, maxConns); err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, fields.In(err, fields.Raw))
 		}
 	}
 	fail(scope, id, errs)

@@ -6,14 +6,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // A Problem is a database setting that AWS would refuse, or that cannot do what it says.
-// Setting is written as both the props' messages and the app's context keys write it
-// (engineVersion, instanceClass, maxAcu), so that the app can report the same problem
-// before synthesis, naming its context key.
+// Setting is the props' Go field, and Reason names settings as {GoName} (package
+// internal/fields), so that the app can report the same problem before synthesis in the
+// words of its context keys.
 type Problem struct {
-	// Setting is "engineVersion", "instanceClass" or "maxAcu".
+	// Setting is "EngineVersion", "InstanceClass" or "MaxCapacity".
 	Setting string
 	// Value is the setting's value: a string, or a float64 for maxAcu.
 	Value any
@@ -21,12 +23,15 @@ type Problem struct {
 	Reason string
 }
 
-// String is the problem as the constructs report it: `engineVersion "12.9": reason`.
-func (p Problem) String() string {
+// String is the problem as the constructs report it: `EngineVersion "12.9": reason`.
+func (p Problem) String() string { return fields.Render(p.raw(), fields.Go) }
+
+// raw is String with settings named {GoName}.
+func (p Problem) raw() string {
 	if s, ok := p.Value.(string); ok {
-		return fmt.Sprintf("%s %q: %s", p.Setting, s, p.Reason)
+		return fmt.Sprintf("{%s} %q: %s", p.Setting, s, p.Reason)
 	}
-	return fmt.Sprintf("%s %v: %s", p.Setting, p.Value, p.Reason)
+	return fmt.Sprintf("{%s} %v: %s", p.Setting, p.Value, p.Reason)
 }
 
 // CheckInstance reports what AWS would refuse in an RDS instance's engine version and
@@ -44,11 +49,11 @@ func CheckInstance(e Engine, version, class string) []Problem {
 	var problems []Problem
 	versionOK := true
 	if reason := c.check(version); reason != "" {
-		problems = append(problems, Problem{"engineVersion", version, reason})
+		problems = append(problems, Problem{"EngineVersion", version, reason})
 		versionOK = false
 	}
 	if reason := checkClass(e, version, versionOK, class); reason != "" {
-		problems = append(problems, Problem{"instanceClass", class, reason})
+		problems = append(problems, Problem{"InstanceClass", class, reason})
 	}
 	return problems
 }
@@ -68,20 +73,20 @@ func CheckServerless(e Engine, version string, minACU, maxACU float64) []Problem
 		version = DefaultVersion(true, e)
 	}
 	if reason := c.check(version); reason != "" {
-		return []Problem{{"engineVersion", version, reason}}
+		return []Problem{{"EngineVersion", version, reason}}
 	}
 	var problems []Problem
 	if min, ok := supports(version, capacityMinimums[e].serverless); !ok {
-		problems = append(problems, Problem{"engineVersion", version,
-			fmt.Sprintf("Aurora Serverless v2 needs %s %s or later (%s); choose a later engineVersion", c.name, min, capacitySource)})
+		problems = append(problems, Problem{"EngineVersion", version,
+			fmt.Sprintf("Aurora Serverless v2 needs %s %s or later (%s); choose a later {EngineVersion}", c.name, min, capacitySource)})
 	}
 	if min, ok := supports(version, capacityMinimums[e].autoPause); minACU == 0 && !ok {
-		problems = append(problems, Problem{"engineVersion", version,
-			fmt.Sprintf("auto-pause (minimum capacity 0 ACU) needs %s %s or later; choose a later engineVersion or a minimum capacity of 0.5 ACU or more", c.name, min)})
+		problems = append(problems, Problem{"EngineVersion", version,
+			fmt.Sprintf("auto-pause (minimum capacity 0 ACU) needs %s %s or later; choose a later {EngineVersion} or a {MinCapacity} of 0.5 ACU or more", c.name, min)})
 	}
 	if min, ok := supports(version, capacityMinimums[e].upTo256); maxACU > olderMaxACU && maxACU <= maxACU256 && !ok {
-		problems = append(problems, Problem{"maxAcu", maxACU,
-			fmt.Sprintf("%s %s scales Aurora Serverless v2 to at most %d ACU, and more needs %s or later (%s); lower maxAcu to %d, or choose engineVersion %q or later",
+		problems = append(problems, Problem{"MaxCapacity", maxACU,
+			fmt.Sprintf("%s %s scales Aurora Serverless v2 to at most %d ACU, and more needs %s or later (%s); lower {MaxCapacity} to %d, or choose {EngineVersion} %q or later",
 				c.name, version, olderMaxACU, min, capacitySource, olderMaxACU, min)})
 	}
 	return problems

@@ -110,19 +110,19 @@ func TestCheckServerless(t *testing.T) {
 		{Postgres, "", 0, 256, nil},
 		{MySQL, "", 0, 256, nil},
 		{Postgres, "14.12", 0, 4, nil},
-		{Postgres, "14.11", 0, 4, []string{`engineVersion "14.11": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later; choose a later engineVersion or a minimum capacity of 0.5 ACU or more`}},
+		{Postgres, "14.11", 0, 4, []string{`EngineVersion "14.11": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later; choose a later EngineVersion or a MinCapacity of 0.5 ACU or more`}},
 		{Postgres, "14.11", 0.5, 4, nil},
 		{MySQL, "3.08.0", 0, 4, nil},
-		{MySQL, "3.07.1", 0, 4, []string{`engineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later; choose a later engineVersion or a minimum capacity of 0.5 ACU or more`}},
+		{MySQL, "3.07.1", 0, 4, []string{`EngineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later; choose a later EngineVersion or a MinCapacity of 0.5 ACU or more`}},
 		{Postgres, "14.10", 0.5, 256, nil},
 		{Postgres, "14.9", 0.5, 128, nil},
-		{Postgres, "14.9", 0.5, 128.5, []string{`maxAcu 128.5: Aurora PostgreSQL 14.9 scales Aurora Serverless v2 to at most 128 ACU, and more needs 14.10 or later (Amazon Aurora User Guide, "How Aurora serverless works", Aurora serverless capacity); lower maxAcu to 128, or choose engineVersion "14.10" or later`}},
+		{Postgres, "14.9", 0.5, 128.5, []string{`MaxCapacity 128.5: Aurora PostgreSQL 14.9 scales Aurora Serverless v2 to at most 128 ACU, and more needs 14.10 or later (Amazon Aurora User Guide, "How Aurora serverless works", Aurora serverless capacity); lower MaxCapacity to 128, or choose EngineVersion "14.10" or later`}},
 		{Postgres, "14.9", 0.5, 300, nil}, // out of range: the props' own check reports it
 		{MySQL, "3.06.0", 0.5, 256, nil},
 		{MySQL, "3.05.2", 0, 256, []string{
-			`engineVersion "3.05.2": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`,
-			`maxAcu 256: Aurora MySQL 3.05.2 scales Aurora Serverless v2 to at most 128 ACU, and more needs 3.06.0 or later`}},
-		{Postgres, "13.15", 0, 256, []string{`engineVersion "13.15": Aurora PostgreSQL 13 left standard support on 2026-02-28`}},
+			`EngineVersion "3.05.2": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`,
+			`MaxCapacity 256: Aurora MySQL 3.05.2 scales Aurora Serverless v2 to at most 128 ACU, and more needs 3.06.0 or later`}},
+		{Postgres, "13.15", 0, 256, []string{`EngineVersion "13.15": Aurora PostgreSQL 13 left standard support on 2026-02-28`}},
 		{"oracle", "19.0", 0, 256, nil}, // the engine is the props' to refuse
 	}
 	for _, tt := range tests {
@@ -178,10 +178,10 @@ func TestCheckInstance(t *testing.T) {
 		{MySQL, "8.4.8", "t3.micro", nil},
 		{Postgres, "18.1", "db.r8g.48xlarge", nil},
 		{MySQL, "", "m8g.large", nil},
-		{Postgres, "", "x9.huge", []string{`instanceClass "x9.huge": lambdards does not know the instance class family "x9", neither its memory, which max_connections derives from, nor the engine versions RDS runs it on; choose a class of one of m5, m6g, m6i, m7g, m7i, m8g, r5, r6g, r6i, r7g, r7i, r8g, t3 and t4g, e.g. "t4g.micro"`}},
-		{Postgres, "", "t4g.nano", []string{`instanceClass "t4g.nano": RDS offers db.t4g in sizes micro, small, medium, large, xlarge and 2xlarge (Amazon RDS User Guide, "Hardware specifications for DB instance classes"); choose one of those`}},
-		{MySQL, "", "m6g.24xlarge", []string{`instanceClass "m6g.24xlarge": RDS offers db.m6g in sizes large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge and 16xlarge`}},
-		{Postgres, "12.9", "x9.huge", []string{`engineVersion "12.9": RDS PostgreSQL 12 left standard support`, `instanceClass "x9.huge": lambdards does not know`}},
+		{Postgres, "", "x9.huge", []string{`InstanceClass "x9.huge": lambdards does not know the instance class family "x9", neither its memory, which max_connections derives from, nor the engine versions RDS runs it on; choose a class of one of m5, m6g, m6i, m7g, m7i, m8g, r5, r6g, r6i, r7g, r7i, r8g, t3 and t4g, e.g. "t4g.micro"`}},
+		{Postgres, "", "t4g.nano", []string{`InstanceClass "t4g.nano": RDS offers db.t4g in sizes micro, small, medium, large, xlarge and 2xlarge (Amazon RDS User Guide, "Hardware specifications for DB instance classes"); choose one of those`}},
+		{MySQL, "", "m6g.24xlarge", []string{`InstanceClass "m6g.24xlarge": RDS offers db.m6g in sizes large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge and 16xlarge`}},
+		{Postgres, "12.9", "x9.huge", []string{`EngineVersion "12.9": RDS PostgreSQL 12 left standard support`, `InstanceClass "x9.huge": lambdards does not know`}},
 		{"oracle", "19.0", "x9.huge", nil}, // the engine is the props' to refuse
 	}
 	for _, tt := range tests {
@@ -209,7 +209,7 @@ func TestCheckClassVersion(t *testing.T) {
 		want      string
 	}{
 		{Postgres, "14.9", true, "m7i.large", ""},
-		{Postgres, "14.8", true, "m7i.large", `RDS runs db.m7i on RDS PostgreSQL 14.9 or later only (Amazon RDS User Guide, "Supported DB engines for DB instance classes"); choose engineVersion "14.9" or later, or a family RDS runs on every version, such as m6g or r6g`},
+		{Postgres, "14.8", true, "m7i.large", `RDS runs db.m7i on RDS PostgreSQL 14.9 or later only (Amazon RDS User Guide, "Supported DB engines for DB instance classes"); choose {EngineVersion} "14.9" or later, or a family RDS runs on every version, such as m6g or r6g`},
 		{Postgres, "14.8", false, "m7i.large", ""}, // a refused version is not judged twice
 		{Postgres, "14.5", true, "r7g.large", ""},
 		{Postgres, "14.4", true, "r7g.large", "RDS runs db.r7g on RDS PostgreSQL 14.5 or later only"},
@@ -248,8 +248,8 @@ func TestProblemString(t *testing.T) {
 		p    Problem
 		want string
 	}{
-		{Problem{"engineVersion", "12.9", "why"}, `engineVersion "12.9": why`},
-		{Problem{"maxAcu", 128.5, "why"}, `maxAcu 128.5: why`},
+		{Problem{"EngineVersion", "12.9", "why"}, `EngineVersion "12.9": why`},
+		{Problem{"MaxCapacity", 128.5, "why"}, `MaxCapacity 128.5: why`},
 	} {
 		if got := tt.p.String(); got != tt.want {
 			t.Errorf("%#v.String() = %q, want %q", tt.p, got, tt.want)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/functions/dbenv"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
 )
@@ -138,7 +139,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 		errs = append(errs, p.Pool.Check(name, &p.AttachOptions)...)
 	}
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s: invalid function:\n  - %s", name, strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s: invalid function:\n  - %s", name, strings.Join(errs, "\n  - ")))
 	}
 	f := &Function{}
 	// Built as a Go construct of its own, so that the function itself passes to aws-cdk-lib
@@ -205,23 +206,23 @@ func withDefaults(props *Props) (Props, []string) {
 	}
 	var errs []string
 	if p.Pool == nil {
-		errs = append(errs, "Pool: required")
+		errs = append(errs, "{Pool}: required")
 	}
 	if p.Entry == "" {
-		errs = append(errs, "Entry: required, the directory of the function's Go main package")
+		errs = append(errs, "{Entry}: required, the directory of the function's Go main package")
 	}
 	if p.MemorySize == 0 {
 		p.MemorySize = 256
 	}
 	// Memory 128-10,240 MB and timeout 1-900 s: AWS Lambda Developer Guide, "Lambda quotas".
 	if p.MemorySize < 128 || p.MemorySize > 10240 {
-		errs = append(errs, fmt.Sprintf("MemorySize %d: must be 128 to 10240 (MiB)", p.MemorySize))
+		errs = append(errs, fmt.Sprintf("{MemorySize} %d: must be 128 to 10240 (MiB)", p.MemorySize))
 	}
 	if p.TimeoutSeconds == 0 {
 		p.TimeoutSeconds = 30
 	}
 	if p.TimeoutSeconds < 1 || p.TimeoutSeconds > 900 {
-		errs = append(errs, fmt.Sprintf("TimeoutSeconds %d: must be 1 to 900", p.TimeoutSeconds))
+		errs = append(errs, fmt.Sprintf("{TimeoutSeconds} %d: must be 1 to 900", p.TimeoutSeconds))
 	}
 	if p.LogRetention == "" {
 		p.LogRetention = awslogs.RetentionDays_ONE_YEAR
@@ -231,13 +232,13 @@ func withDefaults(props *Props) (Props, []string) {
 			continue
 		}
 		if k == dbenv.TLS && !strings.HasPrefix(p.Environment[k], "verify") && p.Environment[k] != "require" {
-			errs = append(errs, fmt.Sprintf("Environment %s = %q: the function signs in with an IAM authentication token, "+
+			errs = append(errs, fmt.Sprintf("{Environment} %s = %q: the function signs in with an IAM authentication token, "+
 				"a bearer credential valid for 15 minutes that must only travel over TLS; remove it (the pool sets %s)",
 				k, p.Environment[k], k))
 			continue
 		}
-		errs = append(errs, fmt.Sprintf("Environment %s: set by the pool, so that the function "+
-			"connects where and as its grant allows; remove it (set DatabaseUser for the user)", k))
+		errs = append(errs, fmt.Sprintf("{Environment} %s: set by the pool, so that the function "+
+			"connects where and as its grant allows; remove it (set {DatabaseUser} for the user)", k))
 	}
 	return p, errs
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -86,7 +87,7 @@ type Network struct {
 func New(scope constructs.Construct, id *string, props *Props) *Network {
 	p := withDefaults(props)
 	if err := p.validate(); err != nil {
-		panic(fmt.Errorf("%s/%s: %w", *scope.Node().Path(), *id, err))
+		panic(fields.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
 	}
 	this := constructs.NewConstruct(scope, id)
 
@@ -300,26 +301,26 @@ func withDefaults(props *Props) Props {
 func (p Props) validate() error {
 	var errs []string
 	if len(p.AvailabilityZones) == 1 {
-		errs = append(errs, fmt.Sprintf("availabilityZones %q: an RDS DB subnet group needs at least 2 Availability Zones", p.AvailabilityZones))
+		errs = append(errs, fmt.Sprintf("{AvailabilityZones} %q: an RDS DB subnet group needs at least 2 Availability Zones", p.AvailabilityZones))
 	}
 	if len(p.AvailabilityZones) == 0 && (p.MaxAzs < 2 || p.MaxAzs > 6) {
-		errs = append(errs, fmt.Sprintf("maxAzs %d: must be 2 to 6 (an RDS DB subnet group needs at least 2)", p.MaxAzs))
+		errs = append(errs, fmt.Sprintf("{MaxAzs} %d: must be 2 to 6 (an RDS DB subnet group needs at least 2)", p.MaxAzs))
 	}
 	if p.NatGateways < 0 {
-		errs = append(errs, fmt.Sprintf("natGateways %d: must be 0 (isolated) or more", p.NatGateways))
+		errs = append(errs, fmt.Sprintf("{NatGateways} %d: must be 0 (isolated) or more", p.NatGateways))
 	}
 	azs := p.MaxAzs
 	if len(p.AvailabilityZones) > 0 {
 		azs = len(p.AvailabilityZones)
 	}
 	if p.NatGateways > azs {
-		errs = append(errs, fmt.Sprintf("natGateways %d: at most one per Availability Zone (%d)", p.NatGateways, azs))
+		errs = append(errs, fmt.Sprintf("{NatGateways} %d: at most one per Availability Zone (%d)", p.NatGateways, azs))
 	}
 	if p.RemovalPolicy != awscdk.RemovalPolicy_RETAIN && p.RemovalPolicy != awscdk.RemovalPolicy_DESTROY {
-		errs = append(errs, fmt.Sprintf("removalPolicy %q: a log group can only be retained or destroyed", p.RemovalPolicy))
+		errs = append(errs, fmt.Sprintf("{RemovalPolicy} %q: a log group can only be retained or destroyed", p.RemovalPolicy))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid network: %s", strings.Join(errs, "; "))
+		return fields.Errorf("invalid network: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }

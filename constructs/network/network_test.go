@@ -73,11 +73,11 @@ func TestInvalidProps(t *testing.T) {
 		props network.Props
 		want  []string
 	}{
-		{"one AZ", network.Props{MaxAzs: 1}, []string{"maxAzs 1: must be 2 to 6"}},
+		{"one AZ", network.Props{MaxAzs: 1}, []string{"MaxAzs 1: must be 2 to 6"}},
 		{"one named AZ", network.Props{AvailabilityZones: []string{"us-east-1a"}}, []string{"at least 2 Availability Zones"}},
-		{"too many NATs", network.Props{NatGateways: 3}, []string{"natGateways 3: at most one per Availability Zone (2)"}},
-		{"snapshot logs", network.Props{RemovalPolicy: awscdk.RemovalPolicy_SNAPSHOT}, []string{`removalPolicy "SNAPSHOT"`}},
-		{"all at once", network.Props{MaxAzs: 9, NatGateways: -1}, []string{"maxAzs 9", "natGateways -1"}},
+		{"too many NATs", network.Props{NatGateways: 3}, []string{"NatGateways 3: at most one per Availability Zone (2)"}},
+		{"snapshot logs", network.Props{RemovalPolicy: awscdk.RemovalPolicy_SNAPSHOT}, []string{`RemovalPolicy "SNAPSHOT"`}},
+		{"all at once", network.Props{MaxAzs: 9, NatGateways: -1}, []string{"MaxAzs 9", "NatGateways -1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panictest.Message(t, func() {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // InternetRoutes describes each subnet that sel selects in vpc and that routes to the
@@ -79,22 +81,23 @@ func is(s *string, want string) bool { return s != nil && *s == want }
 // Select returns the subnets that sel selects in vpc (nil selects aws-cdk-lib's default:
 // the private subnets with egress, or else the isolated ones), or an error that says what
 // the VPC has instead of aws-cdk-lib's own (a JavaScript error without the construct's
-// path). what names who the subnets are for, in the message. Public subnets are refused:
+// path). what is the setting, in the message, as package internal/fields names it
+// ("{VpcSubnets}"). Public subnets are refused:
 // a Lambda function or a database in them could be reached from, or reach, the internet.
 func Select(vpc awsec2.IVpc, sel *awsec2.SubnetSelection, what string) (selected *awsec2.SelectedSubnets, err error) {
 	defer func() {
 		if r := recover(); r != nil { // SelectSubnets throws on a group name or type the VPC lacks
-			selected, err = nil, fmt.Errorf("%s: %s; the VPC has %s", what, jsError(r), Tiers(vpc))
+			selected, err = nil, fields.Errorf("%s: %s; the VPC has %s", what, jsError(r), Tiers(vpc))
 		}
 	}()
 	selected = vpc.SelectSubnets(sel)
 	if len(*selected.SubnetIds) == 0 {
-		return nil, fmt.Errorf("%s: the selection matches no subnet; the VPC has %s", what, Tiers(vpc))
+		return nil, fields.Errorf("%s: the selection matches no subnet; the VPC has %s", what, Tiers(vpc))
 	}
 	public := subnetIDs(vpc.PublicSubnets())
 	for _, id := range *selected.SubnetIds {
 		if public[*id] {
-			return nil, fmt.Errorf("%s: the selection includes public subnets, which route to the internet gateway; select "+
+			return nil, fields.Errorf("%s: the selection includes public subnets, which route to the internet gateway; select "+
 				"private subnets (with egress or isolated); the VPC has %s", what, Tiers(vpc))
 		}
 	}

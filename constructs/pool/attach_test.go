@@ -114,7 +114,7 @@ func TestAttachRefuses(t *testing.T) {
 			fn := nodeFunction(team, "Api", f.Network, 20)
 			fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(5))
 			f.Pool.Attach(fn, &pool.AttachOptions{DatabaseUser: "api"})
-		}, []string{"sets ReservedConcurrentExecutions 5 itself", "give AttachOptions.ReservedConcurrency 5"}},
+		}, []string{"sets ReservedConcurrentExecutions 5 itself", "give ReservedConcurrency 5"}},
 		{"twice", func(f *cdktest.Fixture, team awscdk.Stack) {
 			fn := nodeFunction(team, "Api", f.Network, 20)
 			f.Pool.Attach(fn, &pool.AttachOptions{DatabaseUser: "api"})

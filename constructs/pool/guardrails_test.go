@@ -31,8 +31,8 @@ func TestAutoPauseWithProxy(t *testing.T) {
 		MinCapacity: &zero,
 	})
 	panictest.Contains(t, func() { pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc}) },
-		"Data/Pool: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps connections open",
-		"set the minimum capacity to 0.5 ACU or more, or set Direct to connect without a proxy")
+		"Data/Pool: invalid pool: the database pauses when idle (MinCapacity 0 ACU), but an RDS Proxy keeps connections open",
+		"set MinCapacity to 0.5 ACU or more, or set Direct to connect without a proxy")
 }
 
 func TestIdleAboveMax(t *testing.T) {
@@ -44,7 +44,7 @@ func TestIdleAboveMax(t *testing.T) {
 	panictest.Contains(t, func() {
 		pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc, Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}})
 	}, "Data/Pool: invalid connection budget:", "proxy max idle connections percent 90 exceeds max connections percent 82",
-		"set maxIdleConnectionsPercent to at most 82")
+		"set MaxIdleConnectionsPercent to at most 82")
 }
 
 // TestGrantConnectRefusesFunctions: a Lambda function given rds-db:connect without

@@ -123,8 +123,9 @@ type AccountBudget struct {
 	// their budgets in the same order.
 	Pools []*Pool
 	*budget.AccountResult
-	// Problems are the account's own problems (the pools' are in their Budget).
-	Problems []string
+	// Err holds the account's own problems, a *budget.Error (the pools' are in their
+	// Budget), or is nil.
+	Err error
 }
 
 // Accounts returns the budget of every account and Region that the pools of scope's app
@@ -181,13 +182,17 @@ func (l *ledger) compute() *accounts {
 			if res != nil {
 				b.res = res.Databases[i]
 			}
-			if be != nil && len(be.Databases[i]) > 0 {
-				b.err = &budget.Error{Problems: be.Databases[i]}
+			if be != nil {
+				if d := be.Database(i); d != nil {
+					b.err = d
+				}
 			}
 			out.pools[pl] = b
 		}
 		if be != nil {
-			g.Problems = be.Account
+			if a := be.AccountProblems(); a != nil {
+				g.Err = a
+			}
 		}
 	}
 	return out
@@ -252,7 +257,10 @@ func (v *accountValidation) Validate() *[]*string {
 		if !*awscdk.Token_IsUnresolved(g.Account) {
 			where = fmt.Sprintf("account %s, Region %s", *g.Account, *g.Region)
 		}
-		for _, p := range g.Problems {
+		if g.Err == nil {
+			continue
+		}
+		for _, p := range g.Err.(*budget.Error).Problems {
 			out = append(out, jsii.Sprintf("account concurrency (%s; pools %s): %s", where, poolNames(g.Pools), p))
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // AttachOptions are a function's settings in a pool: the database user it signs in as,
@@ -100,7 +101,7 @@ func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds fl
 	build func(*Member) awslambda.Function) *Member {
 	o, errs := pl.check(name, opts)
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s: invalid function in pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s: invalid function in pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
 	}
 	if pl.users == nil {
 		pl.users, pl.functions, pl.classes = map[string]string{}, map[any]*Member{}, map[class]*float64{}
@@ -157,10 +158,10 @@ func (pl *Pool) check(name string, opts *AttachOptions) (AttachOptions, []string
 		errs = append(errs, "joins the pool after synth has begun computing the budget; build and attach every function before synth")
 	}
 	if pl.subnetsErr != nil {
-		errs = append(errs, fmt.Sprintf("the pool's %v: give the pool ClientSubnets that select private subnets of its VPC", pl.subnetsErr))
+		errs = append(errs, fmt.Sprintf("the pool's %v: give the pool {ClientSubnets} that select private subnets of its VPC", fields.In(pl.subnetsErr, fields.Raw)))
 	}
 	if other, ok := pl.users[o.DatabaseUser]; ok && len(errs) == 0 {
-		errs = append(errs, fmt.Sprintf("DatabaseUser %q: %s signs in as it already; give every function a user of its own", o.DatabaseUser, other))
+		errs = append(errs, fmt.Sprintf("{DatabaseUser} %q: %s signs in as it already; give every function a user of its own", o.DatabaseUser, other))
 	}
 	return o, errs
 }
@@ -230,7 +231,7 @@ func (pl *Pool) Attach(fn awslambda.Function, opts *AttachOptions) *Member {
 	}
 	if r := cfn.ReservedConcurrentExecutions(); r != nil {
 		errs = append(errs, fmt.Sprintf("sets ReservedConcurrentExecutions %v itself, but the pool sets it from the connection budget; "+
-			"remove it, or give AttachOptions.ReservedConcurrency %v to fix it in the budget", *r, *r))
+			"remove it, or give {ReservedConcurrency} %v to fix it in the budget", *r, *r))
 	}
 	vpc, _ := cfn.VpcConfig().(*awslambda.CfnFunction_VpcConfigProperty)
 	switch {
@@ -251,7 +252,7 @@ func (pl *Pool) Attach(fn awslambda.Function, opts *AttachOptions) *Member {
 		errs = append(errs, "has no execution role the pool can grant rds-db:connect to")
 	}
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s: cannot attach to pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s: cannot attach to pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
 	}
 	timeout := float64(lambdaDefaultTimeoutSeconds)
 	if t := cfn.Timeout(); t != nil {
@@ -321,41 +322,41 @@ func (pl *Pool) withDefaults(name string, opts *AttachOptions) (AttachOptions, [
 	case o.DatabaseUser == "" && pl.Users != nil:
 		o.DatabaseUser = userName(id)
 	case o.DatabaseUser == "":
-		errs = append(errs, "DatabaseUser: required when the pool provisions no users (pool Props.Users): "+
+		errs = append(errs, "{DatabaseUser}: required when the pool provisions no users (the pool's {Users}): "+
 			"name the user the function signs in as, which must exist with IAM login rights")
 	case o.DatabaseUser == pl.Database.MasterUsername():
-		errs = append(errs, fmt.Sprintf("DatabaseUser %q: is the master user; give the function a user of its own "+
+		errs = append(errs, fmt.Sprintf("{DatabaseUser} %q: is the master user; give the function a user of its own "+
 			"(a function that signs in as the master user can do anything, and IAM login rights would end the master's password login)", o.DatabaseUser))
 	}
 	if pl.Users == nil && (o.Access != "" || o.Schema != "" || len(o.Tables) > 0) {
-		errs = append(errs, "Access, Schema, Tables: set, but the pool provisions no users (pool Props.Users); "+
+		errs = append(errs, "{Access}, {Schema}, {Tables}: set, but the pool provisions no users (the pool's {Users}); "+
 			"create the user yourself and leave them unset, or give the pool a users provisioner")
 	}
 	if db := pl.Database; o.Schema != "" && db.Engine() == budget.MySQL && o.Schema != db.DatabaseName() {
 		// MySQL has no schemas within a database: a schema is a database (MySQL Reference
 		// Manual, "CREATE SCHEMA is a synonym for CREATE DATABASE"), and the function's
 		// connection names the pool's database.
-		errs = append(errs, fmt.Sprintf("Schema %q: on MySQL a schema is a database, and the function connects to the "+
-			"database %q, so it would get no rights on the database it uses; remove Schema, or set it to %q",
+		errs = append(errs, fmt.Sprintf("{Schema} %q: on MySQL a schema is a database, and the function connects to the "+
+			"database %q, so it would get no rights on the database it uses; remove {Schema}, or set it to %q",
 			o.Schema, db.DatabaseName(), db.DatabaseName()))
 	}
 	if o.DatabaseUser != "" && !userPattern.MatchString(o.DatabaseUser) {
-		errs = append(errs, fmt.Sprintf("DatabaseUser %q: must start with a letter and hold only letters, digits and underscores (at most 63)", o.DatabaseUser))
+		errs = append(errs, fmt.Sprintf("{DatabaseUser} %q: must start with a letter and hold only letters, digits and underscores (at most 63)", o.DatabaseUser))
 	}
 	if o.ConnectionsPerEnvironment == 0 {
 		o.ConnectionsPerEnvironment = 1
 	}
 	if o.ConnectionsPerEnvironment < 1 {
-		errs = append(errs, fmt.Sprintf("ConnectionsPerEnvironment %d: must be 1 or more", o.ConnectionsPerEnvironment))
+		errs = append(errs, fmt.Sprintf("{ConnectionsPerEnvironment} %d: must be 1 or more", o.ConnectionsPerEnvironment))
 	}
 	if o.Weight == 0 {
 		o.Weight = 1
 	}
 	if o.Weight < 1 {
-		errs = append(errs, fmt.Sprintf("Weight %d: must be 1 or more", o.Weight))
+		errs = append(errs, fmt.Sprintf("{Weight} %d: must be 1 or more", o.Weight))
 	}
 	if o.ReservedConcurrency < 0 {
-		errs = append(errs, fmt.Sprintf("ReservedConcurrency %d: must be 0 (weighted) or 1 or more (fixed)", o.ReservedConcurrency))
+		errs = append(errs, fmt.Sprintf("{ReservedConcurrency} %d: must be 0 (weighted) or 1 or more (fixed)", o.ReservedConcurrency))
 	}
 	return o, errs
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // Props configures a Pool.
@@ -113,41 +114,41 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	}
 	var errs []string
 	if p.Database == nil {
-		errs = append(errs, "Database: required")
+		errs = append(errs, "{Database}: required")
 	}
 	if p.Vpc == nil {
-		errs = append(errs, "Vpc: required")
+		errs = append(errs, "{Vpc}: required")
 	}
 	if p.Direct && p.Proxy != nil {
-		errs = append(errs, "Proxy: set, but Direct is true; give proxy settings or Direct, not both")
+		errs = append(errs, "{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
 	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
 		proxyProps = *p.Proxy
 	}
 	if proxyProps.MaxConnectionsPercent != 0 {
-		errs = append(errs, fmt.Sprintf("Proxy.MaxConnectionsPercent %d: the connection budget sets it; leave it 0 and raise Headroom to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
+		errs = append(errs, fmt.Sprintf("{Proxy.MaxConnectionsPercent} %d: the connection budget sets it; leave it 0 and raise {Headroom} to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
 	}
 	if p.Headroom != nil && *p.Headroom < 0 {
-		errs = append(errs, fmt.Sprintf("Headroom %d: must be 0 or more", *p.Headroom))
+		errs = append(errs, fmt.Sprintf("{Headroom} %d: must be 0 or more", *p.Headroom))
 	}
 	var subnetsErr error
 	if p.Vpc != nil {
-		if _, err := network.Select(p.Vpc, p.ClientSubnets, "ClientSubnets"); err != nil {
+		if _, err := network.Select(p.Vpc, p.ClientSubnets, "{ClientSubnets}"); err != nil {
 			subnetsErr = err
 			if p.ClientSubnets != nil {
-				errs = append(errs, err.Error())
+				errs = append(errs, fields.In(err, fields.Raw))
 			}
 		}
 	}
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
 	// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
 	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
 	if p.Database.AutoPause() && !p.Direct {
-		panic(fmt.Errorf("%s/%s: invalid pool: the database pauses when idle (minimum capacity 0 ACU), but an RDS Proxy keeps "+
-			"connections open, so it would never pause; set the minimum capacity to 0.5 ACU or more, or set Direct to connect without a proxy",
+		panic(fields.Errorf("%s/%s: invalid pool: the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps "+
+			"connections open, so it would never pause; set {MinCapacity} to 0.5 ACU or more, or set {Direct} to connect without a proxy",
 			*scope.Node().Path(), *id))
 	}
 
@@ -175,7 +176,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	// The database-wide figures (the proxy's share) need no functions.
 	base, err := budget.Compute(cfg)
 	if err != nil {
-		panic(fmt.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
+		panic(fields.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
 	}
 
 	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users,
@@ -334,7 +335,7 @@ func (v *validation) Validate() *[]*string {
 	}
 	problems := []string{err.Error()}
 	if be, ok := err.(*budget.Error); ok {
-		problems = be.Problems
+		problems = be.Problems // Go names: validation messages reach the caller as text
 	}
 	for _, p := range problems {
 		out = append(out, jsii.String("connection budget: "+p))

@@ -37,15 +37,15 @@ func TestGuardrails(t *testing.T) {
 		{
 			name:  "IAM authentication without TLS",
 			props: func(n *network.Network) proxy.Props { return proxy.Props{RequireTLS: jsii.Bool(false)} },
-			want:  []string{"requireTLS false: clients sign in to the proxy with IAM authentication tokens", "leave requireTLS unset (true)"},
+			want:  []string{"RequireTLS false: clients sign in to the proxy with IAM authentication tokens", "leave RequireTLS unset (true)"},
 		},
 		{
 			name: "public subnets",
 			props: func(n *network.Network) proxy.Props {
 				return proxy.Props{VpcSubnets: &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}}
 			},
-			want: []string{"vpcSubnets: an RDS Proxy must not be reachable from, or reach, the internet, but subnet Data/Network/Vpc/PublicSubnet1 is public",
-				"select the database's isolated subnets"},
+			want: []string{"VpcSubnets: an RDS Proxy must not be reachable from, or reach, the internet, but subnet Data/Network/Vpc/PublicSubnet1 is public",
+				"select isolated subnets of the VPC"},
 		},
 		{
 			name:  "subnets with a NAT route",
@@ -57,14 +57,14 @@ func TestGuardrails(t *testing.T) {
 			props: func(n *network.Network) proxy.Props {
 				return proxy.Props{VpcSubnets: &awsec2.SubnetSelection{SubnetGroupName: jsii.String("Nope")}}
 			},
-			want: []string{"vpcSubnets: ", "Nope"},
+			want: []string{"VpcSubnets: ", "Nope"},
 		},
 		{
 			name: "more idle connections than connections",
 			props: func(n *network.Network) proxy.Props {
 				return proxy.Props{MaxConnectionsPercent: fifty, MaxIdleConnectionsPercent: &sixty}
 			},
-			want: []string{"maxIdleConnectionsPercent 60: must be 0 to maxConnectionsPercent (50)", "lower it, or leave it unset"},
+			want: []string{"MaxIdleConnectionsPercent 60: must be 0 to MaxConnectionsPercent (50)", "lower it, or leave it unset"},
 		},
 	}
 	for _, tt := range tests {

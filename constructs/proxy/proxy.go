@@ -19,6 +19,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -91,16 +92,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	}
 	s, errs := settings(p)
 	if p.Database == nil {
-		errs = append(errs, "database: required")
+		errs = append(errs, "{Database}: required")
 	}
 	if p.Vpc == nil {
-		errs = append(errs, "vpc: required")
+		errs = append(errs, "{Vpc}: required")
 	}
 	// Client-to-proxy IAM authentication needs TLS (Amazon RDS User Guide, "Connecting to a
 	// database through RDS Proxy", connecting with IAM authentication; shared/docs/aws-facts.md).
 	if p.RequireTLS != nil && !*p.RequireTLS {
-		errs = append(errs, "requireTLS false: clients sign in to the proxy with IAM authentication tokens, "+
-			"bearer credentials valid for 15 minutes that must only travel over TLS; leave requireTLS unset (true)")
+		errs = append(errs, "{RequireTLS} false: clients sign in to the proxy with IAM authentication tokens, "+
+			"bearer credentials valid for 15 minutes that must only travel over TLS; leave {RequireTLS} unset (true)")
 	}
 	subnets := p.VpcSubnets
 	if subnets == nil {
@@ -109,15 +110,15 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, subnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("vpcSubnets: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
 		}
 		if len(routes) > 0 {
-			errs = append(errs, fmt.Sprintf("vpcSubnets: an RDS Proxy must not be reachable from, or reach, the internet, but %s; "+
-				"select the database's isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: an RDS Proxy must not be reachable from, or reach, the internet, but %s; "+
+				"select isolated subnets of the VPC (subnets without a route to an internet or NAT gateway), the database's", strings.Join(routes, "; ")))
 		}
 	}
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
 	this := constructs.NewConstruct(scope, id)
 	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
@@ -228,15 +229,15 @@ func settings(p Props) (Settings, []string) {
 		s.MaxConnectionsPercent = 100
 	}
 	if s.MaxConnectionsPercent < 1 || s.MaxConnectionsPercent > 100 {
-		errs = append(errs, fmt.Sprintf("maxConnectionsPercent %d: must be 1 to 100", s.MaxConnectionsPercent))
+		errs = append(errs, fmt.Sprintf("{MaxConnectionsPercent} %d: must be 1 to 100", s.MaxConnectionsPercent))
 	}
 	s.MaxIdleConnectionsPercent = s.MaxConnectionsPercent / 2
 	if p.MaxIdleConnectionsPercent != nil {
 		s.MaxIdleConnectionsPercent = *p.MaxIdleConnectionsPercent
 	}
 	if s.MaxIdleConnectionsPercent < 0 || s.MaxIdleConnectionsPercent > s.MaxConnectionsPercent {
-		errs = append(errs, fmt.Sprintf("maxIdleConnectionsPercent %d: must be 0 to maxConnectionsPercent (%d): "+
-			"the proxy cannot keep more connections idle than it may open; lower it, or leave it unset for half of maxConnectionsPercent",
+		errs = append(errs, fmt.Sprintf("{MaxIdleConnectionsPercent} %d: must be 0 to {MaxConnectionsPercent} (%d): "+
+			"the proxy cannot keep more connections idle than it may open; lower it, or leave it unset for half of {MaxConnectionsPercent}",
 			s.MaxIdleConnectionsPercent, s.MaxConnectionsPercent))
 	}
 	if p.BorrowTimeoutSeconds != nil {
@@ -245,14 +246,14 @@ func settings(p Props) (Settings, []string) {
 	// CloudFormation accepts ConnectionBorrowTimeout 0-3600 (AWS::RDS::DBProxyTargetGroup
 	// ConnectionPoolConfigurationInfoFormat); the RDS API documents 0-300.
 	if s.BorrowTimeoutSeconds < 0 || s.BorrowTimeoutSeconds > 3600 {
-		errs = append(errs, fmt.Sprintf("borrowTimeoutSeconds %d: must be 0 to 3600", s.BorrowTimeoutSeconds))
+		errs = append(errs, fmt.Sprintf("{BorrowTimeoutSeconds} %d: must be 0 to 3600", s.BorrowTimeoutSeconds))
 	}
 	if s.IdleClientTimeoutSeconds == 0 {
 		s.IdleClientTimeoutSeconds = 1800
 	}
 	// IdleClientTimeout 1-28,800 s: RDS API Reference, CreateDBProxy.
 	if s.IdleClientTimeoutSeconds < 1 || s.IdleClientTimeoutSeconds > 28800 {
-		errs = append(errs, fmt.Sprintf("idleClientTimeoutSeconds %d: must be 1 to 28800", s.IdleClientTimeoutSeconds))
+		errs = append(errs, fmt.Sprintf("{IdleClientTimeoutSeconds} %d: must be 1 to 28800", s.IdleClientTimeoutSeconds))
 	}
 	return s, errs
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
 )
@@ -90,32 +91,32 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	}
 	var errs []string
 	if p.Database == nil {
-		errs = append(errs, "Database: required")
+		errs = append(errs, "{Database}: required")
 	}
 	if p.Vpc == nil {
-		errs = append(errs, "Vpc: required")
+		errs = append(errs, "{Vpc}: required")
 	}
 	if p.Database != nil && p.Database.Secret() == nil {
-		errs = append(errs, "Database: has no master secret (an imported database given without Secret); the provisioner "+
+		errs = append(errs, "{Database}: has no master secret (an imported database given without a Secret); the provisioner "+
 			"signs in as the master user with it: give the database its Secret, or create the functions' users yourself")
 	}
 	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
 	// with a NAT gateway reach it through the NAT (internetEgress).
 	internetEgress := false
 	if p.Vpc != nil {
-		if _, err := network.Select(p.Vpc, p.VpcSubnets, "VpcSubnets"); err != nil {
-			errs = append(errs, err.Error())
+		if _, err := network.Select(p.Vpc, p.VpcSubnets, "{VpcSubnets}"); err != nil {
+			errs = append(errs, fields.In(err, fields.Raw))
 		} else if routes, _ := network.InternetRoutes(p.Vpc, p.VpcSubnets); len(routes) > 0 {
 			internetEgress = true
 		}
 	}
 	if p.SecretsManagerEndpoint == nil && p.Vpc != nil && !internetEgress {
-		errs = append(errs, "SecretsManagerEndpoint: required in isolated subnets: the provisioner reads the master secret, "+
+		errs = append(errs, "{SecretsManagerEndpoint}: required in isolated subnets: the provisioner reads the master secret, "+
 			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with "+
-			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in VpcSubnets")
+			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in {VpcSubnets}")
 	}
 	if len(errs) > 0 {
-		panic(fmt.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+		panic(fields.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
 	}
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
@@ -249,7 +250,7 @@ func (p *Provisioner) User(scope constructs.Construct, id string, u dbuser.User)
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
 	}
 	if u.Name == p.db.MasterUsername() {
-		panic(fmt.Errorf("%s/%s: databaseUser %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
+		panic(fields.Errorf("%s/%s: {DatabaseUser} %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
 	}
 	spec, _ := json.Marshal(u)
 	props := maps.Clone(p.props)

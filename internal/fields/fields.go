@@ -20,7 +20,18 @@ import (
 var placeholder = regexp.MustCompile(`\{([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)\}`)
 
 // Namer gives a setting's name, from its Go name, in the words of a reader.
-type Namer func(goName string) string
+type Namer = func(goName string) string
+
+// Renderer is an error that can render its message with a Namer: an *Error, or another
+// package's error that keeps its settings as {Name} (package budget's).
+type Renderer interface {
+	error
+	In(name Namer) string
+}
+
+// Raw is the Namer that keeps every setting a placeholder: rendering with it gives back
+// the {Name} form, to put into another message.
+func Raw(goName string) string { return "{" + goName + "}" }
 
 // Go is the Go caller's Namer: the Go name itself.
 func Go(goName string) string { return goName }
@@ -34,9 +45,17 @@ func Render(msg string, name Namer) string {
 // names; In renders them with a Namer.
 type Error struct{ msg string }
 
-// Errorf formats an Error. Verbs format values as fmt.Sprintf does; a value is never taken
-// for a placeholder unless it reads like one.
-func Errorf(format string, args ...any) *Error { return &Error{fmt.Sprintf(format, args...)} }
+// Errorf formats an Error. Verbs format values as fmt.Sprintf does, but a Renderer among
+// args goes in with its settings still placeholders, so that the whole message renders in
+// one reader's words.
+func Errorf(format string, args ...any) *Error {
+	for i, a := range args {
+		if r, ok := a.(Renderer); ok {
+			args[i] = r.In(Raw)
+		}
+	}
+	return &Error{fmt.Sprintf(format, args...)}
+}
 
 // Error renders the message with Go names.
 func (e *Error) Error() string { return Render(e.msg, Go) }
@@ -51,10 +70,10 @@ func In(v any, name Namer) string {
 	if !ok {
 		return Render(fmt.Sprint(v), name)
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		// A wrapping error holds e's message as Go names: render that part again.
-		return strings.Replace(err.Error(), e.Error(), e.In(name), 1)
+	var r Renderer
+	if errors.As(err, &r) {
+		// A wrapping error holds r's message as Go names: render that part again.
+		return strings.Replace(err.Error(), r.Error(), r.In(name), 1)
 	}
 	return Render(err.Error(), name)
 }
