@@ -118,19 +118,28 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 	// Microseconds: the precision of both engines' timestamps.
 	at := time.Date(2026, 11, 3, 14, 15, 16, 123456000, time.UTC)
 	day := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	row := func(name string) []any {
+		return []any{name, int64(1) << 60, 2.5, true, at, day, []byte{0, 1, 2, 255}, "12.50"}
+	}
 	insert := func(ctx context.Context, s *sql.DB, name string) error {
-		_, err := s.ExecContext(ctx, e.insert, name, int64(1)<<60, 2.5, true, at, day, []byte{0, 1, 2, 255}, "12.50")
+		_, err := s.ExecContext(ctx, e.insert, row(name)...)
 		return err
 	}
+	// plainInsert is the insert without RETURNING, and nullRow a row of
+	// NULLs but its name.
+	plainInsert := strings.TrimSuffix(e.insert, " RETURNING id")
+	nullRow := func(name any) []any { return []any{name, nil, nil, nil, nil, nil, nil, nil} }
 
 	t.Run("RoundTrip", func(t *testing.T) {
 		ctx := testContext(t)
 		var id int64
 		err := db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
+			// PostgreSQL returns the id with RETURNING, MySQL as
+			// LastInsertId.
 			if e.name == "postgres" {
-				return s.QueryRowContext(ctx, e.insert, "café ✓", int64(1)<<60, 2.5, true, at, day, []byte{0, 1, 2, 255}, "12.50").Scan(&id)
+				return s.QueryRowContext(ctx, e.insert, row("café ✓")...).Scan(&id)
 			}
-			res, err := s.ExecContext(ctx, e.insert, "café ✓", int64(1)<<60, 2.5, true, at, day, []byte{0, 1, 2, 255}, "12.50")
+			res, err := s.ExecContext(ctx, e.insert, row("café ✓")...)
 			if err != nil {
 				return err
 			}
@@ -148,7 +157,7 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 			gotAt, gotDay      time.Time
 			data               []byte
 			nullN              sql.NullInt64
-			types              []string
+			typeNames          []string
 			nullName, nullData any
 		)
 		err = db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
@@ -162,7 +171,7 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 				return err
 			}
 			for _, ct := range cts {
-				types = append(types, ct.DatabaseTypeName())
+				typeNames = append(typeNames, ct.DatabaseTypeName())
 			}
 			if !rows.Next() {
 				return errors.New("no row")
@@ -177,12 +186,12 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 			t.Errorf("row = %d %q %d %v %v %v %v %v %q, want %d %q %d 2.5 true %v %v [0 1 2 255] 12.50",
 				gotID, name, n, x, ok, gotAt, gotDay, data, price, id, "café ✓", int64(1)<<60, at, day)
 		}
-		if len(types) != 9 || types[0] == "" || !strings.Contains(strings.Join(types, " "), "DATE") {
-			t.Errorf("column types = %q, want the database's 9 type names", types)
+		if len(typeNames) != 9 || typeNames[0] == "" || !strings.Contains(strings.Join(typeNames, " "), "DATE") {
+			t.Errorf("column types = %q, want the database's 9 type names", typeNames)
 		}
 
 		// NULL both ways.
-		mustExec(t, db, strings.Replace(e.insert, " RETURNING id", "", 1), "nulls", nil, nil, nil, nil, nil, nil, nil)
+		mustExec(t, db, plainInsert, nullRow("nulls")...)
 		err = db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
 			q := strings.Replace(e.byID, "WHERE id =", "WHERE name =", 1)
 			var rest [6]any
@@ -227,7 +236,7 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 					return err
 				}
 				defer tx.Rollback()
-				if _, err := tx.ExecContext(ctx, strings.Replace(e.insert, " RETURNING id", "", 1), "in tx", nil, nil, nil, nil, nil, nil, nil); err != nil {
+				if _, err := tx.ExecContext(ctx, plainInsert, nullRow("in tx")...); err != nil {
 					return err
 				}
 				if fail {
@@ -265,12 +274,10 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 
 	t.Run("ExecBatch", func(t *testing.T) {
 		ctx := testContext(t)
-		query := strings.Replace(e.insert, " RETURNING id", "", 1)
-		row := func(name any) []any { return []any{name, nil, nil, nil, nil, nil, nil, nil} }
 		before := countRows(t, db, e.count)
 		batches := standin.Count("BatchExecuteStatement")
 		err := db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
-			return dbconn.ExecBatch(ctx, s, query, [][]any{row("b1"), row("b2"), row("b3")})
+			return dbconn.ExecBatch(ctx, s, plainInsert, [][]any{nullRow("b1"), nullRow("b2"), nullRow("b3")})
 		})
 		if err != nil {
 			t.Fatalf("ExecBatch(3 rows) error = %v", err)
@@ -284,7 +291,7 @@ func testDataAPI(t *testing.T, e dataAPIEngine, standin *dataapi.Server, db, rea
 		// name is NOT NULL: the second set fails, and the first is not
 		// kept.
 		err = db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
-			return dbconn.ExecBatch(ctx, s, query, [][]any{row("b4"), row(nil)})
+			return dbconn.ExecBatch(ctx, s, plainInsert, [][]any{nullRow("b4"), nullRow(nil)})
 		})
 		var dbErr *types.DatabaseErrorException
 		if !errors.As(err, &dbErr) || dbconn.SQLState(err) != "23502" && dbconn.SQLState(err) != "23000" {
