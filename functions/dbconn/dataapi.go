@@ -130,9 +130,10 @@ func (c *dataAPIConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 }
 
 // rollbackTimeout bounds a rollback, which database/sql also sends after
-// the transaction's context has ended. A rollback that does not get
-// through is done by the Data API itself: it rolls back a transaction
-// unused for three minutes (RDS Data API reference, BeginTransaction).
+// the transaction's context has ended; it is not an AWS figure. A rollback
+// that does not get through is done by the Data API itself: it rolls back
+// a transaction unused for three minutes (RDS Data API reference,
+// BeginTransaction).
 const rollbackTimeout = 10 * time.Second
 
 // dataAPITx is an open transaction; ctx is the one it began with, which

@@ -167,6 +167,11 @@ func classify(err error) (class, string) {
 		case code == "DatabaseUnavailableException":
 			return busy, "database unavailable: the cluster's writer instance is not available"
 		case throttled:
+			// The Data API documents no throttling error of its own,
+			// and no request quota on Serverless v2 and provisioned
+			// clusters (Amazon Aurora User Guide, "Limitations for the
+			// Amazon RDS Data API"); these are the codes AWS services
+			// throttle with (aws/retry DefaultThrottleErrorCodes).
 			return busy, "Data API throttled (" + code + ")"
 		case unavailable:
 			// 500, 502, 503, 504: the status codes the AWS SDK
