@@ -167,7 +167,7 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 
 	// ConnectTimeout bounds one attempt to open a connection (TCP, TLS
-	// and authentication; with the Data API, the HTTPS connection).
+	// and authentication; with the Data API, the TCP connection to it).
 	// Default: 5 s.
 	ConnectTimeout time.Duration
 
