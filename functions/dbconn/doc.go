@@ -64,10 +64,14 @@
 //   - Placeholders are the engine's: $1, $2, ... on PostgreSQL, ? on MySQL.
 //     dbconn rewrites them into the Data API's named parameters (:p1,
 //     :p2, ...), skipping literals, quoted identifiers and comments. Named
-//     arguments, sql.Named("id", v), go through as :id. The Data API runs
-//     one statement per request, and a string argument goes as a string:
-//     on PostgreSQL, cast it where a column is not text ($1::uuid,
-//     $1::numeric, $1::jsonb). A time.Time goes as a UTC timestamp.
+//     arguments, sql.Named("id", v), go through as :id. Since :name is the
+//     Data API's own syntax, a colon before a name means a parameter
+//     outside literals (PostgreSQL's slice arr[lo:hi] is not supported;
+//     :: casts are). The Data API runs one statement per request. A
+//     string argument goes as a string (RDS Data API reference,
+//     SqlParameter typeHint): on PostgreSQL, cast it where a column is
+//     not text ($1::uuid, $1::numeric, $1::jsonb). A time.Time goes as a
+//     UTC timestamp.
 //   - Results come as typed fields: integers as int64, floats, booleans,
 //     bytes, text; dates and timestamps as time.Time in UTC; decimals as
 //     strings. Array columns are not supported. A result is at most 1 MiB
