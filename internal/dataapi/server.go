@@ -284,8 +284,12 @@ func (s *Server) answer(w http.ResponseWriter, out any, err error) {
 			ae = &apiError{"InternalServerErrorException", err.Error()}
 		}
 		s.count(ae.code)
+		status, ok := errorStatus[ae.code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
 		w.Header().Set("X-Amzn-ErrorType", ae.code)
-		w.WriteHeader(errorStatus[ae.code])
+		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"message": ae.message})
 		return
 	}
