@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// ARNs of the shape the Data API takes.
+const (
+	testClusterARN = "arn:aws:rds:eu-west-1:123456789012:cluster:app"
+	testSecretARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:items-AbCdEf"
+)
+
 // env returns a lookup function over a fixed environment.
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
@@ -37,6 +43,15 @@ func TestFromEnv(t *testing.T) {
 			want: Config{Engine: MySQL, Host: "db", Port: 3307, User: "u", Database: "d", Auth: AuthPassword,
 				Password: " secret ", TLS: TLSRequire, MaxConns: 2},
 		},
+		{
+			name: "data api",
+			vars: map[string]string{
+				EnvMode: "DataAPI", EnvEngine: "mysql", EnvName: "app", EnvRegion: "eu-west-1",
+				EnvCluster: testClusterARN, EnvSecret: testSecretARN,
+			},
+			want: Config{Mode: ModeDataAPI, Engine: MySQL, Database: "app", Region: "eu-west-1",
+				ClusterARN: testClusterARN, SecretARN: testSecretARN},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,8 +80,8 @@ func TestFromEnvErrors(t *testing.T) {
 				"LAMBDARDS_DB_ENGINE is not set, want postgres or mysql",
 				"LAMBDARDS_DB_HOST is not set",
 				"LAMBDARDS_DB_USER is not set",
-				"LAMBDARDS_DB_NAME is not set",
 				"AWS_REGION is not set",
+				"LAMBDARDS_DB_NAME is not set",
 			},
 		},
 		{
@@ -92,6 +107,58 @@ func TestFromEnvErrors(t *testing.T) {
 			want: []string{
 				"LAMBDARDS_DB_PASSWORD is set but LAMBDARDS_DB_AUTH is iam",
 				"LAMBDARDS_DB_TLS = disable with LAMBDARDS_DB_AUTH = iam: RDS Proxy accepts IAM tokens only over TLS",
+			},
+		},
+		{
+			name: "data api, nothing of its own set",
+			vars: map[string]string{EnvMode: "dataapi", EnvEngine: "postgres"},
+			want: []string{
+				"LAMBDARDS_DB_CLUSTER_ARN is not set, want the Aurora DB cluster's ARN",
+				"LAMBDARDS_DB_SECRET_ARN is not set, want the function's Secrets Manager secret ARN",
+				"AWS_REGION is not set: Data API requests are signed for the cluster's Region",
+				"LAMBDARDS_DB_NAME is not set",
+			},
+		},
+		{
+			name: "data api with connection settings and bad ARNs",
+			vars: map[string]string{
+				EnvMode: "dataapi", EnvEngine: "postgres", EnvName: "d", EnvRegion: "us-east-1",
+				EnvHost: "proxy", EnvPort: "5432", EnvUser: "u", EnvAuth: "iam", EnvTLS: "require",
+				EnvCluster: "arn:aws:rds:us-east-1:123456789012:db:instance-1",
+				EnvSecret:  "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + strings.Repeat("n", 60),
+			},
+			want: []string{
+				"LAMBDARDS_DB_HOST is set but LAMBDARDS_DB_MODE is dataapi, which does not use it",
+				"LAMBDARDS_DB_PORT is set but",
+				"LAMBDARDS_DB_USER is set but",
+				"LAMBDARDS_DB_AUTH is set but",
+				"LAMBDARDS_DB_TLS is set but",
+				`LAMBDARDS_DB_CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:db:instance-1", want the Aurora DB cluster's ARN`,
+				"secret:nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\" has 113 characters, want at most 100",
+			},
+		},
+		{
+			name: "data api in another Region",
+			vars: map[string]string{
+				EnvMode: "dataapi", EnvEngine: "postgres", EnvName: "d", EnvRegion: "us-east-1",
+				EnvCluster: testClusterARN, EnvSecret: testSecretARN,
+			},
+			want: []string{`LAMBDARDS_DB_CLUSTER_ARN = "` + testClusterARN + `" is in eu-west-1 but AWS_REGION is us-east-1`},
+		},
+		{
+			name: "unknown mode",
+			vars: map[string]string{EnvMode: "http", EnvEngine: "postgres", EnvName: "d"},
+			want: []string{`LAMBDARDS_DB_MODE = "http", want connection or dataapi`},
+		},
+		{
+			name: "data api settings in connection mode",
+			vars: map[string]string{
+				EnvMode: "connection", EnvEngine: "postgres", EnvHost: "h", EnvUser: "u", EnvName: "d", EnvRegion: "eu-west-1",
+				EnvCluster: testClusterARN, EnvSecret: testSecretARN,
+			},
+			want: []string{
+				"LAMBDARDS_DB_CLUSTER_ARN is set but LAMBDARDS_DB_MODE is connection: it applies to dataapi only",
+				"LAMBDARDS_DB_SECRET_ARN is set but",
 			},
 		},
 		{
@@ -134,12 +201,28 @@ func TestNewDefaultsAndErrors(t *testing.T) {
 	}
 	got := d.Config()
 	want := Config{
-		Engine: MySQL, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
+		Mode: ModeConnection, Engine: MySQL, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
 		MaxConns: 1, Region: "us-east-1", ConnectTimeout: 5 * time.Second, ConnMaxIdleTime: 29 * time.Minute,
 		Retry: RetryPolicy{Attempts: 4, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxElapsed: 10 * time.Second},
 	}
 	if got != want {
 		t.Errorf("New(minimal mysql).Config() = %+v, want %+v", got, want)
+	}
+
+	// The Data API gets no connection defaults, and retries long enough
+	// for a cluster to resume.
+	d, err = New(Config{Mode: ModeDataAPI, Engine: Postgres, Database: "d", Region: "eu-west-1",
+		ClusterARN: testClusterARN, SecretARN: testSecretARN})
+	if err != nil {
+		t.Fatalf("New(minimal data api) error = %v", err)
+	}
+	want = Config{
+		Mode: ModeDataAPI, Engine: Postgres, Database: "d", Region: "eu-west-1", ClusterARN: testClusterARN,
+		SecretARN: testSecretARN, MaxConns: 1, ConnectTimeout: 5 * time.Second,
+		Retry: RetryPolicy{Attempts: 30, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxElapsed: 25 * time.Second},
+	}
+	if got := d.Config(); got != want {
+		t.Errorf("New(minimal data api).Config() = %+v, want %+v", got, want)
 	}
 
 	_, err = New(Config{Engine: Postgres, Host: "h", User: "u", Database: "d", Auth: AuthPassword, Password: "p",

@@ -133,10 +133,12 @@ func (d *DB) open() (*sql.DB, bool, error) {
 	}
 	var pool *sql.DB
 	var err error
-	switch d.cfg.Engine {
-	case Postgres:
+	switch {
+	case d.cfg.Mode == ModeDataAPI:
+		pool = d.openDataAPI()
+	case d.cfg.Engine == Postgres:
 		pool, err = d.openPostgres()
-	case MySQL:
+	case d.cfg.Engine == MySQL:
 		pool, err = d.openMySQL()
 	default:
 		err = fmt.Errorf("dbconn: unknown engine %q", d.cfg.Engine)

@@ -15,18 +15,6 @@ import (
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
-// mysqlUser creates a user with all privileges on a database of the same
-// name and returns a password-auth Config for it.
-func mysqlUser(t *testing.T, m *testdb.MariaDB, name string) dbconn.Config {
-	t.Helper()
-	m.CreateUser(t, name, name+"-pw")
-	m.CreateDatabase(t, name, name)
-	return dbconn.Config{
-		Engine: dbconn.MySQL, Host: m.Host, Port: m.Port, User: name, Database: name,
-		Auth: dbconn.AuthPassword, Password: name + "-pw", TLS: dbconn.TLSDisable,
-	}
-}
-
 // connectionID returns the MySQL connection id serving db's next query.
 func connectionID(t *testing.T, ctx context.Context, db *dbconn.DB) int {
 	t.Helper()
@@ -81,7 +69,7 @@ func TestMariaDB(t *testing.T) {
 
 	t.Run("TLSModes", func(t *testing.T) {
 		ctx := testContext(t)
-		base := mysqlUser(t, m, "tls_modes")
+		base := newUser(t, m, "tls_modes")
 		tests := []struct {
 			mode    dbconn.TLSMode
 			roots   *x509.CertPool
@@ -110,7 +98,7 @@ func TestMariaDB(t *testing.T) {
 
 	t.Run("VerifyFullRejectsUntrustedCertificate", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := mysqlUser(t, m, "untrusted")
+		cfg := newUser(t, m, "untrusted")
 		cfg.TLS = dbconn.TLSVerifyFull
 		_, err := newDB(t, cfg).Get(ctx)
 		if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
@@ -120,7 +108,7 @@ func TestMariaDB(t *testing.T) {
 
 	t.Run("ReuseOneConnection", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := mysqlUser(t, m, "reuse")
+		cfg := newUser(t, m, "reuse")
 		db := newDB(t, cfg)
 		first := connectionID(t, ctx, db)
 		for i := 0; i < 50; i++ {
@@ -135,7 +123,7 @@ func TestMariaDB(t *testing.T) {
 
 	t.Run("ReconnectAfterKill", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := mysqlUser(t, m, "killed")
+		cfg := newUser(t, m, "killed")
 		db := newDB(t, cfg)
 		for round := 0; round < 3; round++ {
 			before := connectionID(t, ctx, db)
@@ -153,7 +141,7 @@ func TestMariaDB(t *testing.T) {
 
 	t.Run("RetryOnceWhenKilledMidQuery", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := mysqlUser(t, m, "killed_mid_query")
+		cfg := newUser(t, m, "killed_mid_query")
 		db := newDB(t, cfg)
 		first := connectionID(t, ctx, db)
 		admin := m.DB(t)
@@ -189,7 +177,7 @@ func TestMariaDB(t *testing.T) {
 	// Last: it fills the server.
 	t.Run("TooManyConnections", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := mysqlUser(t, m, "crowd")
+		cfg := newUser(t, m, "crowd")
 		var held []*sql.Conn
 		pool, err := sql.Open("mysql", m.UserDSN(cfg.User, cfg.Password, cfg.Database))
 		if err != nil {

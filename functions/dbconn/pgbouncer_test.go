@@ -20,7 +20,7 @@ import (
 func TestPgbouncer(t *testing.T) {
 	t.Parallel()
 	pg := testdb.StartPostgres(t, testdb.PostgresOptions{})
-	direct := pgUser(t, pg, "pooled")
+	direct := newUser(t, pg, "pooled")
 	b := testdb.StartPgbouncer(t, pg, testdb.PgbouncerOptions{
 		TLS:              true,
 		Users:            map[string]string{direct.User: direct.Password},

@@ -43,16 +43,29 @@ func selectOne(ctx context.Context, s *sql.DB) error {
 	return err
 }
 
-// pgUser creates a user owning a database of the same name and returns a
-// password-auth Config for it.
-func pgUser(t *testing.T, pg *testdb.Postgres, name string) dbconn.Config {
+// server is a database server a test started: *testdb.Postgres or
+// *testdb.MariaDB.
+type server interface {
+	CreateUser(t testing.TB, name, password string)
+	CreateDatabase(t testing.TB, name, owner string)
+}
+
+// newUser creates a user owning a database of the same name on srv and
+// returns a password-auth Config that connects to it.
+func newUser(t *testing.T, srv server, name string) dbconn.Config {
 	t.Helper()
-	pg.CreateUser(t, name, name+"-pw")
-	pg.CreateDatabase(t, name, name)
-	return dbconn.Config{
-		Engine: dbconn.Postgres, Host: pg.Host, Port: pg.Port, User: name, Database: name,
-		Auth: dbconn.AuthPassword, Password: name + "-pw", TLS: dbconn.TLSDisable,
+	srv.CreateUser(t, name, name+"-pw")
+	srv.CreateDatabase(t, name, name)
+	cfg := dbconn.Config{User: name, Database: name, Auth: dbconn.AuthPassword, Password: name + "-pw", TLS: dbconn.TLSDisable}
+	switch s := srv.(type) {
+	case *testdb.Postgres:
+		cfg.Engine, cfg.Host, cfg.Port = dbconn.Postgres, s.Host, s.Port
+	case *testdb.MariaDB:
+		cfg.Engine, cfg.Host, cfg.Port = dbconn.MySQL, s.Host, s.Port
+	default:
+		t.Fatalf("newUser: unknown server %T", srv)
 	}
+	return cfg
 }
 
 // backendPID returns the PostgreSQL backend serving db's next query.
@@ -122,7 +135,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("TLSModes", func(t *testing.T) {
 		ctx := testContext(t)
-		base := pgUser(t, pg, "tls_modes")
+		base := newUser(t, pg, "tls_modes")
 		tests := []struct {
 			mode    dbconn.TLSMode
 			roots   *x509.CertPool
@@ -152,7 +165,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("VerifyFullRejectsUntrustedCertificate", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "untrusted")
+		cfg := newUser(t, pg, "untrusted")
 		cfg.TLS = dbconn.TLSVerifyFull // system roots: the test CA is not among them
 		db := newDB(t, cfg)
 		_, err := db.Get(ctx)
@@ -167,7 +180,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("WrongPasswordIsPermanent", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "wrong_pw")
+		cfg := newUser(t, pg, "wrong_pw")
 		cfg.Password = "not-it"
 		_, err := newDB(t, cfg).Get(ctx)
 		var pgErr *pgconn.PgError
@@ -182,7 +195,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("ReuseOneConnection", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "reuse")
+		cfg := newUser(t, pg, "reuse")
 		db := newDB(t, cfg)
 		if _, err := db.Get(ctx); err != nil {
 			t.Fatalf("Get() error = %v", err)
@@ -200,7 +213,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("ConcurrentCallersShareMaxConns", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "concurrent")
+		cfg := newUser(t, pg, "concurrent")
 		db := newDB(t, cfg)
 		errs := make(chan error, 8)
 		for i := 0; i < 8; i++ {
@@ -223,7 +236,7 @@ func TestPostgres(t *testing.T) {
 
 	t.Run("ReconnectAfterTerminate", func(t *testing.T) {
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "terminated")
+		cfg := newUser(t, pg, "terminated")
 		db := newDB(t, cfg)
 		for round := 0; round < 3; round++ {
 			before := backendPID(t, ctx, db)
@@ -245,7 +258,7 @@ func TestPostgres(t *testing.T) {
 		// A backend killed while running fn's query: database/sql cannot
 		// retry that itself, so Do runs fn again on a new connection.
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "killed_mid_query")
+		cfg := newUser(t, pg, "killed_mid_query")
 		db := newDB(t, cfg)
 		first := backendPID(t, ctx, db)
 		calls := 0
@@ -284,7 +297,7 @@ func TestPostgres(t *testing.T) {
 		// A control: without dbconn, the first query after a
 		// termination fails. This is what Do's retry covers.
 		ctx := testContext(t)
-		cfg := pgUser(t, pg, "control")
+		cfg := newUser(t, pg, "control")
 		c, err := pgx.Connect(ctx, pg.UserDSN(cfg.User, cfg.Password, cfg.Database))
 		if err != nil {
 			t.Fatal(err)
@@ -306,7 +319,7 @@ func TestPostgresServerRestart(t *testing.T) {
 	t.Parallel()
 	pg := testdb.StartPostgres(t, testdb.PostgresOptions{})
 	ctx := testContext(t)
-	cfg := pgUser(t, pg, "restart")
+	cfg := newUser(t, pg, "restart")
 	db := newDB(t, cfg)
 	before := backendPID(t, ctx, db)
 
@@ -338,7 +351,7 @@ func TestPostgresTooManyConnections(t *testing.T) {
 	// 5 slots, 2 for superusers: ordinary users get 3.
 	pg := testdb.StartPostgres(t, testdb.PostgresOptions{MaxConnections: 5, SuperuserReservedConnections: 2})
 	ctx := testContext(t)
-	cfg := pgUser(t, pg, "crowd")
+	cfg := newUser(t, pg, "crowd")
 
 	// Take every ordinary slot.
 	var held []*pgx.Conn

@@ -12,12 +12,15 @@ import (
 	"syscall"
 	"time"
 
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// RetryableError reports work that failed because the database stayed busy
-// or unreachable through every retry Do was allowed. The condition is
+// RetryableError reports work that failed because the database stayed busy,
+// resuming or unreachable through every retry Do was allowed. The condition is
 // expected to pass: the caller should fail this request and have it retried
 // later (for Lambda: return the error, and let the event source or client
 // retry).
@@ -138,6 +141,42 @@ func classify(err error) (class, string) {
 			return busy, "database unavailable: server shutting down"
 		case mysqlConnectionKilled:
 			return lost, "database connection lost: server ended the session"
+		}
+		return permanent, ""
+	}
+
+	// The Data API answered. Its errors are by code (RDS Data API
+	// reference, ExecuteStatement, "Errors"); statement errors
+	// (DatabaseErrorException, and BadRequestException from Aurora
+	// Serverless v1) are the caller's, like a driver's SQL error.
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		status := 0
+		var respErr *awshttp.ResponseError
+		if errors.As(err, &respErr) {
+			status = respErr.HTTPStatusCode()
+		}
+		_, throttled := awsretry.DefaultThrottleErrorCodes[code]
+		_, unavailable := awsretry.DefaultRetryableHTTPStatusCodes[status]
+		switch {
+		case code == "DatabaseResumingException":
+			// "The Data API request automatically resumes the DB
+			// instance. Wait a few seconds and try again."
+			return busy, "database resuming: the Aurora Serverless v2 cluster was paused"
+		case code == "DatabaseUnavailableException":
+			return busy, "database unavailable: the cluster's writer instance is not available"
+		case throttled:
+			// The Data API documents no throttling error of its own,
+			// and no request quota on Serverless v2 and provisioned
+			// clusters (Amazon Aurora User Guide, "Limitations for the
+			// Amazon RDS Data API"); these are the codes AWS services
+			// throttle with (aws/retry DefaultThrottleErrorCodes).
+			return busy, "Data API throttled (" + code + ")"
+		case unavailable:
+			// 500, 502, 503, 504: the status codes the AWS SDK
+			// retries (aws/retry DefaultRetryableHTTPStatusCodes).
+			return busy, fmt.Sprintf("Data API unavailable (%s, HTTP %d)", code, status)
 		}
 		return permanent, ""
 	}

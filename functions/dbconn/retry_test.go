@@ -7,11 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/rdsdata/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -48,6 +54,21 @@ func TestClassify(t *testing.T) {
 		{"unexpected EOF", fmt.Errorf("receive message: %w", io.ErrUnexpectedEOF), lost},
 		{"deadline", context.DeadlineExceeded, permanent},
 		{"other", errors.New("syntax error"), permanent},
+
+		{"data api resuming", dataAPIError(400, &types.DatabaseResumingException{}), busy},
+		{"data api writer unavailable", dataAPIError(504, &types.DatabaseUnavailableException{}), busy},
+		{"data api throttled", dataAPIError(400, &smithy.GenericAPIError{Code: "ThrottlingException"}), busy},
+		{"data api too many requests", dataAPIError(429, &smithy.GenericAPIError{Code: "TooManyRequestsException"}), busy},
+		{"data api unavailable", dataAPIError(503, &types.ServiceUnavailableError{}), busy},
+		{"data api internal error", dataAPIError(500, &types.InternalServerErrorException{}), busy},
+		{"bad gateway before the data api", dataAPIError(502, &smithy.GenericAPIError{Code: "UnknownError"}), busy},
+		{"data api statement error", dataAPIError(400, &types.DatabaseErrorException{Message: aws.String("ERROR: permission denied for table items; SQLState: 42501")}), permanent},
+		{"data api v1 statement error", dataAPIError(400, &types.BadRequestException{}), permanent},
+		{"data api statement timeout", dataAPIError(400, &types.StatementTimeoutException{}), permanent},
+		{"data api transaction gone", dataAPIError(404, &types.TransactionNotFoundException{}), permanent},
+		{"data api access denied", dataAPIError(403, &types.AccessDeniedException{}), permanent},
+		{"data api unreachable", &smithy.OperationError{ServiceID: "RDS Data", OperationName: "ExecuteStatement",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}, busy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +80,37 @@ func TestClassify(t *testing.T) {
 				t.Errorf("classify(%v) reason is empty, want one for the error message", tt.err)
 			}
 		})
+	}
+}
+
+// dataAPIError is err as the AWS SDK returns a Data API error answered
+// with an HTTP status.
+func dataAPIError(status int, err error) error {
+	return &smithy.OperationError{ServiceID: "RDS Data", OperationName: "ExecuteStatement", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err},
+	}}
+}
+
+func TestSQLState(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&pgconn.PgError{Code: "23505"}, "23505"},
+		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "42P07"}), "42P07"},
+		{&mysql.MySQLError{Number: 1142, SQLState: [5]byte{'4', '2', '0', '0', '0'}}, "42000"},
+		{&mysql.MySQLError{Number: 1040}, ""},
+		{dataAPIError(400, &types.DatabaseErrorException{Message: aws.String("ERROR: permission denied for table items; SQLState: 42501")}), "42501"},
+		{dataAPIError(400, &types.BadRequestException{Message: aws.String("ERROR: relation \"x\" does not exist\n  Position: 15; SQLState: 42P01")}), "42P01"},
+		{dataAPIError(400, &types.DatabaseErrorException{Message: aws.String("Transaction is still running a query")}), ""},
+		{dataAPIError(400, &types.DatabaseResumingException{Message: aws.String("x; SQLState: 57P03")}), ""},
+		{errors.New("syntax error; SQLState: 42601"), ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := SQLState(tt.err); got != tt.want {
+			t.Errorf("SQLState(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }
 

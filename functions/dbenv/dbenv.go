@@ -19,6 +19,11 @@ const (
 	Password = "LAMBDARDS_DB_PASSWORD"
 	TLS      = "LAMBDARDS_DB_TLS"
 	MaxConns = "LAMBDARDS_DB_MAX_CONNS"
+	// Mode is "connection" (the default) or "dataapi"; the next two are
+	// read in dataapi mode only.
+	Mode       = "LAMBDARDS_DB_MODE"
+	ClusterARN = "LAMBDARDS_DB_CLUSTER_ARN"
+	SecretARN  = "LAMBDARDS_DB_SECRET_ARN"
 	// Region is set by Lambda itself.
 	Region = "AWS_REGION"
 )

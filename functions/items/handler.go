@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lambdards/lambdards/functions/dbconn"
 )
@@ -225,12 +224,12 @@ func (h *Handler) ensureSchema(ctx context.Context) error {
 // duplicate_object, "type "items" already exists"), on the catalog's unique
 // index (23505 unique_violation), or on the table itself (42P07
 // duplicate_table), depending on timing.
+//
+// The SQLSTATE is read with dbconn.SQLState, so that the check holds in
+// every mode: from pgx's error over a connection, and from the Data API's
+// DatabaseErrorException.
 func raceLost(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
+	switch dbconn.SQLState(err) {
 	case "42710", "23505", "42P07":
 		return true
 	}

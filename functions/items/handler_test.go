@@ -13,9 +13,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rdsdata/types"
+	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lambdards/lambdards/functions/dbconn"
+	"github.com/lambdards/lambdards/internal/dataapi"
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
@@ -100,6 +104,11 @@ func TestRaceLost(t *testing.T) {
 		{&pgconn.PgError{Code: "42710", Message: `type "items" already exists`}, true},
 		{&pgconn.PgError{Code: "23505"}, true},
 		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "42P07"}), true},
+		// Through the Data API.
+		{&smithy.OperationError{ServiceID: "RDS Data", Err: &types.DatabaseErrorException{
+			Message: aws.String(`ERROR: duplicate key value violates unique constraint "pg_type_typname_nsp_index"; SQLState: 23505`)}}, true},
+		{&smithy.OperationError{ServiceID: "RDS Data", Err: &types.DatabaseErrorException{
+			Message: aws.String(`ERROR: permission denied for schema public; SQLState: 42501`)}}, false},
 		{&pgconn.PgError{Code: "42501"}, false}, // insufficient_privilege
 		{errors.New("other"), false},
 		{nil, false},
@@ -118,6 +127,37 @@ type engine struct {
 	start   func(t *testing.T) dbconn.Config
 	version string // what the server version starts with
 }
+
+// backend is an engine reached in one mode: with a connection, or through
+// the Data API stand-in (internal/dataapi) in front of the same server.
+type backend struct {
+	engine
+	mode dbconn.Mode
+}
+
+func (b backend) String() string { return string(b.name) + "/" + string(b.mode) }
+
+// config starts the engine's server and returns the settings that reach
+// it in b's mode.
+func (b backend) config(t *testing.T) dbconn.Config {
+	cfg := b.start(t)
+	if b.mode == dbconn.ModeDataAPI {
+		_, cfgs := dataapi.Front(t, cfg)
+		return cfgs[0]
+	}
+	return cfg
+}
+
+// backends are every engine in every mode: the handler is the same in each.
+var backends = func() []backend {
+	var out []backend
+	for _, e := range engines {
+		for _, m := range []dbconn.Mode{dbconn.ModeConnection, dbconn.ModeDataAPI} {
+			out = append(out, backend{e, m})
+		}
+	}
+	return out
+}()
 
 var engines = []engine{
 	{
@@ -175,10 +215,10 @@ func call(t *testing.T, ctx context.Context, h *Handler, event string) map[strin
 }
 
 func TestHandler(t *testing.T) {
-	for _, e := range engines {
-		t.Run(string(e.name), func(t *testing.T) {
+	for _, e := range backends {
+		t.Run(e.String(), func(t *testing.T) {
 			t.Parallel()
-			cfg := e.start(t)
+			cfg := e.config(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			h := newHandler(t, cfg)
@@ -188,7 +228,9 @@ func TestHandler(t *testing.T) {
 			if p1["engine"] != string(e.name) || !strings.HasPrefix(p1["serverVersion"].(string), e.version) || p1["backendId"].(float64) <= 0 {
 				t.Errorf("ping = %v, want engine %s, a %q... version and a backend id", p1, e.name, e.version)
 			}
-			if p2 := call(t, ctx, h, `{"action":"ping"}`); p2["backendId"] != p1["backendId"] {
+			// The Data API pools database connections itself; only a
+			// connection of the function's own is sure to be the same.
+			if p2 := call(t, ctx, h, `{"action":"ping"}`); e.mode == dbconn.ModeConnection && p2["backendId"] != p1["backendId"] {
 				t.Errorf("second ping backendId = %v, want %v (the same connection)", p2["backendId"], p1["backendId"])
 			}
 
@@ -254,10 +296,10 @@ func TestHandler(t *testing.T) {
 // database at once: each creates the schema, none fails, and every item
 // lands in the one table.
 func TestSchemaIdempotent(t *testing.T) {
-	for _, e := range engines {
-		t.Run(string(e.name), func(t *testing.T) {
+	for _, e := range backends {
+		t.Run(e.String(), func(t *testing.T) {
 			t.Parallel()
-			cfg := e.start(t)
+			cfg := e.config(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 

@@ -1,5 +1,6 @@
 // Command items is a sample Lambda function that records and lists items
-// in a PostgreSQL or MySQL database reached through RDS Proxy.
+// in a PostgreSQL or MySQL database reached through RDS Proxy, directly, or
+// through the RDS Data API: the same code in each mode.
 //
 // Events:
 //
