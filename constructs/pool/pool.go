@@ -14,6 +14,7 @@ package pool
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -323,6 +324,9 @@ func (pl *Pool) ConnectArn(user string) *string {
 func (pl *Pool) Budget() (*budget.Result, error) {
 	return pl.ledger.current().pool(pl)
 }
+
+// Members returns the functions that have joined the pool, in the order they joined.
+func (pl *Pool) Members() []*Member { return slices.Clone(pl.members) }
 
 type validation struct{ pool *Pool }
 
