@@ -93,6 +93,10 @@ type Config struct {
 	// idle connection. Only with Proxy. Default: nil, the proxy default of
 	// half the MaxConnectionsPercent.
 	MaxIdleConnectionsPercent *int
+	// ProxyMaxConnectionsPercent is the MaxConnectionsPercent of a proxy that
+	// exists already (1 to 100), which the budget takes as it is instead of
+	// deriving it. Only with Proxy. Default: 0, derived.
+	ProxyMaxConnectionsPercent int
 	// BorrowTimeoutSeconds is the proxy's ConnectionBorrowTimeout, checked
 	// against each function's timeout. Only with Proxy. Default: 0 (not
 	// checked).
@@ -375,6 +379,18 @@ func databaseBase(c Config, account, unreserved int, p *problems) *Result {
 	// Because pct <= 100*usable/max, max*pct/100 <= usable: the proxy can
 	// never take the reserved or headroom connections.
 	pct := min(100*usable/c.MaxConnections, 100)
+	if c.ProxyMaxConnectionsPercent != 0 {
+		// A proxy that exists already keeps its own setting: the budget takes it as it is,
+		// and refuses it if the proxy could take reserved or headroom connections.
+		given := c.ProxyMaxConnectionsPercent
+		if given > pct {
+			p.add("the proxy's MaxConnectionsPercent %d lets it open %d connections, more than the %s: lower the "+
+				"proxy's MaxConnectionsPercent to at most %d, or %s", given, c.MaxConnections*given/100, usableWhy,
+				pct, lowerHeadroomFor(c, given))
+			return nil
+		}
+		pct = given
+	}
 	if pct < 1 {
 		p.add("usable connections are under 1%% of max_connections (%s), but RDS Proxy's "+
 			"MaxConnectionsPercent cannot go below 1 (%d connections), so the proxy could take reserved or headroom "+
@@ -445,6 +461,16 @@ func overReserved(out *AccountResult, fns [][]function, reservable int) string {
 		out.UnreservedMinimum, strings.Join(parts, "; "), fix)
 }
 
+// lowerHeadroomFor says how to make room for a proxy that may open pct percent of
+// max_connections, by the headroom.
+func lowerHeadroomFor(c Config, pct int) string {
+	room := c.MaxConnections - c.ReservedConnections - c.MaxConnections*pct/100
+	if room < 0 {
+		return "raise max connections: the proxy's share alone exceeds what the engine leaves ordinary users"
+	}
+	return fmt.Sprintf("lower {Headroom} to at most %d", room)
+}
+
 // raiseMaxOrLowerHeadroom says how to get more usable connections, given the
 // largest headroom that would do.
 func raiseMaxOrLowerHeadroom(maxHeadroom int) string {
@@ -480,6 +506,14 @@ func validateDatabase(c Config, errs *problems) bool {
 	if c.Headroom < 0 {
 		errs.add("{Headroom} %d is negative: use 0 or more (DefaultHeadroom gives %d for {MaxConnections} %d)",
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
+	}
+	if pct := c.ProxyMaxConnectionsPercent; pct != 0 {
+		switch {
+		case pct < 1 || pct > 100:
+			errs.add("{ProxyMaxConnectionsPercent} %d is out of range: RDS Proxy takes 1 to 100", pct)
+		case !c.Proxy:
+			errs.add("{ProxyMaxConnectionsPercent} %d is set but there is no proxy ({Direct})", pct)
+		}
 	}
 	if idle := c.MaxIdleConnectionsPercent; idle != nil {
 		switch {

@@ -612,3 +612,22 @@ func assertProblems(t *testing.T, err error, want [][]string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestComputeGivenProxyPercent: a proxy that exists keeps its MaxConnectionsPercent; the
+// budget shares what it allows, or refuses it when it reaches into the headroom.
+func TestComputeGivenProxyPercent(t *testing.T) {
+	c := withProxy(small(Function{Name: "api"})) // 85 usable of 100
+	c.ProxyMaxConnectionsPercent = 60
+	r := mustCompute(t, c)
+	if r.ProxyMaxConnectionsPercent != 60 || r.ProxyConnections != 60 || r.Functions[0].ReservedConcurrency != 60 {
+		t.Errorf("Compute(percent 60) = percent %d, proxy connections %d, api %d; want 60, 60, 60",
+			r.ProxyMaxConnectionsPercent, r.ProxyConnections, r.Functions[0].ReservedConcurrency)
+	}
+	c.ProxyMaxConnectionsPercent = 90
+	_, err := Compute(c)
+	assertProblems(t, err, [][]string{{"the proxy's MaxConnectionsPercent 90 lets it open 90 connections, more than the max_connections 100 - reserved 5 - headroom 10 = 85 usable",
+		"lower the proxy's MaxConnectionsPercent to at most 85, or lower Headroom to at most 5"}})
+	c.ProxyMaxConnectionsPercent, c.Proxy = 50, false
+	_, err = Compute(c)
+	assertProblems(t, err, [][]string{{"ProxyMaxConnectionsPercent 50 is set but there is no proxy"}})
+}

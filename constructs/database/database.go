@@ -139,8 +139,8 @@ var versions = map[bool]map[Engine]string{
 // DefaultVersion returns the engine version a variant uses when Props.EngineVersion is empty.
 func DefaultVersion(aurora bool, e Engine) string { return versions[aurora][e] }
 
-// port returns the engine's default port.
-func port(e Engine) int {
+// defaultPort returns the engine's default port.
+func defaultPort(e Engine) int {
 	if e == MySQL {
 		return 3306
 	}
@@ -284,11 +284,12 @@ func (p Props) validate() []string {
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, p.VpcSubnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v: select isolated subnets of the VPC, or add an isolated tier to it (aws-cdk-lib's SubnetType PRIVATE_ISOLATED)", err))
 		}
 		if len(routes) > 0 {
 			errs = append(errs, fmt.Sprintf("{VpcSubnets}: a database must not be reachable from, or reach, the internet, but %s; "+
-				"select isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
+				"select isolated subnets, with no route to an internet or NAT gateway (aws-cdk-lib's SubnetType PRIVATE_ISOLATED); "+
+				"the VPC has %s, so add an isolated tier if it has none", strings.Join(routes, "; "), network.Tiers(p.Vpc)))
 		}
 	}
 	return errs
@@ -324,6 +325,7 @@ func fail(scope constructs.Construct, id *string, errs []string) {
 type base struct {
 	constructs.Construct
 	props          Props
+	port           int
 	connections    awsec2.Connections
 	secret         awssecretsmanager.ISecret
 	maxConnections int
@@ -335,7 +337,7 @@ type base struct {
 }
 
 func (b *base) Engine() Engine                    { return b.props.Engine }
-func (b *base) Port() int                         { return port(b.props.Engine) }
+func (b *base) Port() int                         { return b.port }
 func (b *base) DatabaseName() string              { return b.props.DatabaseName }
 func (b *base) MasterUsername() string            { return b.props.MasterUsername }
 func (b *base) Endpoint() *string                 { return b.endpoint }

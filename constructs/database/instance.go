@@ -145,7 +145,7 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		OptionGroup:             options,
 		CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		DeleteAutomatedBackups:  jsii.Bool(p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY),
-		Port:                    jsii.Number(port(p.Engine)),
+		Port:                    jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:      monitor.interval,
 		MonitoringRole:          monitor.role,
 	})
@@ -166,6 +166,7 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		base: base{
 			Construct:      this,
 			props:          p.Props,
+			port:           defaultPort(p.Engine),
 			connections:    instance.Connections(),
 			secret:         instance.Secret(),
 			maxConnections: maxConns,

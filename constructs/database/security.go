@@ -156,7 +156,7 @@ func secure(scope constructs.Construct, p Props, db constructs.IConstruct, sg aw
 	secret := masterSecret(db)
 	secret.ApplyRemovalPolicy(keptWithData(p.RemovalPolicy), nil)
 	rotate(scope, p, addRotation)
-	fixPorts(scope, sg, port(p.Engine))
+	fixPorts(scope, sg, defaultPort(p.Engine))
 	suppressions(p, db.Node().DefaultChild().(awscdk.CfnResource), instances, secret)
 }
 

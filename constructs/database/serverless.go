@@ -15,6 +15,9 @@ import (
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
+// defaultMinCapacity is ServerlessProps.MinCapacity's default, in ACUs.
+const defaultMinCapacity = 0.5
+
 // ServerlessProps configures an Aurora Serverless v2 cluster.
 type ServerlessProps struct {
 	Props
@@ -60,8 +63,8 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	}
 	p.Props = p.Props.withDefaults()
 	if p.MinCapacity == nil {
-		half := 0.5
-		p.MinCapacity = &half
+		min := defaultMinCapacity
+		p.MinCapacity = &min
 	}
 	if p.MaxCapacity == 0 {
 		p.MaxCapacity = 4
@@ -161,7 +164,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		DeletionProtection:            p.DeletionProtection,
 		RemovalPolicy:                 p.RemovalPolicy,
 		CloudwatchLogsExports:         logExports(true, p.Engine),
-		Port:                          jsii.Number(port(p.Engine)),
+		Port:                          jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
 	})
@@ -181,6 +184,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		base: base{
 			Construct:      this,
 			props:          p.Props,
+			port:           defaultPort(p.Engine),
 			connections:    cluster.Connections(),
 			secret:         cluster.Secret(),
 			maxConnections: maxConns,

@@ -47,10 +47,17 @@ type Props struct {
 	// budget caps their direct connections. Aurora Serverless v2 can then pause at 0 ACU.
 	// Default: false (a proxy).
 	Direct bool
-	// Proxy configures the proxy. Its MaxConnectionsPercent comes from the budget and must
-	// be left 0; raise Headroom to keep more connections out of the proxy's reach.
+	// Proxy configures the proxy the pool builds. Its MaxConnectionsPercent comes from the
+	// budget and must be left 0; raise Headroom to keep more connections out of the
+	// proxy's reach. Not with ExistingProxy.
 	// Default: proxy defaults, with a borrow timeout of DefaultBorrowTimeoutSeconds.
 	Proxy *proxy.Props
+	// ExistingProxy is an RDS Proxy in front of Database that exists already
+	// (proxy.FromAttributes): the pool builds none, and the budget takes the proxy's
+	// MaxConnectionsPercent and borrow timeout as they are, refusing a share that reaches
+	// into the headroom. Not with Proxy or Direct.
+	// Default: none; the pool builds a proxy unless Direct.
+	ExistingProxy *proxy.Proxy
 	// Headroom is the number of connections kept out of the functions' reach for admin
 	// sessions, migrations, secret rotation and monitoring.
 	// Default: budget.DefaultHeadroom(max_connections).
@@ -123,6 +130,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	if p.Direct && p.Proxy != nil {
 		errs = append(errs, "{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
 	}
+	if p.ExistingProxy != nil && (p.Direct || p.Proxy != nil) {
+		errs = append(errs, "{ExistingProxy}: set with {Proxy} or {Direct}; give an existing proxy, settings for a new one, or {Direct}, one of them")
+	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
 		proxyProps = *p.Proxy
@@ -174,6 +184,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
 		cfg.MaxIdleConnectionsPercent = proxyProps.MaxIdleConnectionsPercent
 	}
+	if x := p.ExistingProxy; x != nil {
+		idle := x.Settings.MaxIdleConnectionsPercent
+		cfg.ProxyMaxConnectionsPercent, cfg.MaxIdleConnectionsPercent = x.Settings.MaxConnectionsPercent, &idle
+		cfg.BorrowTimeoutSeconds = float64(x.Settings.BorrowTimeoutSeconds)
+		cfg.Database += fmt.Sprintf(", behind the existing proxy %s (MaxConnectionsPercent %d, its own)",
+			*x.Node().Path(), x.Settings.MaxConnectionsPercent)
+	}
 	// The database-wide figures (the proxy's share) need no functions.
 	base, err := budget.Compute(cfg)
 	if err != nil {
@@ -192,9 +209,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		AllowAllOutbound: jsii.Bool(false),
 	})
 	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
-	if p.Direct {
+	switch {
+	case p.Direct:
 		p.Database.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
-	} else {
+	case p.ExistingProxy != nil:
+		pl.Proxy = p.ExistingProxy
+		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+	default:
 		proxyProps.Database = p.Database
 		proxyProps.Vpc = p.Vpc
 		proxyProps.MaxConnectionsPercent = base.ProxyMaxConnectionsPercent

@@ -61,19 +61,93 @@ type Props struct {
 	RequireTLS *bool
 }
 
-// Proxy is an RDS Proxy that requires TLS and IAM authentication.
+// Proxy is an RDS Proxy that requires TLS and IAM authentication: one New builds, or one
+// that exists already (FromAttributes).
 type Proxy struct {
 	constructs.Construct
 	// Proxy is the underlying RDS Proxy.
-	Proxy awsrds.DatabaseProxy
-	// SecurityGroup is the proxy's security group: ingress only from clients that the
-	// caller allows, egress only to the database port.
+	Proxy awsrds.IDatabaseProxy
+	// SecurityGroup is the security group New gives the proxy: ingress only from clients
+	// that the caller allows, egress only to the database port. Nil for a proxy from
+	// FromAttributes.
 	SecurityGroup awsec2.SecurityGroup
 	// Settings are the pool settings in effect, defaults applied.
 	Settings Settings
+	// Imported says the proxy exists already: its settings are its owner's, and lambdards
+	// changes nothing on it but the security-group rules that let clients in.
+	Imported bool
 
-	db            database.Database
+	port          int
+	connections   awsec2.Connections
 	connectPrefix *string // ConnectArn without the user
+}
+
+// Attributes describe an RDS Proxy that exists already, for FromAttributes: one whose
+// clients authenticate with IAM over TLS.
+type Attributes struct {
+	// ProxyName is the proxy's name. Required.
+	ProxyName string
+	// ProxyArn is the proxy's ARN (arn:aws:rds:REGION:ACCOUNT:db-proxy:prx-...), which names
+	// it in rds-db:connect policies. Required.
+	ProxyArn string
+	// Endpoint is the proxy's host name. Required.
+	Endpoint string
+	// Port is the port clients connect to: the database's. Required.
+	Port int
+	// SecurityGroups are the proxy's security groups; a pool allows its clients in
+	// through them. Required.
+	SecurityGroups []awsec2.ISecurityGroup
+	// MaxConnectionsPercent is the proxy's target group setting (1-100), which the
+	// connection budget takes as it is: the share of max_connections the proxy may open.
+	// Required.
+	MaxConnectionsPercent int
+	// MaxIdleConnectionsPercent is the proxy's target group setting.
+	// Default: half of MaxConnectionsPercent, RDS Proxy's own default.
+	MaxIdleConnectionsPercent *int
+	// BorrowTimeoutSeconds is the proxy's ConnectionBorrowTimeout, checked against each
+	// function's timeout.
+	// Default: 120, RDS Proxy's own default (RDS API Reference, ConnectionPoolConfiguration).
+	BorrowTimeoutSeconds *int
+}
+
+// FromAttributes represents an RDS Proxy that exists already, as
+// awsrds.DatabaseProxy_FromDatabaseProxyAttributes does, with the settings the connection
+// budget needs. It panics with every missing or invalid attribute.
+func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *Proxy {
+	var a Attributes
+	if attrs != nil {
+		a = *attrs
+	}
+	var errs []string
+	for _, f := range []struct{ name, value string }{{"ProxyName", a.ProxyName}, {"ProxyArn", a.ProxyArn}, {"Endpoint", a.Endpoint}} {
+		if f.value == "" {
+			errs = append(errs, "{"+f.name+"}: required")
+		}
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		errs = append(errs, fmt.Sprintf("{Port} %d: must be the database's port, 1 to 65535", a.Port))
+	}
+	if len(a.SecurityGroups) == 0 {
+		errs = append(errs, "{SecurityGroups}: required, the proxy's security groups (clients are let in through them)")
+	}
+	s, problems := settings(Props{MaxConnectionsPercent: a.MaxConnectionsPercent, MaxIdleConnectionsPercent: a.MaxIdleConnectionsPercent,
+		BorrowTimeoutSeconds: a.BorrowTimeoutSeconds})
+	if a.MaxConnectionsPercent == 0 {
+		problems = append([]string{"{MaxConnectionsPercent}: required, the proxy's own setting (the connection budget takes it as it is)"}, problems...)
+	}
+	errs = append(errs, problems...)
+	if len(errs) > 0 {
+		panic(fields.Errorf("%s/%s: invalid proxy attributes:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	}
+	this := constructs.NewConstruct(scope, id)
+	px := awsrds.DatabaseProxy_FromDatabaseProxyAttributes(this, jsii.String("Proxy"), &awsrds.DatabaseProxyAttributes{
+		DbProxyName: jsii.String(a.ProxyName), DbProxyArn: jsii.String(a.ProxyArn), Endpoint: jsii.String(a.Endpoint),
+		SecurityGroups: &a.SecurityGroups,
+	})
+	return &Proxy{Construct: this, Proxy: px, Settings: s, Imported: true, port: a.Port,
+		connections: awsec2.NewConnections(&awsec2.ConnectionsProps{
+			SecurityGroups: &a.SecurityGroups, DefaultPort: awsec2.Port_Tcp(jsii.Number(a.Port)),
+		})}
 }
 
 // Settings are a proxy's pool settings after defaults.
@@ -110,7 +184,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, subnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v: select isolated subnets of the VPC, or add an isolated tier to it (aws-cdk-lib's SubnetType PRIVATE_ISOLATED)", err))
 		}
 		if len(routes) > 0 {
 			errs = append(errs, fmt.Sprintf("{VpcSubnets}: an RDS Proxy must not be reachable from, or reach, the internet, but %s; "+
@@ -179,17 +253,17 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	px.Node().AddDependency(policy)
 	// awsrds.DatabaseProxy itself allows the proxy's security group into the database's on
 	// the database port, and nothing else.
-	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, db: p.Database}
+	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: px.Connections()}
 }
 
 // Endpoint is the proxy's host name.
 func (x *Proxy) Endpoint() *string { return x.Proxy.Endpoint() }
 
 // Port is the port clients connect to: the database's.
-func (x *Proxy) Port() int { return x.db.Port() }
+func (x *Proxy) Port() int { return x.port }
 
 // Connections controls the proxy's network access.
-func (x *Proxy) Connections() awsec2.Connections { return x.Proxy.Connections() }
+func (x *Proxy) Connections() awsec2.Connections { return x.connections }
 
 // ConnectArn is the resource of rds-db:connect for connecting through the proxy as user:
 // arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER, where prx-ID ends the proxy's ARN
