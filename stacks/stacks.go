@@ -121,7 +121,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	// Functions may reach the interface endpoints the user asked for; the Secrets Manager
 	// endpoint added for rotation and the provisioner is not theirs.
 	for _, name := range slices.Sorted(slices.Values(cfg.InterfaceEndpoints)) {
-		a.Network.Endpoints[name].Connections().AllowDefaultPortFrom(a.Pool.ClientSecurityGroup, jsii.String("HTTPS from lambdards functions"))
+		a.Pool.ClientSecurityGroup.Connections().AllowTo(a.Network.Endpoints[name], a.Network.Endpoints[name].Connections().DefaultPort(), jsii.String("HTTPS from lambdards functions"))
 	}
 
 	shards := Shard(functionNames(cfg.Functions), FunctionsPerStack)

@@ -102,7 +102,9 @@ func rotate(scope constructs.Construct, p Props, add func(*awsrds.RotationSingle
 		Description:      jsii.String("lambdards database: master secret rotation function, to the database and Secrets Manager only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("from the lambdards database's rotation function"))
+	// Written as the rotation function's rule (AllowTo): both rules land in this stack, so
+	// an endpoint of a VPC in another stack does not make that stack depend on this one.
+	sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("from the lambdards database's rotation function"))
 	add(&awsrds.RotationSingleUserOptions{
 		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(*p.RotationDays)),
 		VpcSubnets:         p.VpcSubnets,

@@ -208,13 +208,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
+	// The client group's rules are written as its own (AllowTo), so they land in the pool's
+	// stack even when the database or the proxy is in a stack of the team's.
 	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
+	clients := pl.ClientSecurityGroup.Connections()
 	switch {
 	case p.Direct:
-		p.Database.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+		clients.AllowTo(p.Database.Connections(), port, jsii.String("from lambdards functions"))
 	case p.ExistingProxy != nil:
 		pl.Proxy = p.ExistingProxy
-		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	default:
 		proxyProps.Database = p.Database
 		proxyProps.Vpc = p.Vpc
@@ -222,7 +225,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		idle := base.ProxyMaxIdleConnectionsPercent
 		proxyProps.MaxIdleConnectionsPercent = &idle
 		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
-		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	}
 	// Kept, not looked up per function: every jsii call costs a round trip to node.
 	pl.host = p.Database.Endpoint()

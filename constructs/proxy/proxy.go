@@ -253,7 +253,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	px.Node().AddDependency(policy)
 	// awsrds.DatabaseProxy itself allows the proxy's security group into the database's on
 	// the database port, and nothing else.
-	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: px.Connections()}
+	// aws-cdk-lib's DatabaseProxy knows no default port: give its clients the database's.
+	conns := awsec2.NewConnections(&awsec2.ConnectionsProps{
+		SecurityGroups: &[]awsec2.ISecurityGroup{sg}, DefaultPort: awsec2.Port_Tcp(jsii.Number(p.Database.Port())),
+	})
+	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: conns}
 }
 
 // Endpoint is the proxy's host name.
@@ -262,7 +266,7 @@ func (x *Proxy) Endpoint() *string { return x.Proxy.Endpoint() }
 // Port is the port clients connect to: the database's.
 func (x *Proxy) Port() int { return x.port }
 
-// Connections controls the proxy's network access.
+// Connections controls the proxy's network access; its default port is the database's.
 func (x *Proxy) Connections() awsec2.Connections { return x.connections }
 
 // ConnectArn is the resource of rds-db:connect for connecting through the proxy as user:

@@ -131,9 +131,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		Description:      jsii.String("lambdards users provisioner: the database port and the Secrets Manager endpoint only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	p.Database.Connections().AllowFrom(sg, awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
+	// The provisioner's rules (AllowTo) land in its own stack, whichever stack holds the
+	// database and the endpoint: a stack of the team's does not come to depend on this one.
+	sg.Connections().AllowTo(p.Database.Connections(), awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
 	if p.SecretsManagerEndpoint != nil {
-		p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
+		sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("HTTPS from the lambdards users provisioner"))
 	} else {
 		// Secrets Manager's public endpoint, through the subnets' NAT gateway.
 		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
