@@ -139,7 +139,7 @@ func TestPoolInVpcWithoutIsolatedTier(t *testing.T) {
 	db := database.FromInstanceAttributes(stack, jsii.String("Orders"), &database.InstanceAttributes{
 		Attributes: database.Attributes{Engine: database.Postgres, Identifier: "orders", Endpoint: "orders.example", ResourceID: "db-ABC",
 			SecurityGroups: []awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-1"), nil)},
-			DatabaseName: "orders", MaxConnections: 100},
+			DatabaseName:   "orders", MaxConnections: 100},
 	})
 	msg := panictest.Message(t, func() { pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: vpc}) })
 	for _, want := range []string{"Team/Pool/Proxy: invalid proxy:", "VpcSubnets: There are no 'Isolated' subnet groups in this VPC",
