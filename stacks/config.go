@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 )
@@ -435,7 +436,7 @@ func (c Config) contradictions() []string {
 // like. Package database judges them, with the rules its constructs apply; this names the
 // context keys (its settings are named as they are) and where a value came from.
 func (c Config) unsupported() []string {
-	e := database.Engine(c.Engine)
+	e := dbspec.Engine(c.Engine)
 	var problems []database.Problem
 	if c.Database == "serverless" {
 		problems = database.CheckServerless(e, c.EngineVersion, c.MinAcu, c.MaxAcu)

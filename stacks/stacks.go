@@ -25,7 +25,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // App is the default app's stacks and the constructs in them.
@@ -72,7 +72,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	common := database.Props{
 		Vpc:                       a.Network.Vpc,
 		VpcSubnets:                a.Network.DatabaseSubnets,
-		Engine:                    database.Engine(cfg.Engine),
+		Engine:                    dbspec.Engine(cfg.Engine),
 		EngineVersion:             cfg.EngineVersion,
 		MaxConnections:            cfg.MaxConnections,
 		BackupRetentionDays:       cfg.BackupRetentionDays,
@@ -149,7 +149,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 			Pool: a.Pool,
 			AttachOptions: pool.AttachOptions{
 				DatabaseUser:              f.DatabaseUser,
-				Access:                    dbuser.Access(f.Access),
+				Access:                    dbspec.Access(f.Access),
 				Schema:                    f.Schema,
 				Tables:                    f.Tables,
 				Weight:                    f.Weight,

@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Lambda account defaults.
@@ -72,7 +74,7 @@ type Config struct {
 	// "aurora-postgresql serverless v2 (0.5-4 ACU)".
 	Database string
 	// Engine is the database engine. Required.
-	Engine Engine
+	Engine dbspec.Engine
 	// MaxConnections is the max_connections value written into the parameter
 	// group (see InstanceMaxConnections and ServerlessMaxConnections).
 	// Required: 1 to 262143 for PostgreSQL, 1 to 100000 for MySQL.
@@ -156,11 +158,11 @@ type Allocation struct {
 
 // Result is the connection budget of a database and its functions.
 type Result struct {
-	Database            string `json:"database"`
-	Engine              Engine `json:"engine"`
-	MaxConnections      int    `json:"maxConnections"`
-	ReservedConnections int    `json:"reservedConnections"`
-	Headroom            int    `json:"headroom"`
+	Database            string        `json:"database"`
+	Engine              dbspec.Engine `json:"engine"`
+	MaxConnections      int           `json:"maxConnections"`
+	ReservedConnections int           `json:"reservedConnections"`
+	Headroom            int           `json:"headroom"`
 	// Usable is MaxConnections - ReservedConnections - Headroom.
 	Usable int  `json:"usableConnections"`
 	Proxy  bool `json:"proxy"`
@@ -492,12 +494,12 @@ type function struct {
 
 func validateDatabase(c Config, errs *problems) bool {
 	n := len(*errs)
-	if !c.Engine.valid() {
-		errs.add("{Engine} %q is not supported: use %q or %q", c.Engine, Postgres, MySQL)
+	if !c.Engine.Valid() {
+		errs.add("{Engine} %q is not supported: use %q or %q", c.Engine, dbspec.Postgres, dbspec.MySQL)
 	}
 	if c.MaxConnections < 1 {
 		errs.add("{MaxConnections} %d is out of range: it must be at least 1", c.MaxConnections)
-	} else if c.Engine.valid() && c.MaxConnections > maxConnectionsLimit(c.Engine) {
+	} else if c.Engine.Valid() && c.MaxConnections > maxConnectionsLimit(c.Engine) {
 		errs.add("{MaxConnections} %d is out of range: %s accepts at most %d", c.MaxConnections, c.Engine, maxConnectionsLimit(c.Engine))
 	}
 	if c.ReservedConnections < 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // ExampleNewServerless builds an Aurora Serverless v2 PostgreSQL cluster of up to 8 ACU;
@@ -33,7 +34,7 @@ func ExampleFromInstanceAttributes() {
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Data"), nil)
 	db := database.FromInstanceAttributes(stack, jsii.String("Billing"), &database.InstanceAttributes{
 		Attributes: database.Attributes{
-			Engine: database.Postgres, Identifier: "billing", Endpoint: "billing.example.us-east-1.rds.amazonaws.com",
+			Engine: dbspec.Postgres, Identifier: "billing", Endpoint: "billing.example.us-east-1.rds.amazonaws.com",
 			ResourceID: "db-ABC", DatabaseName: "billing",
 			SecurityGroups: []awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-1"), nil)},
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 )
 
@@ -20,7 +21,7 @@ import (
 // its max_connections is known.
 type Attributes struct {
 	// Engine is the database's engine family. Required.
-	Engine Engine
+	Engine dbspec.Engine
 	// Identifier is the DB instance or DB cluster identifier. Required.
 	Identifier string
 	// Endpoint is the instance's or the cluster's (writer) host name. Required.
@@ -99,7 +100,7 @@ func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *Insta
 	switch {
 	case maxConns == 0 && a.InstanceClass == "":
 		errs = append(errs, "{MaxConnections}, {InstanceClass}: give the instance's max_connections, or its class to derive it from")
-	case maxConns == 0 && slices.Contains(Engines, a.Engine):
+	case maxConns == 0 && slices.Contains(dbspec.Engines, a.Engine):
 		n, err := budget.InstanceMaxConnections(a.Engine, a.InstanceClass)
 		if err != nil {
 			errs = append(errs, fields.In(err, fields.Raw))
@@ -140,7 +141,7 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	switch {
 	case maxConns == 0 && a.MaxCapacity == 0:
 		errs = append(errs, "{MaxConnections}, {MaxCapacity}: give the cluster's max_connections, or its Serverless v2 capacity to derive it from")
-	case maxConns == 0 && slices.Contains(Engines, a.Engine):
+	case maxConns == 0 && slices.Contains(dbspec.Engines, a.Engine):
 		n, err := budget.ServerlessMaxConnections(a.Engine, minACU, a.MaxCapacity)
 		if err != nil {
 			errs = append(errs, fields.In(err, fields.Raw))
@@ -168,8 +169,8 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 // check reports every missing or invalid attribute.
 func (a Attributes) check() []string {
 	var errs []string
-	if !slices.Contains(Engines, a.Engine) {
-		errs = append(errs, fmt.Sprintf("{Engine} %q: must be one of %q", a.Engine, Engines))
+	if !slices.Contains(dbspec.Engines, a.Engine) {
+		errs = append(errs, fmt.Sprintf("{Engine} %q: must be one of %q", a.Engine, dbspec.Engines))
 	}
 	for _, f := range []struct{ name, value string }{{"Identifier", a.Identifier}, {"Endpoint", a.Endpoint}, {"ResourceID", a.ResourceID}} {
 		if f.value == "" {
@@ -228,15 +229,15 @@ func (im *Imported) ProxyTarget() awsrds.ProxyTarget { return im.target() }
 // AutoPause reports whether the cluster pauses when idle (MinCapacity 0).
 func (im *Imported) AutoPause() bool { return im.autoPause }
 
-func instanceEngineFamily(e Engine) awsrds.IInstanceEngine {
-	if e == MySQL {
+func instanceEngineFamily(e dbspec.Engine) awsrds.IInstanceEngine {
+	if e == dbspec.MySQL {
 		return awsrds.DatabaseInstanceEngine_MYSQL()
 	}
 	return awsrds.DatabaseInstanceEngine_POSTGRES()
 }
 
-func clusterEngineFamily(e Engine) awsrds.IClusterEngine {
-	if e == MySQL {
+func clusterEngineFamily(e dbspec.Engine) awsrds.IClusterEngine {
+	if e == dbspec.MySQL {
 		return awsrds.DatabaseClusterEngine_AURORA_MYSQL()
 	}
 	return awsrds.DatabaseClusterEngine_AURORA_POSTGRESQL()

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
@@ -188,9 +189,9 @@ func (i *Instance) ProxyTarget() awsrds.ProxyTarget {
 // AutoPause is always false: RDS instances do not pause.
 func (i *Instance) AutoPause() bool { return false }
 
-func instanceEngine(e Engine, version string) awsrds.IInstanceEngine {
+func instanceEngine(e dbspec.Engine, version string) awsrds.IInstanceEngine {
 	major := majorVersion(e, version)
-	if e == MySQL {
+	if e == dbspec.MySQL {
 		return awsrds.DatabaseInstanceEngine_Mysql(&awsrds.MySqlInstanceEngineProps{
 			Version: awsrds.MysqlEngineVersion_Of(jsii.String(version), jsii.String(major)),
 		})
@@ -201,9 +202,9 @@ func instanceEngine(e Engine, version string) awsrds.IInstanceEngine {
 }
 
 // majorVersion is "17" for PostgreSQL 17.7 and "8.4" for MySQL 8.4.8.
-func majorVersion(e Engine, version string) string {
+func majorVersion(e dbspec.Engine, version string) string {
 	parts := strings.Split(version, ".")
-	if e == MySQL && len(parts) > 1 {
+	if e == dbspec.MySQL && len(parts) > 1 {
 		return parts[0] + "." + parts[1]
 	}
 	return parts[0]

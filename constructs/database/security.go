@@ -8,6 +8,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -182,7 +183,7 @@ func suppressions(p Props, db awscdk.CfnResource, instances []awscdk.CfnResource
 				nag.NISTAndHIPAA("RDSEnhancedMonitoringEnabled")...)
 		}
 	}
-	if p.Engine == MySQL {
+	if p.Engine == dbspec.MySQL {
 		nag.SuppressFindings(db, "The general log records every statement with its values, a copy of the data at a high cost; "+
 			"connections, DDL and DCL go to the exported audit log, and errors and slow queries are exported too.",
 			[]string{"LogExport::general"}, nag.NISTAndHIPAA("RDSLoggingEnabled")...)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
@@ -170,7 +171,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	})
 	secure(this, p.Props, cluster, sg, monitor,
 		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
-	if p.Engine == MySQL {
+	if p.Engine == dbspec.MySQL {
 		nag.Suppress(cluster.Node().DefaultChild(), "Backtrack is off: it is not offered in every Region, can only be chosen when the cluster is "+
 			"created, and bills for change records; point-in-time restore from automated backups undoes the same mistakes, more slowly.",
 			"AwsSolutions-RDS14")
@@ -215,8 +216,8 @@ func acu(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-func clusterEngine(e Engine, version string) awsrds.IClusterEngine {
-	if e == MySQL {
+func clusterEngine(e dbspec.Engine, version string) awsrds.IClusterEngine {
+	if e == dbspec.MySQL {
 		// Aurora MySQL 3 versions are written "8.0.mysql_aurora.3.10.0" in the RDS API.
 		full := "8.0.mysql_aurora." + version
 		return awsrds.DatabaseClusterEngine_AuroraMysql(&awsrds.AuroraMysqlClusterEngineProps{

@@ -140,7 +140,7 @@ func TestInvalidProps(t *testing.T) {
 		{"no pool", function.Props{Entry: "x"}, []string{"Pool: required"}},
 		{"no entry", function.Props{Pool: f.Pool, AttachOptions: pool.AttachOptions{DatabaseUser: "items"}}, []string{"Entry: required"}},
 		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()}, []string{"DatabaseUser: required when the pool provisions no users"}},
-		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, []string{`DatabaseUser "lambdards": is the master user`}},
+		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, []string{`DatabaseUser "lambdards" is the master user`}},
 		{"all at once", function.Props{
 			Pool:           f.Pool,
 			Entry:          cdktest.SampleEntry(),

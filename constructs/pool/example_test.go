@@ -13,7 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Example embeds lambdards's constructs in another CDK app: an isolated VPC, an Aurora
@@ -47,14 +47,14 @@ func Example() {
 	})
 	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc, ClientSubnets: net.FunctionSubnets, Users: provisioner})
 	function.New(stack, jsii.String("Api"), &function.Props{Pool: pl, Entry: "../../functions/items",
-		AttachOptions: pool.AttachOptions{Weight: 2, Access: dbuser.Write}})
+		AttachOptions: pool.AttachOptions{Weight: 2, Access: dbspec.Write}})
 	// A function of any runtime joins with Attach.
 	search := awslambda.NewFunction(stack, jsii.String("Search"), &awslambda.FunctionProps{
 		Runtime: awslambda.Runtime_NODEJS_22_X(), Handler: jsii.String("index.handler"),
 		Code: awslambda.Code_FromInline(jsii.String("exports.handler = async () => ({})")),
 		Vpc:  net.Vpc, VpcSubnets: net.FunctionSubnets, Timeout: awscdk.Duration_Seconds(jsii.Number(20)),
 	})
-	pl.Attach(search, &pool.AttachOptions{Access: dbuser.Read})
+	pl.Attach(search, &pool.AttachOptions{Access: dbspec.Read})
 	app.Synth(nil)
 
 	budget, err := pl.Budget()

@@ -13,6 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/internal/panictest"
@@ -37,7 +38,7 @@ func teamApp() (awscdk.App, awscdk.Stack, awsec2.Vpc, awsec2.ISecurityGroup) {
 func TestExistingInstance(t *testing.T) {
 	app, stack, vpc, sg := teamApp()
 	db := database.FromInstanceAttributes(stack, jsii.String("Orders"), &database.InstanceAttributes{
-		Attributes: database.Attributes{Engine: database.Postgres, Identifier: "orders", Endpoint: "orders.abc.us-east-1.rds.amazonaws.com",
+		Attributes: database.Attributes{Engine: dbspec.Postgres, Identifier: "orders", Endpoint: "orders.abc.us-east-1.rds.amazonaws.com",
 			ResourceID: "db-ABC", SecurityGroups: []awsec2.ISecurityGroup{sg}, DatabaseName: "orders", MaxConnections: 500},
 	})
 	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: vpc})
@@ -78,7 +79,7 @@ func TestExistingClusterAndProxy(t *testing.T) {
 	build := func(percent int) (*pool.Pool, awscdk.Stack) {
 		_, stack, vpc, sg := teamApp()
 		db := database.FromClusterAttributes(stack, jsii.String("Orders"), &database.ClusterAttributes{
-			Attributes: database.Attributes{Engine: database.MySQL, Identifier: "orders", Endpoint: "orders.cluster-abc.us-east-1.rds.amazonaws.com",
+			Attributes: database.Attributes{Engine: dbspec.MySQL, Identifier: "orders", Endpoint: "orders.cluster-abc.us-east-1.rds.amazonaws.com",
 				ResourceID: "cluster-ABC", SecurityGroups: []awsec2.ISecurityGroup{sg}, DatabaseName: "orders"},
 			MinCapacity: jsii.Number(1), MaxCapacity: 8,
 		})
@@ -137,7 +138,7 @@ func TestPoolInVpcWithoutIsolatedTier(t *testing.T) {
 	stack := awscdk.NewStack(app, jsii.String("Team"), nil)
 	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{MaxAzs: jsii.Number(2), NatGateways: jsii.Number(1)})
 	db := database.FromInstanceAttributes(stack, jsii.String("Orders"), &database.InstanceAttributes{
-		Attributes: database.Attributes{Engine: database.Postgres, Identifier: "orders", Endpoint: "orders.example", ResourceID: "db-ABC",
+		Attributes: database.Attributes{Engine: dbspec.Postgres, Identifier: "orders", Endpoint: "orders.example", ResourceID: "db-ABC",
 			SecurityGroups: []awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("Sg"), jsii.String("sg-1"), nil)},
 			DatabaseName:   "orders", MaxConnections: 100},
 	})

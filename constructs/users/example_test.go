@@ -12,7 +12,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Example gives a pool's functions database users of their own, created at deploy.
@@ -31,7 +31,7 @@ func Example() {
 	})
 	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc, ClientSubnets: n.FunctionSubnets, Users: provisioner})
 	fn := function.New(stack, jsii.String("Reports"), &function.Props{
-		Pool: pl, Entry: "../../functions/items", AttachOptions: pool.AttachOptions{Access: dbuser.Read, Tables: []string{"orders"}},
+		Pool: pl, Entry: "../../functions/items", AttachOptions: pool.AttachOptions{Access: dbspec.Read, Tables: []string{"orders"}},
 	})
 	fmt.Println(fn.Member.DatabaseUser, *fn.Member.User.Node().Path())
 	// Output:

@@ -30,7 +30,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
@@ -247,12 +247,9 @@ func newProvider(scope constructs.Construct, fn *golambda.Function, key awskms.I
 // User declares u in the database: a custom resource in scope, with construct ID id,
 // that creates the user at deploy, changes it when the declaration changes, and drops it
 // when removed. It panics when u is not valid.
-func (p *Provisioner) User(scope constructs.Construct, id string, u dbuser.User) awscdk.CustomResource {
-	if err := u.Validate(); err != nil {
-		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
-	}
-	if u.Name == p.db.MasterUsername() {
-		panic(fields.Errorf("%s/%s: {DatabaseUser} %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
+func (p *Provisioner) User(scope constructs.Construct, id string, u dbspec.User) awscdk.CustomResource {
+	if err := u.ValidateFor(p.db.MasterUsername()); err != nil {
+		panic(fields.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
 	}
 	spec, _ := json.Marshal(u)
 	props := maps.Clone(p.props)

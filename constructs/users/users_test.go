@@ -13,7 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
@@ -27,9 +27,9 @@ func TestOneUserPerFunction(t *testing.T) {
 		id    string
 		props function.Props
 	}{
-		{"Reports", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.Read}}},
-		{"Orders", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "orders_rw", Access: dbuser.Write, Tables: []string{"orders", "order_lines"}}}},
-		{"Migrator", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.DDL, Schema: "app"}}},
+		{"Reports", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.Read}}},
+		{"Orders", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "orders_rw", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}}},
+		{"Migrator", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.DDL, Schema: "app"}}},
 	} {
 		fn.props.Pool, fn.props.Entry = f.Pool, cdktest.SampleEntry()
 		function.New(f.Functions, jsii.String(fn.id), &fn.props)
@@ -142,7 +142,7 @@ func TestInvalidUsers(t *testing.T) {
 		{"unknown access", function.Props{AttachOptions: pool.AttachOptions{Access: "admin"}}, `"admin" is not an access level, want read, write or ddl`},
 		{"the master user", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, "lambdards"},
 		{"a reserved name", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "rdsadmin"}}, "rdsadmin"},
-		{"ddl on named tables", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.DDL, Tables: []string{"t"}}}, "ddl"},
+		{"ddl on named tables", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.DDL, Tables: []string{"t"}}}, "ddl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := cdktest.NewProvisionedFixture(nil)
@@ -153,7 +153,7 @@ func TestInvalidUsers(t *testing.T) {
 	}
 	f := cdktest.NewFixture(nil, nil)
 	panictest.Contains(t, func() {
-		function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{Access: dbuser.Write}})
+		function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{Access: dbspec.Write}})
 	}, "the pool provisions no users")
 	panictest.Contains(t, func() {
 		users.New(f.Data, jsii.String("Users"), &users.Props{Database: f.Database, Vpc: f.Network.Vpc})

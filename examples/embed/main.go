@@ -21,6 +21,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/runner"
 )
 
@@ -78,7 +79,7 @@ func Build(app awscdk.App) (*Team, error) {
 	// proxy in.
 	billing := database.FromInstanceAttributes(t.Data, jsii.String("Billing"), &database.InstanceAttributes{
 		Attributes: database.Attributes{
-			Engine: database.Postgres, Identifier: "billing", Endpoint: "billing.c0ffee.eu-west-1.rds.amazonaws.com",
+			Engine: dbspec.Postgres, Identifier: "billing", Endpoint: "billing.c0ffee.eu-west-1.rds.amazonaws.com",
 			ResourceID: "db-BILLING", DatabaseName: "billing", MaxConnections: 400,
 			SecurityGroups: []awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(t.Data, jsii.String("BillingSg"), jsii.String("sg-0b111"), nil)},
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/internal/testdb"
 )
@@ -59,9 +60,9 @@ func newUser(t *testing.T, srv server, name string) dbconn.Config {
 	cfg := dbconn.Config{User: name, Database: name, Auth: dbconn.AuthPassword, Password: name + "-pw", TLS: dbconn.TLSDisable}
 	switch s := srv.(type) {
 	case *testdb.Postgres:
-		cfg.Engine, cfg.Host, cfg.Port = dbconn.Postgres, s.Host, s.Port
+		cfg.Engine, cfg.Host, cfg.Port = dbspec.Postgres, s.Host, s.Port
 	case *testdb.MariaDB:
-		cfg.Engine, cfg.Host, cfg.Port = dbconn.MySQL, s.Host, s.Port
+		cfg.Engine, cfg.Host, cfg.Port = dbspec.MySQL, s.Host, s.Port
 	default:
 		t.Fatalf("newUser: unknown server %T", srv)
 	}
