@@ -303,10 +303,7 @@ func identifier(s string) bool {
 
 // fail panics with every problem found, prefixed with the construct's path.
 func fail(scope constructs.Construct, id *string, errs []string) {
-	if len(errs) == 0 {
-		return
-	}
-	panic(fields.Errorf("%s/%s: invalid database:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "database")
 }
 
 // base holds what both variants build and expose.

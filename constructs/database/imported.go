@@ -91,10 +91,7 @@ var _ Database = (*Imported)(nil)
 // awsrds.DatabaseInstance_FromDatabaseInstanceAttributes does, with what the connection
 // budget needs. It panics with every missing or invalid attribute.
 func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *InstanceAttributes) *Imported {
-	var a InstanceAttributes
-	if attrs != nil {
-		a = *attrs
-	}
+	a := fields.Of(attrs)
 	errs := a.Attributes.check()
 	maxConns, how := a.MaxConnections, "given"
 	switch {
@@ -128,10 +125,7 @@ func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *Insta
 // awsrds.DatabaseCluster_FromDatabaseClusterAttributes does, with what the connection
 // budget needs. It panics with every missing or invalid attribute.
 func FromClusterAttributes(scope constructs.Construct, id *string, attrs *ClusterAttributes) *Imported {
-	var a ClusterAttributes
-	if attrs != nil {
-		a = *attrs
-	}
+	a := fields.Of(attrs)
 	errs := a.Attributes.check()
 	maxConns, how := a.MaxConnections, "given"
 	minACU := defaultMinCapacity

@@ -49,10 +49,7 @@ var _ Database = (*Instance)(nil)
 // NewInstance builds an RDS database instance. It panics with one error listing every
 // invalid setting.
 func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *Instance {
-	var p InstanceProps
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	p.Props = p.Props.withDefaults()
 	if p.InstanceClass == "" {
 		p.InstanceClass = "t4g.micro"

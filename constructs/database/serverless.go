@@ -58,10 +58,7 @@ var _ Database = (*Serverless)(nil)
 // NewServerless builds an Aurora Serverless v2 cluster. It panics with one error listing
 // every invalid setting.
 func NewServerless(scope constructs.Construct, id *string, props *ServerlessProps) *Serverless {
-	var p ServerlessProps
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	p.Props = p.Props.withDefaults()
 	if p.MinCapacity == nil {
 		min := defaultMinCapacity

@@ -138,9 +138,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 	if p.Pool != nil {
 		errs = append(errs, p.Pool.Check(name, &p.AttachOptions)...)
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s: invalid function:\n  - %s", name, strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(name, "function")
 	f := &Function{}
 	// Built as a Go construct of its own, so that the function itself passes to aws-cdk-lib
 	// as an IGrantable and an IConnectable.
@@ -200,10 +198,7 @@ var (
 // withDefaults returns props (nil means all defaults) with the function's own defaults
 // applied (the pool applies AttachOptions'), and every invalid setting.
 func withDefaults(props *Props) (Props, []string) {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	var errs []string
 	if p.Pool == nil {
 		errs = append(errs, "{Pool}: required")

@@ -279,10 +279,7 @@ func endpointID(svc awsec2.InterfaceVpcEndpointAwsService) string {
 }
 
 func withDefaults(props *Props) Props {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	if p.MaxAzs == 0 {
 		p.MaxAzs = 2
 	}

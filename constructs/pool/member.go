@@ -100,9 +100,7 @@ type class struct{ weight, conns int }
 func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds float64, opts *AttachOptions,
 	build func(*Member) awslambda.Function) *Member {
 	o, errs := pl.check(name, opts)
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s: invalid function in pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(name, "function in pool "+pl.path)
 	if pl.users == nil {
 		pl.users, pl.functions, pl.classes = map[string]string{}, map[any]*Member{}, map[class]*float64{}
 	}

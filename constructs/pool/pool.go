@@ -15,7 +15,6 @@ package pool
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -116,45 +115,36 @@ var _ awsec2.IConnectable = (*Pool)(nil)
 
 // New builds a Pool. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Pool {
-	var p Props
-	if props != nil {
-		p = *props
-	}
-	var errs []string
-	if p.Database == nil {
-		errs = append(errs, "{Database}: required")
-	}
-	if p.Vpc == nil {
-		errs = append(errs, "{Vpc}: required")
-	}
+	p := fields.Of(props)
+	var errs fields.Problems
+	errs.Require("Database", p.Database != nil)
+	errs.Require("Vpc", p.Vpc != nil)
 	if p.Direct && p.Proxy != nil {
-		errs = append(errs, "{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
+		errs.Add("{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
 	}
 	if p.ExistingProxy != nil && (p.Direct || p.Proxy != nil) {
-		errs = append(errs, "{ExistingProxy}: set with {Proxy} or {Direct}; give an existing proxy, settings for a new one, or {Direct}, one of them")
+		errs.Add("{ExistingProxy}: set with {Proxy} or {Direct}; give an existing proxy, settings for a new one, or {Direct}, one of them")
 	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
 		proxyProps = *p.Proxy
 	}
 	if proxyProps.MaxConnectionsPercent != 0 {
-		errs = append(errs, fmt.Sprintf("{Proxy.MaxConnectionsPercent} %d: the connection budget sets it; leave it 0 and raise {Headroom} to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
+		errs.Add("{Proxy.MaxConnectionsPercent} %d: the connection budget sets it; leave it 0 and raise {Headroom} to keep connections from the proxy", proxyProps.MaxConnectionsPercent)
 	}
 	if p.Headroom != nil && *p.Headroom < 0 {
-		errs = append(errs, fmt.Sprintf("{Headroom} %d: must be 0 or more", *p.Headroom))
+		errs.Add("{Headroom} %d: must be 0 or more", *p.Headroom)
 	}
 	var subnetsErr error
 	if p.Vpc != nil {
 		if _, err := network.Select(p.Vpc, p.ClientSubnets, "{ClientSubnets}"); err != nil {
 			subnetsErr = err
 			if p.ClientSubnets != nil {
-				errs = append(errs, fields.In(err, fields.Raw))
+				errs.Add("%s", fields.In(err, fields.Raw))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	errs.Fail(*scope.Node().Path()+"/"+*id, "pool")
 	// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
 	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
 	if p.Database.AutoPause() && !p.Direct {

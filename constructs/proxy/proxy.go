@@ -114,10 +114,7 @@ type Attributes struct {
 // awsrds.DatabaseProxy_FromDatabaseProxyAttributes does, with the settings the connection
 // budget needs. It panics with every missing or invalid attribute.
 func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *Proxy {
-	var a Attributes
-	if attrs != nil {
-		a = *attrs
-	}
+	a := fields.Of(attrs)
 	var errs []string
 	for _, f := range []struct{ name, value string }{{"ProxyName", a.ProxyName}, {"ProxyArn", a.ProxyArn}, {"Endpoint", a.Endpoint}} {
 		if f.value == "" {
@@ -136,9 +133,7 @@ func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *
 		problems = append([]string{"{MaxConnectionsPercent}: required, the proxy's own setting (the connection budget takes it as it is)"}, problems...)
 	}
 	errs = append(errs, problems...)
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid proxy attributes:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "proxy attributes")
 	this := constructs.NewConstruct(scope, id)
 	px := awsrds.DatabaseProxy_FromDatabaseProxyAttributes(this, jsii.String("Proxy"), &awsrds.DatabaseProxyAttributes{
 		DbProxyName: jsii.String(a.ProxyName), DbProxyArn: jsii.String(a.ProxyArn), Endpoint: jsii.String(a.Endpoint),
@@ -160,10 +155,7 @@ type Settings struct {
 
 // New builds a Proxy. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Proxy {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	s, errs := settings(p)
 	if p.Database == nil {
 		errs = append(errs, "{Database}: required")
@@ -191,9 +183,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 				"select isolated subnets of the VPC (subnets without a route to an internet or NAT gateway), the database's", strings.Join(routes, "; ")))
 		}
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "proxy")
 	this := constructs.NewConstruct(scope, id)
 	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,

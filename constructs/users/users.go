@@ -17,7 +17,6 @@ import (
 	"maps"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -85,19 +84,12 @@ type Provisioner struct {
 
 // New builds a Provisioner. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
-	var p Props
-	if props != nil {
-		p = *props
-	}
-	var errs []string
-	if p.Database == nil {
-		errs = append(errs, "{Database}: required")
-	}
-	if p.Vpc == nil {
-		errs = append(errs, "{Vpc}: required")
-	}
+	p := fields.Of(props)
+	var errs fields.Problems
+	errs.Require("Database", p.Database != nil)
+	errs.Require("Vpc", p.Vpc != nil)
 	if p.Database != nil && p.Database.Secret() == nil {
-		errs = append(errs, "{Database}: has no master secret (an imported database given without a Secret); the provisioner "+
+		errs.Add("{Database}: has no master secret (an imported database given without a Secret); the provisioner " +
 			"signs in as the master user with it: give the database its Secret, or create the functions' users yourself")
 	}
 	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
@@ -105,19 +97,17 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	internetEgress := false
 	if p.Vpc != nil {
 		if _, err := network.Select(p.Vpc, p.VpcSubnets, "{VpcSubnets}"); err != nil {
-			errs = append(errs, fields.In(err, fields.Raw))
+			errs.Add("%s", fields.In(err, fields.Raw))
 		} else if routes, _ := network.InternetRoutes(p.Vpc, p.VpcSubnets); len(routes) > 0 {
 			internetEgress = true
 		}
 	}
 	if p.SecretsManagerEndpoint == nil && p.Vpc != nil && !internetEgress {
-		errs = append(errs, "{SecretsManagerEndpoint}: required in isolated subnets: the provisioner reads the master secret, "+
-			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with "+
+		errs.Add("{SecretsManagerEndpoint}: required in isolated subnets: the provisioner reads the master secret, " +
+			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with " +
 			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in {VpcSubnets}")
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}

@@ -77,3 +77,35 @@ func In(v any, name Namer) string {
 	}
 	return Render(err.Error(), name)
 }
+
+// Of is what a constructor works on: a copy of *props, or the zero value for nil (a nil
+// props pointer means all defaults).
+func Of[T any](props *T) T {
+	var p T
+	if props != nil {
+		p = *props
+	}
+	return p
+}
+
+// Problems collects a construct's invalid settings, each message naming its settings as
+// {GoName}, so that one Fail reports them all.
+type Problems []string
+
+// Add records a problem.
+func (p *Problems) Add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Require records "{name}: required" unless set.
+func (p *Problems) Require(name string, set bool) {
+	if !set {
+		*p = append(*p, "{"+name+"}: required")
+	}
+}
+
+// Fail panics, when there are problems, with one *Error that lists them under the
+// construct's path ("Data/Pool: invalid pool:").
+func (p Problems) Fail(path, what string) {
+	if len(p) > 0 {
+		panic(Errorf("%s: invalid %s:\n  - %s", path, what, strings.Join(p, "\n  - ")))
+	}
+}
