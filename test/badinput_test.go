@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/stacks"
 )
 
@@ -313,7 +314,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range badInputs {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			context := map[string]any{"lambdards:skipBundling": !tt.bundle}
+			context := map[string]any{golambda.SkipBundlingContext: !tt.bundle}
 			for k, v := range tt.context {
 				context[k] = v
 			}

@@ -116,8 +116,10 @@ type Definition struct {
 func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
 	out := make([]*Function, len(defs))
 	lambdas := make([]constructs.IConstruct, len(defs))
+	kit := golambda.KitOf(scope)
+	path := kit.Path(scope)
 	for i, d := range defs {
-		out[i] = build(scope, d.ID, d.Props)
+		out[i] = build(scope, kit, path, d.ID, d.Props)
 		lambdas[i] = out[i].Function
 	}
 	if len(lambdas) > 0 {
@@ -128,11 +130,10 @@ func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
 	return out
 }
 
-func build(scope constructs.Construct, id string, props *Props) *Function {
-	where := golambda.ScopeOf(scope)
+func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props *Props) *Function {
 	name := id
-	if where.Path != "" {
-		name = where.Path + "/" + id
+	if path != "" {
+		name = path + "/" + id
 	}
 	p, errs := withDefaults(props)
 	if p.Pool != nil {
@@ -159,8 +160,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 		}
 		built, err := golambda.New(this, golambda.Props{
 			Entry:               p.Entry,
-			SkipBundling:        golambda.SkipsBundling(p.Pool),
-			Stack:               where.Stack,
+			Kit:                 kit,
 			Vpc:                 m.Vpc,
 			VpcSubnets:          subnets,
 			SecurityGroup:       f.SecurityGroup,

@@ -140,7 +140,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	}}
 	fn, err := golambda.New(this, golambda.Props{
 		Entry:             p.Entry,
-		SkipBundling:      golambda.SkipsBundling(this),
+		Kit:               golambda.KitOf(scope),
 		Vpc:               p.Vpc,
 		VpcSubnets:        p.VpcSubnets,
 		SecurityGroup:     sg,

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/runner"
 )
@@ -71,7 +72,7 @@ func TestMain(m *testing.M) {
 // cost seconds and prove nothing here.
 func appProps() *awscdk.AppProps {
 	return &awscdk.AppProps{
-		Context:                         &map[string]any{"lambdards:skipBundling": true},
+		Context:                         &map[string]any{function.SkipBundlingContext: true},
 		BuiltinCloudFormationValidation: jsii.Bool(false),
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lambdards/lambdards/internal/gobuild"
 )
 
 var (
@@ -144,7 +146,7 @@ func run() error {
 			fns[fmt.Sprintf("fn%03d", i)] = map[string]any{"entry": "functions/items"}
 		}
 		fj, _ := json.Marshal(fns)
-		return map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), "lambdards:skipBundling": true}
+		return map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), gobuild.SkipContext: true}
 	}
 	type sized struct {
 		off, on []sample
