@@ -14,6 +14,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -24,7 +25,7 @@ func build(t *testing.T, newDB func(awscdk.Stack, database.Props) database.Datab
 	net := network.New(stack, jsii.String("Network"), &network.Props{
 		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
 	})
-	db := newDB(stack, cdktest.DatabaseProps(net))
+	db := newDB(stack, fixture.DatabaseProps(net))
 	return db, assertions.Template_FromStack(stack, nil)
 }
 
