@@ -226,6 +226,16 @@ func (p Props) withDefaults() Props {
 	return p
 }
 
+// CheckRemoval reports a deletion protection that a removal policy cannot honour (""
+// when they agree), as the constructs refuse it, naming its settings as {GoName}.
+func CheckRemoval(removal awscdk.RemovalPolicy, deletionProtection bool) string {
+	if removal == awscdk.RemovalPolicy_DESTROY && deletionProtection {
+		return "{DeletionProtection} true with {RemovalPolicy} destroy: deleting the stack would fail on the protected database; " +
+			"to keep the data use {RemovalPolicy} snapshot or retain, to throw it away turn {DeletionProtection} off"
+	}
+	return ""
+}
+
 func (p Props) validate() []string {
 	var errs []string
 	if p.Vpc == nil {
@@ -243,31 +253,25 @@ func (p Props) validate() []string {
 	if p.MaxConnections < 0 {
 		errs = append(errs, fmt.Sprintf("{MaxConnections} %d: must be 0 (derived) or positive", p.MaxConnections))
 	}
-	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
-	if p.BackupRetentionDays < 1 || p.BackupRetentionDays > 35 {
-		errs = append(errs, fmt.Sprintf("{BackupRetentionDays} %d: must be 1 to 35", p.BackupRetentionDays))
+	if p.BackupRetentionDays < MinBackupRetentionDays || p.BackupRetentionDays > MaxBackupRetentionDays {
+		errs = append(errs, fmt.Sprintf("{BackupRetentionDays} %d: must be %d to %d", p.BackupRetentionDays, MinBackupRetentionDays, MaxBackupRetentionDays))
 	}
 	switch p.RemovalPolicy {
 	case awscdk.RemovalPolicy_SNAPSHOT, awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
 	default:
 		errs = append(errs, fmt.Sprintf("{RemovalPolicy} %q: must be snapshot, retain or destroy", p.RemovalPolicy))
 	}
-	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY && *p.DeletionProtection {
-		errs = append(errs, "{DeletionProtection} true with {RemovalPolicy} destroy: deleting the stack would fail on the protected database; "+
-			"to keep the data use {RemovalPolicy} snapshot or retain, to throw it away turn {DeletionProtection} off")
+	if problem := CheckRemoval(p.RemovalPolicy, *p.DeletionProtection); problem != "" {
+		errs = append(errs, problem)
 	}
-	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
-	// AutomaticallyAfterDays.
-	if d := *p.RotationDays; d < 0 || d > 1000 {
-		errs = append(errs, fmt.Sprintf("{RotationDays} %d: must be 0 (no rotation) or 1 to 1000", d))
+	if d := *p.RotationDays; d < 0 || d > MaxRotationDays {
+		errs = append(errs, fmt.Sprintf("{RotationDays} %d: must be 0 (no rotation) or 1 to %d", d, MaxRotationDays))
 	} else if d > 0 && p.SecretsManagerEndpoint == nil {
 		errs = append(errs, fmt.Sprintf("{RotationDays} %d: the rotation function runs in the database's subnets, which have no route to Secrets Manager; "+
 			"give {SecretsManagerEndpoint} (a Secrets Manager interface endpoint in the VPC, for example network.Props.InterfaceEndpoints) or set {RotationDays} 0", d))
 	}
-	// Enhanced Monitoring intervals: Amazon RDS API Reference, CreateDBInstance,
-	// MonitoringInterval.
-	if m := *p.MonitoringIntervalSeconds; !slices.Contains(monitoringIntervals, m) {
-		errs = append(errs, fmt.Sprintf("{MonitoringIntervalSeconds} %d: must be one of %v (0 turns Enhanced Monitoring off)", m, monitoringIntervals))
+	if m := *p.MonitoringIntervalSeconds; !slices.Contains(MonitoringIntervals, m) {
+		errs = append(errs, fmt.Sprintf("{MonitoringIntervalSeconds} %d: must be one of %v (0 turns Enhanced Monitoring off)", m, MonitoringIntervals))
 	}
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, p.VpcSubnets)
@@ -283,7 +287,19 @@ func (p Props) validate() []string {
 	return errs
 }
 
-var monitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
+// Limits of the settings every variant shares, which the app's context keys take too.
+const (
+	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
+	MinBackupRetentionDays = 1
+	MaxBackupRetentionDays = 35
+	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
+	// AutomaticallyAfterDays.
+	MaxRotationDays = 1000
+)
+
+// MonitoringIntervals are the Enhanced Monitoring intervals in seconds, 0 for off (Amazon
+// RDS API Reference, CreateDBInstance, MonitoringInterval).
+var MonitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
 
 func intPtr(n int) *int { return &n }
 

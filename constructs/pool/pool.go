@@ -74,6 +74,18 @@ type Props struct {
 	UnreservedMinimum int
 }
 
+// CheckAutoPause reports a database that pauses when idle behind a proxy, which would never
+// let it pause, or "": Auto-pause does not work with an RDS Proxy attached (Amazon Aurora
+// User Guide, "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless
+// v2"). Its settings are named {GoName}.
+func CheckAutoPause(autoPause, direct bool) string {
+	if autoPause && !direct {
+		return "the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps connections open, so it would " +
+			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Direct} to connect without a proxy"
+	}
+	return ""
+}
+
 // DefaultBorrowTimeoutSeconds is the pool's default proxy borrow timeout. RDS Proxy's own
 // default (120 s) outlasts most Lambda timeouts, so a function would be killed while it
 // waits for a connection instead of getting the proxy's error; 10 s sits well below the
@@ -145,12 +157,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		}
 	}
 	errs.Fail(*scope.Node().Path()+"/"+*id, "pool")
-	// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
-	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
-	if p.Database.AutoPause() && !p.Direct {
-		panic(fields.Errorf("%s/%s: invalid pool: the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps "+
-			"connections open, so it would never pause; set {MinCapacity} to 0.5 ACU or more, or set {Direct} to connect without a proxy",
-			*scope.Node().Path(), *id))
+	if problem := CheckAutoPause(p.Database.AutoPause(), p.Direct); problem != "" {
+		panic(fields.Errorf("%s/%s: invalid pool: %s", *scope.Node().Path(), *id, problem))
 	}
 
 	cfg := budget.Config{

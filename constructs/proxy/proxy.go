@@ -43,7 +43,8 @@ type Props struct {
 	// BorrowTimeoutSeconds is how long a client waits for a pooled connection before the
 	// proxy returns an error; keep it below the functions' timeouts so a function gets that
 	// error instead of being killed while it waits.
-	// Default: 120 (RDS API Reference, ConnectionPoolConfiguration; CloudFormation accepts 0-3600).
+	// MinBorrowTimeoutSeconds to MaxBorrowTimeoutSeconds.
+	// Default: 120 (RDS API Reference, ConnectionPoolConfiguration).
 	BorrowTimeoutSeconds *int
 	// IdleClientTimeoutSeconds is how long an idle client connection stays open (1-28,800).
 	// Default: 1800 (RDS API Reference, CreateDBProxy).
@@ -144,6 +145,18 @@ func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *
 			SecurityGroups: &a.SecurityGroups, DefaultPort: awsec2.Port_Tcp(jsii.Number(a.Port)),
 		})}
 }
+
+// The borrow timeouts a proxy takes. RDS accepts 0 to 300, and 0 means no limit (Amazon
+// RDS API Reference, ConnectionPoolConfiguration, ConnectionBorrowTimeout: "Must be between
+// 0 and 300"; AWS CloudFormation, AWS::RDS::DBProxyTargetGroup
+// ConnectionPoolConfigurationInfoFormat: "For an unlimited wait time, specify 0"). An
+// unlimited wait outlasts every Lambda function's timeout (at most 900 s), so lambdards
+// refuses 0: a function would be killed while it waits instead of getting the proxy's
+// error.
+const (
+	MinBorrowTimeoutSeconds = 1
+	MaxBorrowTimeoutSeconds = 300
+)
 
 // Settings are a proxy's pool settings after defaults.
 type Settings struct {
@@ -311,10 +324,10 @@ func settings(p Props) (Settings, []string) {
 	if p.BorrowTimeoutSeconds != nil {
 		s.BorrowTimeoutSeconds = *p.BorrowTimeoutSeconds
 	}
-	// CloudFormation accepts ConnectionBorrowTimeout 0-3600 (AWS::RDS::DBProxyTargetGroup
-	// ConnectionPoolConfigurationInfoFormat); the RDS API documents 0-300.
-	if s.BorrowTimeoutSeconds < 0 || s.BorrowTimeoutSeconds > 3600 {
-		errs = append(errs, fmt.Sprintf("{BorrowTimeoutSeconds} %d: must be 0 to 3600", s.BorrowTimeoutSeconds))
+	if s.BorrowTimeoutSeconds < MinBorrowTimeoutSeconds || s.BorrowTimeoutSeconds > MaxBorrowTimeoutSeconds {
+		errs = append(errs, fmt.Sprintf("{BorrowTimeoutSeconds} %d: must be %d to %d (RDS Proxy's limit is %d; 0 would make a "+
+			"client wait without limit, past every function's timeout)", s.BorrowTimeoutSeconds, MinBorrowTimeoutSeconds,
+			MaxBorrowTimeoutSeconds, MaxBorrowTimeoutSeconds))
 	}
 	if s.IdleClientTimeoutSeconds == 0 {
 		s.IdleClientTimeoutSeconds = 1800
