@@ -112,7 +112,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
 		ClientSubnets:      a.Network.FunctionSubnets,
-		Direct:             !cfg.Proxy,
+		Mode:               mode(cfg.Proxy),
 		Proxy:              proxyProps,
 		Headroom:           cfg.Headroom,
 		AccountConcurrency: cfg.AccountConcurrency,
@@ -175,6 +175,14 @@ func functionNames(fns []FunctionConfig) []string {
 		out[i] = f.Name
 	}
 	return out
+}
+
+// mode is the pool's Mode for the proxy key.
+func mode(proxy bool) pool.Mode {
+	if proxy {
+		return pool.ModeProxy
+	}
+	return pool.ModeDirect
 }
 
 // secretsManager is the Secrets Manager interface endpoint's service short name.

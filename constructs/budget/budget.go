@@ -514,7 +514,7 @@ func validateDatabase(c Config, errs *problems) bool {
 		case pct < 1 || pct > 100:
 			errs.add("{ProxyMaxConnectionsPercent} %d is out of range: RDS Proxy takes 1 to 100", pct)
 		case !c.Proxy:
-			errs.add("{ProxyMaxConnectionsPercent} %d is set but there is no proxy ({Direct})", pct)
+			errs.add("{ProxyMaxConnectionsPercent} %d is set but there is no proxy ({Proxy=false})", pct)
 		}
 	}
 	if idle := c.MaxIdleConnectionsPercent; idle != nil {
@@ -522,14 +522,14 @@ func validateDatabase(c Config, errs *problems) bool {
 		case *idle < 0 || *idle > 100:
 			errs.add("{MaxIdleConnectionsPercent} %d is out of range: it must be a whole number from 0 to 100", *idle)
 		case !c.Proxy:
-			errs.add("{MaxIdleConnectionsPercent} %d is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy", *idle)
+			errs.add("{MaxIdleConnectionsPercent} %d is set but there is no proxy ({Proxy=false}): it applies only with RDS Proxy, so remove it or use a proxy", *idle)
 		}
 	}
 	switch {
 	case !(c.BorrowTimeoutSeconds >= 0) || math.IsInf(c.BorrowTimeoutSeconds, 0):
 		errs.add("{BorrowTimeoutSeconds} %v is out of range: it must be 0 or more", c.BorrowTimeoutSeconds)
 	case c.BorrowTimeoutSeconds != 0 && !c.Proxy:
-		errs.add("{BorrowTimeoutSeconds} %v is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy",
+		errs.add("{BorrowTimeoutSeconds} %v is set but there is no proxy ({Proxy=false}): it applies only with RDS Proxy, so remove it or use a proxy",
 			c.BorrowTimeoutSeconds)
 	}
 	return len(*errs) == n

@@ -80,7 +80,7 @@ func stackOutput(contains string) any {
 }
 
 func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
-	f := fixture.New(&pool.Props{Direct: true}, nil)
+	f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, nil)
 	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{

@@ -42,10 +42,11 @@ type Props struct {
 	// Default: aws-cdk-lib's default selection: the VPC's private subnets with egress, or
 	// else its isolated subnets.
 	ClientSubnets *awsec2.SubnetSelection
-	// Direct leaves out the RDS Proxy: functions connect to the database directly, and the
-	// budget caps their direct connections. Aurora Serverless v2 can then pause at 0 ACU.
-	// Default: false (a proxy).
-	Direct bool
+	// Mode is how the functions reach the database: ModeProxy through an RDS Proxy, or
+	// ModeDirect straight to the database, the budget capping their direct connections
+	// (Aurora Serverless v2 can then pause at 0 ACU).
+	// Default: ModeProxy.
+	Mode Mode
 	// Proxy configures the proxy the pool builds. Its MaxConnectionsPercent comes from the
 	// budget and must be left 0; raise Headroom to keep more connections out of the
 	// proxy's reach. Not with ExistingProxy.
@@ -81,10 +82,24 @@ type Props struct {
 func CheckAutoPause(autoPause, direct bool) string {
 	if autoPause && !direct {
 		return "the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps connections open, so it would " +
-			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Direct} to connect without a proxy"
+			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} to connect without a proxy"
 	}
 	return ""
 }
+
+// Mode is how a pool's functions reach its database.
+type Mode string
+
+// The modes.
+const (
+	// ModeProxy: through RDS Proxy, the pool's own or Props.ExistingProxy.
+	ModeProxy Mode = "proxy"
+	// ModeDirect: straight to the database.
+	ModeDirect Mode = "direct"
+)
+
+// Modes lists the modes, for messages.
+var Modes = []Mode{ModeProxy, ModeDirect}
 
 // DefaultBorrowTimeoutSeconds is the pool's default proxy borrow timeout. RDS Proxy's own
 // default (120 s) outlasts most Lambda timeouts, so a function would be killed while it
@@ -131,11 +146,18 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	var errs fields.Problems
 	errs.Require("Database", p.Database != nil)
 	errs.Require("Vpc", p.Vpc != nil)
-	if p.Direct && p.Proxy != nil {
-		errs.Add("{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
+	if p.Mode == "" {
+		p.Mode = ModeProxy
 	}
-	if p.ExistingProxy != nil && (p.Direct || p.Proxy != nil) {
-		errs.Add("{ExistingProxy}: set with {Proxy} or {Direct}; give an existing proxy, settings for a new one, or {Direct}, one of them")
+	if !slices.Contains(Modes, p.Mode) {
+		errs.Add("{Mode} %q: must be one of %q", p.Mode, Modes)
+	}
+	direct := p.Mode == ModeDirect
+	if direct && (p.Proxy != nil || p.ExistingProxy != nil) {
+		errs.Add("{Mode=direct} with {Proxy} or {ExistingProxy}: a direct pool has no proxy; remove them, or use {Mode=proxy}")
+	}
+	if p.ExistingProxy != nil && p.Proxy != nil {
+		errs.Add("{ExistingProxy} with {Proxy}: give an existing proxy or settings for a new one, not both")
 	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
@@ -157,7 +179,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		}
 	}
 	errs.Fail(*scope.Node().Path()+"/"+*id, "pool")
-	if problem := CheckAutoPause(p.Database.AutoPause(), p.Direct); problem != "" {
+	if problem := CheckAutoPause(p.Database.AutoPause(), direct); problem != "" {
 		panic(fields.Errorf("%s/%s: invalid pool: %s", *scope.Node().Path(), *id, problem))
 	}
 
@@ -167,7 +189,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		MaxConnections:      p.Database.MaxConnections(),
 		ReservedConnections: p.Database.ReservedConnections(),
 		Headroom:            budget.DefaultHeadroom(p.Database.MaxConnections()),
-		Proxy:               !p.Direct,
+		Proxy:               !direct,
 		AccountConcurrency:  p.AccountConcurrency,
 		UnreservedMinimum:   p.UnreservedMinimum,
 	}
@@ -178,7 +200,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		d := DefaultBorrowTimeoutSeconds
 		proxyProps.BorrowTimeoutSeconds = &d
 	}
-	if !p.Direct {
+	if !direct {
 		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
 		cfg.MaxIdleConnectionsPercent = proxyProps.MaxIdleConnectionsPercent
 	}
@@ -211,7 +233,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
 	clients := pl.ClientSecurityGroup.Connections()
 	switch {
-	case p.Direct:
+	case direct:
 		clients.AllowTo(p.Database.Connections(), port, jsii.String("from lambdards functions"))
 	case p.ExistingProxy != nil:
 		pl.Proxy = p.ExistingProxy

@@ -143,7 +143,11 @@ func TestSecurityGroupRules(t *testing.T) {
 		)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := fixture.New(&pool.Props{Direct: tc.direct}, nil)
+			mode := pool.ModeProxy
+			if tc.direct {
+				mode = pool.ModeDirect
+			}
+			f := fixture.New(&pool.Props{Mode: mode}, nil)
 			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 			got := rules(t, assertions.Template_FromStack(f.Data, nil))
 			sort.Strings(tc.want)
@@ -291,7 +295,8 @@ func TestInvalidProps(t *testing.T) {
 		{"percent set by hand", func() {
 			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
 		}, "Proxy.MaxConnectionsPercent 90: the connection budget sets it"},
-		{"proxy and direct", func() { fixture.New(&pool.Props{Direct: true, Proxy: &proxy.Props{}}, nil) }, "give proxy settings or Direct, not both"},
+		{"proxy and direct", func() { fixture.New(&pool.Props{Mode: pool.ModeDirect, Proxy: &proxy.Props{}}, nil) }, "Mode direct with Proxy or ExistingProxy: a direct pool has no proxy"},
+		{"unknown mode", func() { fixture.New(&pool.Props{Mode: "bridge"}, nil) }, `Mode "bridge": must be one of ["proxy" "direct"]`},
 		{"idle above max", func() {
 			idle := 95
 			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)
