@@ -15,53 +15,6 @@ import (
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
-// connectionID returns the MySQL connection id serving db's next query.
-func connectionID(t *testing.T, ctx context.Context, db *dbconn.DB) int {
-	t.Helper()
-	var id int
-	err := db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
-		return s.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id)
-	})
-	if err != nil {
-		t.Fatalf("Do(SELECT CONNECTION_ID()) error = %v", err)
-	}
-	return id
-}
-
-// mysqlSessions returns the connection ids of user, as the server sees
-// them.
-func mysqlSessions(t *testing.T, ctx context.Context, m *testdb.MariaDB, user string) []int {
-	t.Helper()
-	rows, err := m.DB(t).QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID", user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := scanInts(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
-}
-
-// waitSessionGone waits until id is no longer among user's sessions.
-func waitSessionGone(t *testing.T, ctx context.Context, m *testdb.MariaDB, user string, id int) {
-	t.Helper()
-	for {
-		found := false
-		for _, s := range mysqlSessions(t, ctx, m, user) {
-			found = found || s == id
-		}
-		if !found {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("connection %d still present: %v", id, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // TestMariaDB runs the MySQL-engine checks that can share one server.
 func TestMariaDB(t *testing.T) {
 	t.Parallel()
@@ -110,13 +63,13 @@ func TestMariaDB(t *testing.T) {
 		ctx := testContext(t)
 		cfg := newUser(t, m, "reuse")
 		db := newDB(t, cfg)
-		first := connectionID(t, ctx, db)
+		first := sessionID(t, ctx, db)
 		for i := 0; i < 50; i++ {
-			if id := connectionID(t, ctx, db); id != first {
+			if id := sessionID(t, ctx, db); id != first {
 				t.Fatalf("call %d ran on connection %d, want %d (the same connection)", i, id, first)
 			}
 		}
-		if got := mysqlSessions(t, ctx, m, cfg.User); len(got) != 1 || got[0] != first {
+		if got := sessions(t, ctx, m, cfg); len(got) != 1 || got[0] != first {
 			t.Errorf("PROCESSLIST sessions of %s = %v, want exactly [%d]", cfg.User, got, first)
 		}
 	})
@@ -126,14 +79,14 @@ func TestMariaDB(t *testing.T) {
 		cfg := newUser(t, m, "killed")
 		db := newDB(t, cfg)
 		for round := 0; round < 3; round++ {
-			before := connectionID(t, ctx, db)
+			before := sessionID(t, ctx, db)
 			m.Exec(t, "KILL CONNECTION ?", before)
-			waitSessionGone(t, ctx, m, cfg.User, before)
-			after := connectionID(t, ctx, db)
+			waitGone(t, ctx, m, cfg, before)
+			after := sessionID(t, ctx, db)
 			if after == before {
 				t.Fatalf("round %d: connection after KILL = %d, want a new one", round, after)
 			}
-			if got := mysqlSessions(t, ctx, m, cfg.User); len(got) != 1 || got[0] != after {
+			if got := sessions(t, ctx, m, cfg); len(got) != 1 || got[0] != after {
 				t.Errorf("round %d: sessions of %s = %v, want exactly [%d]", round, cfg.User, got, after)
 			}
 		}
@@ -143,7 +96,7 @@ func TestMariaDB(t *testing.T) {
 		ctx := testContext(t)
 		cfg := newUser(t, m, "killed_mid_query")
 		db := newDB(t, cfg)
-		first := connectionID(t, ctx, db)
+		first := sessionID(t, ctx, db)
 		admin := m.DB(t)
 		go func() {
 			for ctx.Err() == nil {
@@ -217,7 +170,7 @@ func TestMariaDB(t *testing.T) {
 		}
 
 		held[0].Close()
-		for ctx.Err() == nil && len(mysqlSessions(t, ctx, m, cfg.User)) >= len(held) {
+		for ctx.Err() == nil && len(sessions(t, ctx, m, cfg)) >= len(held) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if _, err := db.Get(ctx); err != nil {

@@ -12,121 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/internal/testdb"
 )
-
-// testContext bounds one test's database work; generous, because it only
-// guards against hangs.
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// newDB returns a DB for cfg, closed when the test ends.
-func newDB(t *testing.T, cfg dbconn.Config) *dbconn.DB {
-	t.Helper()
-	db, err := dbconn.New(cfg)
-	if err != nil {
-		t.Fatalf("dbconn.New(%+v) error = %v", cfg, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// selectOne is work for Do that needs a working connection and nothing
-// else.
-func selectOne(ctx context.Context, s *sql.DB) error {
-	_, err := s.ExecContext(ctx, "SELECT 1")
-	return err
-}
-
-// server is a database server a test started: *testdb.Postgres or
-// *testdb.MariaDB.
-type server interface {
-	CreateUser(t testing.TB, name, password string)
-	CreateDatabase(t testing.TB, name, owner string)
-}
-
-// newUser creates a user owning a database of the same name on srv and
-// returns a password-auth Config that connects to it.
-func newUser(t *testing.T, srv server, name string) dbconn.Config {
-	t.Helper()
-	srv.CreateUser(t, name, name+"-pw")
-	srv.CreateDatabase(t, name, name)
-	cfg := dbconn.Config{User: name, Database: name, Auth: dbconn.AuthPassword, Password: name + "-pw", TLS: dbconn.TLSDisable}
-	switch s := srv.(type) {
-	case *testdb.Postgres:
-		cfg.Engine, cfg.Host, cfg.Port = dbspec.Postgres, s.Host, s.Port
-	case *testdb.MariaDB:
-		cfg.Engine, cfg.Host, cfg.Port = dbspec.MySQL, s.Host, s.Port
-	default:
-		t.Fatalf("newUser: unknown server %T", srv)
-	}
-	return cfg
-}
-
-// backendPID returns the PostgreSQL backend serving db's next query.
-func backendPID(t *testing.T, ctx context.Context, db *dbconn.DB) int {
-	t.Helper()
-	var pid int
-	err := db.Do(ctx, func(ctx context.Context, s *sql.DB) error {
-		return s.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid)
-	})
-	if err != nil {
-		t.Fatalf("Do(SELECT pg_backend_pid()) error = %v", err)
-	}
-	return pid
-}
-
-// pgSessions returns the backends of user, as the server sees them.
-func pgSessions(t *testing.T, ctx context.Context, pg *testdb.Postgres, user string) []int {
-	t.Helper()
-	rows, err := pg.DB(t).QueryContext(ctx, "SELECT pid FROM pg_stat_activity WHERE usename = $1 ORDER BY pid", user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pids, err := scanInts(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pids
-}
-
-func scanInts(rows *sql.Rows) ([]int, error) {
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-// waitGone waits until pid is no longer among user's sessions.
-func waitGone(t *testing.T, ctx context.Context, pg *testdb.Postgres, user string, pid int) {
-	t.Helper()
-	for {
-		found := false
-		for _, p := range pgSessions(t, ctx, pg, user) {
-			found = found || p == pid
-		}
-		if !found {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("backend %d still present: %v", pid, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
 
 // TestPostgres runs the checks that can share one server, each with its
 // own user and database.
@@ -201,13 +89,13 @@ func TestPostgres(t *testing.T) {
 		if _, err := db.Get(ctx); err != nil {
 			t.Fatalf("Get() error = %v", err)
 		}
-		first := backendPID(t, ctx, db)
+		first := sessionID(t, ctx, db)
 		for i := 0; i < 50; i++ {
-			if pid := backendPID(t, ctx, db); pid != first {
+			if pid := sessionID(t, ctx, db); pid != first {
 				t.Fatalf("call %d ran on backend %d, want %d (the same connection)", i, pid, first)
 			}
 		}
-		if got := pgSessions(t, ctx, pg, cfg.User); len(got) != 1 || got[0] != first {
+		if got := sessions(t, ctx, pg, cfg); len(got) != 1 || got[0] != first {
 			t.Errorf("pg_stat_activity sessions of %s = %v, want exactly [%d]", cfg.User, got, first)
 		}
 	})
@@ -230,7 +118,7 @@ func TestPostgres(t *testing.T) {
 				t.Errorf("Do() error = %v", err)
 			}
 		}
-		if got := pgSessions(t, ctx, pg, cfg.User); len(got) != 1 {
+		if got := sessions(t, ctx, pg, cfg); len(got) != 1 {
 			t.Errorf("pg_stat_activity sessions of %s = %v, want 1 (MaxConns)", cfg.User, got)
 		}
 	})
@@ -240,16 +128,16 @@ func TestPostgres(t *testing.T) {
 		cfg := newUser(t, pg, "terminated")
 		db := newDB(t, cfg)
 		for round := 0; round < 3; round++ {
-			before := backendPID(t, ctx, db)
+			before := sessionID(t, ctx, db)
 			pg.Exec(t, "SELECT pg_terminate_backend($1)", before)
-			waitGone(t, ctx, pg, cfg.User, before)
+			waitGone(t, ctx, pg, cfg, before)
 			// The pool still holds the dead connection; the next call
 			// must notice and reconnect without surfacing an error.
-			after := backendPID(t, ctx, db)
+			after := sessionID(t, ctx, db)
 			if after == before {
 				t.Fatalf("round %d: backend after pg_terminate_backend = %d, want a new one", round, after)
 			}
-			if got := pgSessions(t, ctx, pg, cfg.User); len(got) != 1 || got[0] != after {
+			if got := sessions(t, ctx, pg, cfg); len(got) != 1 || got[0] != after {
 				t.Errorf("round %d: sessions of %s = %v, want exactly [%d]", round, cfg.User, got, after)
 			}
 		}
@@ -261,7 +149,7 @@ func TestPostgres(t *testing.T) {
 		ctx := testContext(t)
 		cfg := newUser(t, pg, "killed_mid_query")
 		db := newDB(t, cfg)
-		first := backendPID(t, ctx, db)
+		first := sessionID(t, ctx, db)
 		calls := 0
 		var pid int
 		admin := pg.DB(t)
@@ -309,7 +197,7 @@ func TestPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		pg.Exec(t, "SELECT pg_terminate_backend($1)", pid)
-		waitGone(t, ctx, pg, cfg.User, pid)
+		waitGone(t, ctx, pg, cfg, pid)
 		if err := c.QueryRow(ctx, "SELECT 1").Scan(new(int)); err == nil {
 			t.Errorf("query on a terminated pgx connection succeeded, want an error")
 		}
@@ -322,10 +210,10 @@ func TestPostgresServerRestart(t *testing.T) {
 	ctx := testContext(t)
 	cfg := newUser(t, pg, "restart")
 	db := newDB(t, cfg)
-	before := backendPID(t, ctx, db)
+	before := sessionID(t, ctx, db)
 
 	pg.Restart(t)
-	after := backendPID(t, ctx, db)
+	after := sessionID(t, ctx, db)
 	if after == before {
 		t.Errorf("backend after restart = %d, want a new one", after)
 	}
@@ -344,7 +232,7 @@ func TestPostgresServerRestart(t *testing.T) {
 		t.Errorf("Do() with the server down took %v, want it bounded by the retry policy", elapsed)
 	}
 	pg.Start(t)
-	backendPID(t, ctx, db)
+	sessionID(t, ctx, db)
 }
 
 func TestPostgresTooManyConnections(t *testing.T) {
