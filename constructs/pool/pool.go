@@ -135,8 +135,8 @@ type Pool struct {
 
 	host       *string // the endpoint functions connect to, nil in ModeDataAPI
 	dataAPIArn *string // the cluster the functions query in ModeDataAPI
-	path       string // the pool's construct path, for messages
-	account    envKey // the account and Region it deploys to
+	path       string  // the pool's construct path, for messages
+	account    envKey  // the account and Region it deploys to
 	config     budget.Config
 	ledger     *ledger
 	members    []*Member
