@@ -38,7 +38,7 @@ type Config struct {
 	MinAcu               float64
 	MaxAcu               float64
 	Reader               bool
-	Proxy                bool
+	Connection           string
 	MaxAzs               int
 	AvailabilityZones    []string
 	NatGateways          int
@@ -94,13 +94,15 @@ var Presets = map[string]map[string]string{
 	"dev": {"backupRetentionDays": "1"},
 	// prod: Aurora Serverless v2 with a reader in a second AZ for failover, 30 days of
 	// backups, retained on delete with deletion protection.
-	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "proxy": "true",
+	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "connection": "proxy",
 		"backupRetentionDays": "30", "removalPolicy": "retain"},
-	// cheapest: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
-	// cluster from pausing), Aurora Serverless v2 pausing at 0 ACU when idle; the budget
-	// caps the functions' direct connections.
-	"cheapest": {"database": "serverless", "minAcu": "0", "maxAcu": "2", "proxy": "false", "backupRetentionDays": "1",
-		"removalPolicy": "snapshot"},
+	// cheapest: Aurora Serverless v2 pausing at 0 ACU when idle, queried through its RDS
+	// Data API: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
+	// cluster from pausing), functions and the users provisioner outside the VPC, and no
+	// master-password rotation, so the VPC needs no Secrets Manager interface endpoint;
+	// the budget caps the functions' statements in flight.
+	"cheapest": {"database": "serverless", "minAcu": "0", "maxAcu": "2", "connection": "dataapi", "rotationDays": "0",
+		"backupRetentionDays": "1", "removalPolicy": "snapshot"},
 }
 
 // PresetNames lists the presets in the order README documents them.
@@ -137,7 +139,7 @@ var Keys = []Key{
 		c.MultiAz, err = boolean(v)
 		return
 	}},
-	{"minAcu", "0.5", "Minimum Aurora capacity units (serverless only); 0 pauses when idle and needs `proxy=false`.", func(c *Config, v any) (err error) {
+	{"minAcu", "0.5", "Minimum Aurora capacity units (serverless only); 0 pauses when idle and needs `connection` `direct` or `dataapi`.", func(c *Config, v any) (err error) {
 		c.MinAcu, err = number(v, 0, 256)
 		return
 	}},
@@ -149,8 +151,8 @@ var Keys = []Key{
 		c.Reader, err = boolean(v)
 		return
 	}},
-	{"proxy", "true", "Put RDS Proxy between functions and the database; `false` connects directly.", func(c *Config, v any) (err error) {
-		c.Proxy, err = boolean(v)
+	{"connection", "proxy", "How functions reach the database: `proxy` (through RDS Proxy), `direct` (their own connections, capped by the budget) or `dataapi` (Aurora Serverless v2's RDS Data API, from outside the VPC).", func(c *Config, v any) (err error) {
+		c.Connection, err = oneOf(v, string(pool.ModeProxy), string(pool.ModeDirect), string(pool.ModeDataAPI))
 		return
 	}},
 	{"maxAzs", "2", "Availability Zones the VPC spans (2-6; more than 2 needs `availabilityZones`).", func(c *Config, v any) (err error) {
@@ -284,6 +286,8 @@ func Configure(ctx Context) (Config, error) {
 	var unknown []string
 	for name := range all {
 		switch {
+		case retired[name] != nil:
+			errs = append(errs, retired[name](all[name]))
 		case slices.Contains(ToolKeys, name):
 			if _, err := boolean(all[name]); err != nil {
 				errs = append(errs, fmt.Sprintf("%s = %s: %v", name, show(all[name]), err))
@@ -310,6 +314,19 @@ func Configure(ctx Context) (Config, error) {
 		return c, invalid(errs)
 	}
 	return c, nil
+}
+
+// retired are the context keys that earlier versions read, each with its message: what
+// to write instead, for the value given.
+var retired = map[string]func(v any) string{
+	"proxy": func(v any) string {
+		instead := "connection = proxy (for proxy = true) or connection = direct (for proxy = false)"
+		if b, err := boolean(v); err == nil {
+			instead = map[bool]string{true: "connection = proxy", false: "connection = direct"}[b]
+		}
+		return fmt.Sprintf("proxy = %s: the proxy key is now connection, which also offers dataapi; write %s instead",
+			show(v), instead)
+	},
 }
 
 // defaultOf says what a key falls back to when it is removed.
@@ -375,14 +392,19 @@ func (c Config) inapplicable() []string {
 		refuse("multiAz", c.MultiAz, db+": multiAz applies to an RDS instance; "+
 			"for a failover target in another Availability Zone set reader = true")
 	}
-	if !c.Proxy {
-		p := c.is("proxy", false)
-		refuse("borrowTimeoutSeconds", c.BorrowTimeoutSeconds, p+": the borrow timeout is RDS Proxy's, and without a "+
-			"proxy the functions connect directly; remove borrowTimeoutSeconds, or set proxy = true")
+	if c.Connection != string(pool.ModeProxy) {
+		p := c.is("connection", c.Connection)
+		refuse("borrowTimeoutSeconds", c.BorrowTimeoutSeconds, p+": the borrow timeout is RDS Proxy's, and there is no "+
+			"proxy; remove borrowTimeoutSeconds, or set connection = proxy")
 		if c.MaxIdlePercent != nil {
 			refuse("maxIdleConnectionsPercent", *c.MaxIdlePercent, p+": idle connections are kept by RDS Proxy's pool, "+
-				"and without a proxy the functions connect directly; remove maxIdleConnectionsPercent, or set proxy = true")
+				"and there is no proxy; remove maxIdleConnectionsPercent, or set connection = proxy")
 		}
+	}
+	if c.Connection == string(pool.ModeDataAPI) {
+		refuse("interfaceEndpoints", strings.Join(c.InterfaceEndpoints, ","), c.is("connection", c.Connection)+
+			": the functions run outside the VPC, where interface endpoints do not reach; remove interfaceEndpoints, "+
+			"or set connection = proxy or direct")
 	}
 	if n := len(c.AvailabilityZones); n > 0 && c.set("maxAzs") && c.MaxAzs != n {
 		errs = append(errs, fmt.Sprintf("maxAzs = %d with availabilityZones naming %d zones: the zones named decide how many "+
@@ -396,8 +418,12 @@ func (c Config) inapplicable() []string {
 // this names the context keys a user of the app typed, and where a value came from.
 func (c Config) contradictions() []string {
 	var errs []string
-	if p := pool.CheckAutoPause(c.Database == "serverless" && c.MinAcu == 0, !c.Proxy); p != "" {
+	if p := pool.CheckAutoPause(c.Database == "serverless" && c.MinAcu == 0, c.Connection != string(pool.ModeProxy)); p != "" {
 		errs = append(errs, c.render(p))
+	}
+	if c.Connection == string(pool.ModeDataAPI) && c.Database == "instance" {
+		errs = append(errs, fmt.Sprintf("%s with %s: an RDS instance has no Data API, which Aurora alone offers; set "+
+			"database = serverless, or connection = proxy or direct", c.is("connection", c.Connection), c.is("database", c.Database)))
 	}
 	if c.MaxAzs > 2 && len(c.AvailabilityZones) == 0 {
 		// A stack without an account and Region sees only two AZs (aws-cdk-lib Stack
@@ -427,6 +453,9 @@ func (c Config) unsupported() []string {
 	var problems []database.Problem
 	if c.Database == "serverless" {
 		problems = database.CheckServerless(e, c.EngineVersion, c.MinAcu, c.MaxAcu)
+		if c.Connection == string(pool.ModeDataAPI) {
+			problems = append(problems, database.CheckDataAPI(e, c.EngineVersion)...)
+		}
 	} else {
 		problems = database.CheckInstance(e, c.EngineVersion, c.InstanceClass)
 	}

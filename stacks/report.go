@@ -30,6 +30,9 @@ type ENIs struct {
 	SecurityGroups int `json:"securityGroups"`
 	// Functions is the number of functions, the users provisioner included, behind them.
 	Functions int `json:"functions"`
+	// OutsideVpc is the number of functions, the users provisioner included, that run
+	// outside the VPC (connection = dataapi) and use none.
+	OutsideVpc int `json:"outsideVpc"`
 }
 
 // Report is what the app reports after synth: the connection budget of its pool, the
@@ -60,17 +63,24 @@ type PoolShare struct {
 	TotalReservedConcurrency int    `json:"totalReservedConcurrency"`
 }
 
-// ENIs counts the app's Hyperplane ENIs. Every function and the users provisioner sit in
-// the Functions subnets.
+// ENIs counts the app's Hyperplane ENIs. Every function and the users provisioner in the
+// VPC sit in the Functions subnets; those with no security group run outside it.
 func (a *App) ENIs() ENIs {
 	groups := map[awsec2.ISecurityGroup]bool{}
-	for _, h := range a.Handlers {
-		groups[h.SecurityGroup] = true
-	}
-	e := ENIs{Functions: len(a.Handlers)}
-	if a.Users != nil {
-		groups[a.Users.SecurityGroup] = true
+	var e ENIs
+	count := func(sg awsec2.ISecurityGroup) {
+		if sg == nil {
+			e.OutsideVpc++
+			return
+		}
+		groups[sg] = true
 		e.Functions++
+	}
+	for _, h := range a.Handlers {
+		count(h.SecurityGroup)
+	}
+	if a.Users != nil {
+		count(a.Users.SecurityGroup)
 	}
 	e.SecurityGroups = len(groups)
 	subnets := a.Network.Vpc.SelectSubnets(&awsec2.SubnetSelection{SubnetGroupName: jsii.String(network.FunctionSubnets)})
@@ -116,8 +126,12 @@ func (a *App) Report(dir string, w io.Writer) error {
 		fmt.Fprint(w, "\n"+acct.Table())
 	}
 	e := r.HyperplaneENIs
-	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)\n",
-		e.Count, e.Subnets, e.SecurityGroups, e.Functions)
+	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)", e.Count, e.Subnets,
+		e.SecurityGroups, e.Functions)
+	if e.OutsideVpc > 0 {
+		fmt.Fprintf(w, "; %d functions run outside the VPC and use none", e.OutsideVpc)
+	}
+	fmt.Fprintln(w)
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ type configuration = stacks.Combination
 func configurations() []configuration { return stacks.Combinations() }
 
 // baseline is the configuration the determinism tests vary: the app's defaults.
-var baseline = configuration{Name: "instance-postgres-proxy", Context: map[string]any{"database": "instance", "engine": "postgres", "proxy": true}}
+var baseline = configuration{Name: "instance-postgres-proxy", Context: map[string]any{"database": "instance", "engine": "postgres", "connection": "proxy"}}
 
 // build builds the default app's stacks for context, on top of the feature flags in
 // cdk.json, with bundling skipped unless context says otherwise.

@@ -41,7 +41,7 @@ var deployable = map[string]bool{"env-dev-postgres": true, "instance-mysql-proxy
 // suppression and removal policy is exercised.
 var variants = append(combinations(), []variant{
 	{"prod-like", map[string]any{"engine": "postgres", "database": "instance", "removalPolicy": "retain", "multiAz": true, "natGateways": 1}},
-	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "proxy": false, "minAcu": 0,
+	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "connection": "direct", "minAcu": 0,
 		"rotationDays": 0, "monitoringInterval": 0, "removalPolicy": "destroy"}},
 	{"retained-unprotected", map[string]any{"engine": "postgres", "database": "serverless", "reader": true,
 		"removalPolicy": "retain", "deletionProtection": false}},

@@ -141,6 +141,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		})}
 	}
+	// Left out unless on, so that the templates of clusters without it stay as they were.
+	var dataAPI *bool
+	if p.DataAPI {
+		dataAPI = jsii.Bool(true)
+	}
 	var autoPause awscdk.Duration
 	if *p.MinCapacity == 0 {
 		autoPause = awscdk.Duration_Seconds(jsii.Number(p.AutoPauseSeconds))
@@ -174,7 +179,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		Port:                          jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
-		EnableDataApi:                 jsii.Bool(p.DataAPI),
+		EnableDataApi:                 dataAPI,
 	})
 	secure(this, p.Props, cluster, sg, monitor,
 		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))

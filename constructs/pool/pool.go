@@ -1,11 +1,14 @@
 // Package pool is the shared way into one lambdards database: the RDS Proxy in front of it
-// (or direct connections), the security group its functions share, and the connection
-// budget that sizes the proxy and every function's reserved concurrency.
+// (or direct connections, or Aurora's RDS Data API), the security group its functions
+// share, and the connection budget that sizes the proxy and every function's reserved
+// concurrency.
 //
 // Any Lambda function joins a pool with Attach (package function's Go functions join as
 // they are built, through Build). Each gets its reserved concurrency from the budget, the
 // pool's client security group, rds-db:connect for its own database user only, that user
-// (from the pool's users provisioner) and the environment its handler reads. Every pool
+// (from the pool's users provisioner) and the environment its handler reads; in
+// ModeDataAPI, no VPC, a secret of its own that its user signs in with, and the Data API on
+// this cluster with that secret only. Every pool
 // of an app shares one account-wide ledger of Lambda concurrency: the pools' functions
 // and any reserved concurrency set outside lambdards must leave the 100 that Lambda keeps
 // unreserved. At synth the budget is computed once, and validation fails with every
@@ -85,7 +88,7 @@ type Props struct {
 func CheckAutoPause(autoPause, direct bool) string {
 	if autoPause && !direct {
 		return "the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps connections open, so it would " +
-			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} to connect without a proxy"
+			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} or {Mode=dataapi} to do without a proxy"
 	}
 	return ""
 }
