@@ -56,7 +56,7 @@ var Kinds = []Kind{
 		Threshold: "available to functions + ⌈headroom ÷ 2⌉",
 		Missing:   "not breaching: a database with no client, or an Aurora cluster paused at 0 ACU, publishes no datapoint, and is within its budget",
 		Action: "The functions can never hold more than what is available to them, so clients outside the budget (an admin's session, " +
-			"a migration, another service) have taken more than half the headroom. Find them (pg_stat_activity, SHOW PROCESSLIST); if " +
+			"a migration, another service) hold more than half the headroom. Find them (pg_stat_activity, SHOW PROCESSLIST); if " +
 			"they belong, raise headroom or max_connections, otherwise end them.",
 	},
 	{
@@ -145,11 +145,11 @@ func definitions(w watched, res *budget.Result, t budget.Thresholds) []def {
 	defs = append(defs, def{
 		id: "DatabaseConnections", single: &conns, threshold: float64(t.DatabaseConnections), periods: connectionsMinutes,
 		description: pool + fmt.Sprintf("more than %d connections to the database for %d minutes (threshold: available to "+
-			"functions %d + half the headroom ⌈%d ÷ 2⌉ = %d). The functions can hold at most %d, so clients outside the budget "+
-			"(an admin's session, a migration, another service) have taken more than half of the %d connections kept for admins, "+
+			"functions %d + half the headroom ⌈%d ÷ 2⌉ = %d). The functions can hold at most %[3]d, so clients outside the budget "+
+			"(an admin's session, a migration, another service) hold more than %[5]d of the %[4]d connections kept for admins, "+
 			"migrations, rotation and monitoring. Find them (pg_stat_activity, SHOW PROCESSLIST); if they belong, raise {Headroom} "+
 			"or max_connections ("+w.grow+"), otherwise end them.",
-			t.DatabaseConnections, connectionsMinutes, res.Available, res.Headroom, t.HalfHeadroom, res.Available, res.Headroom),
+			t.DatabaseConnections, connectionsMinutes, res.Available, res.Headroom, t.HalfHeadroom),
 	})
 	if w.proxy != nil && t.ProxyClientConnections > 0 {
 		clients := w.proxy("ClientConnections").With(metric.Sum, 60)

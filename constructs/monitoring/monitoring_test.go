@@ -125,6 +125,7 @@ func TestInstanceBehindProxy(t *testing.T) {
 		t.Errorf("expression highest = %q, want MAX([e0, e1])", e["highest"])
 	}
 	if d := got["DatabaseConnections"]["AlarmDescription"].(string); !strings.Contains(d, "available to functions 59 + half the headroom ⌈8 ÷ 2⌉ = 4") ||
+		!strings.Contains(d, "hold more than 4 of the 8 connections kept for admins") ||
 		!strings.Contains(d, "raise Headroom or max_connections (a larger InstanceClass)") {
 		t.Errorf("DatabaseConnections description = %q, want the figures and what to do", d)
 	}
