@@ -218,6 +218,8 @@ var badInputs = []struct {
 		invalid + `maxIdleConnectionsPercent = 20 with proxy = false: idle connections are kept by RDS Proxy's pool, and without a proxy the functions connect directly; remove maxIdleConnectionsPercent, or set proxy = true`},
 	{"borrowTimeoutSeconds with cheapest's direct connections", map[string]any{"env": `cheapest`, "borrowTimeoutSeconds": 5}, false,
 		invalid + `borrowTimeoutSeconds = 5 with proxy = false (from env = cheapest): the borrow timeout is RDS Proxy's, and without a proxy the functions connect directly; remove borrowTimeoutSeconds, or set proxy = true`},
+	{"alarmTopicArn without alarms", map[string]any{"alarmTopicArn": `arn:aws:sns:us-east-1:123456789012:ops`}, false,
+		invalid + `alarmTopicArn = arn:aws:sns:us-east-1:123456789012:ops with alarms = false (the default): only alarms notify a topic; remove alarmTopicArn, or set alarms = true`},
 	{"proxy with cheapest's auto-pause", map[string]any{"env": `cheapest`, "proxy": true}, false,
 		invalid + `minAcu = 0 (from env = cheapest) with proxy = true: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 or more, or proxy to false`},
 

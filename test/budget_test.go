@@ -52,4 +52,9 @@ func TestBudgetReport(t *testing.T) {
 	if err := xml.Unmarshal(svg, new(struct{})); err != nil || !strings.Contains(string(svg), "max_connections 73") {
 		t.Errorf("lambdards-budget.svg: %v; want an SVG image of max_connections 73:\n%.300s", err, svg)
 	}
+	// README shows the default app's picture: docs/budget.svg is this one.
+	docs, err := os.ReadFile(filepath.Join("..", "docs", "budget.svg"))
+	if err != nil || string(docs) != string(svg) {
+		t.Errorf("docs/budget.svg (%v) is not the default app's lambdards-budget.svg; copy cdk.out/lambdards-budget.svg there", err)
+	}
 }

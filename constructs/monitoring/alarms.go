@@ -56,7 +56,7 @@ var Kinds = []Kind{
 		Threshold: "available to functions + ⌈headroom ÷ 2⌉",
 		Missing:   "not breaching: a database with no client, or an Aurora cluster paused at 0 ACU, publishes no datapoint, and is within its budget",
 		Action: "The functions can never hold more than what is available to them, so clients outside the budget (an admin's session, " +
-			"a migration, another service) hold more than half the headroom. Find them (pg_stat_activity, SHOW PROCESSLIST); if " +
+			"a migration, another service) hold more than ⌈headroom ÷ 2⌉ of it. Find them (pg_stat_activity, SHOW PROCESSLIST); if " +
 			"they belong, raise headroom or max_connections, otherwise end them.",
 	},
 	{
