@@ -45,11 +45,16 @@ nag: npm-deps ## check the default app with cdk-nag (AwsSolutions, NIST 800-53 r
 	npx cdk synth -q -c $(NAG_CONTEXT)=true $(CONTEXT)
 	@ls cdk.out/*-NagReport.csv
 
-test: deps tidy ## run every test
-	go test -count=1 ./...
+# examples/embed is a module of its own (a team's app that uses the public API only): it is
+# built and tested beside the root module.
+EXAMPLES := examples/embed
 
-tidy: ## fail when go.mod or go.sum is not tidy (fix: go mod tidy)
-	@go mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy and commit the result" >&2; exit 1; }
+test: deps tidy ## run every test, the examples' included
+	go test -count=1 ./...
+	@for m in $(EXAMPLES); do echo "cd $$m && go test -count=1 ./..."; (cd $$m && go test -count=1 ./...) || exit 1; done
+
+tidy: ## fail when a go.mod or go.sum is not tidy (fix: go mod tidy in that module)
+	@for m in . $(EXAMPLES); do (cd $$m && go mod tidy -diff) || { echo "$$m: go.mod or go.sum is not tidy: run go mod tidy there and commit the result" >&2; exit 1; }; done
 
 e2e: deps ## run the local end-to-end tests alone (docs/E2E.md)
 	go test -count=1 -v ./test/e2e

@@ -16,6 +16,10 @@ import (
 	"strings"
 
 	"github.com/lambdards/lambdards/constructs/database"
+	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/constructs/proxy"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 )
@@ -58,6 +62,8 @@ type Config struct {
 	// origin says where each key's value came from: absent for a key the user set in
 	// context, "env = NAME" for a preset's value, "default" for the key's default.
 	origin map[string]string
+	// values are the keys' values as given (by the user, a preset or the default).
+	values map[string]any
 }
 
 // FunctionConfig is one function of the app, from the "functions" context key.
@@ -152,15 +158,15 @@ var Keys = []Key{
 		return
 	}},
 	{"maxAzs", "2", "Availability Zones the VPC spans (2-6; more than 2 needs `availabilityZones`).", func(c *Config, v any) (err error) {
-		c.MaxAzs, err = integer(v, 2, 6)
+		c.MaxAzs, err = integer(v, network.MinAzs, network.MaxAzs)
 		return
 	}},
 	{"availabilityZones", "", "Comma-separated AZ names of one Region, e.g. `us-east-1a,us-east-1b,us-east-1c`.", func(c *Config, v any) (err error) {
-		c.AvailabilityZones, err = zones(v)
+		c.AvailabilityZones, err = list(v) // package network judges the names (network.Check)
 		return
 	}},
 	{"natGateways", "0", "NAT gateways (adds public subnets and an internet gateway); 0 keeps the VPC isolated.", func(c *Config, v any) (err error) {
-		c.NatGateways, err = integer(v, 0, 6)
+		c.NatGateways, err = integer(v, 0, network.MaxAzs)
 		return
 	}},
 	{"interfaceEndpoints", "", "Comma-separated interface endpoint services by short name, e.g. `secretsmanager,sts`.", func(c *Config, v any) (err error) {
@@ -181,14 +187,11 @@ var Keys = []Key{
 		return
 	}},
 	{"borrowTimeoutSeconds", "10", "RDS Proxy connection borrow timeout (1-300); must be below every function timeout.", func(c *Config, v any) (err error) {
-		// RDS accepts 0 to 300, and 0 means no limit (Amazon RDS API Reference,
-		// ConnectionPoolConfiguration, ConnectionBorrowTimeout: "Must be between 0 and 300";
-		// AWS CloudFormation, AWS::RDS::DBProxyTargetGroup ConnectionPoolConfigurationInfoFormat:
-		// "For an unlimited wait time, specify 0"). An unlimited wait outlasts every
-		// function's timeout (at most 900 s), so 0 is refused.
-		c.BorrowTimeoutSeconds, err = integer(v, 1, 300)
+		// The limits are RDS Proxy's, as package proxy takes them (see there why 0 is refused).
+		c.BorrowTimeoutSeconds, err = integer(v, proxy.MinBorrowTimeoutSeconds, proxy.MaxBorrowTimeoutSeconds)
 		if err != nil {
-			err = fmt.Errorf("%v (RDS Proxy's limit is 300; 0 would make a client wait without limit, past every function's timeout)", err)
+			err = fmt.Errorf("%v (RDS Proxy's limit is %d; 0 would make a client wait without limit, past every function's timeout)",
+				err, proxy.MaxBorrowTimeoutSeconds)
 		}
 		return
 	}},
@@ -207,15 +210,15 @@ var Keys = []Key{
 		return err
 	}},
 	{"backupRetentionDays", "7", "Automated backup retention in days (1-35).", func(c *Config, v any) (err error) {
-		c.BackupRetentionDays, err = integer(v, 1, 35)
+		c.BackupRetentionDays, err = integer(v, database.MinBackupRetentionDays, database.MaxBackupRetentionDays)
 		return
 	}},
 	{"rotationDays", "30", "Days between rotations of the master password (1-1000); 0 turns rotation off. Rotation adds a Secrets Manager interface endpoint.", func(c *Config, v any) (err error) {
-		c.RotationDays, err = integer(v, 0, 1000)
+		c.RotationDays, err = integer(v, 0, database.MaxRotationDays)
 		return
 	}},
 	{"monitoringInterval", "60", "Enhanced Monitoring interval in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.", func(c *Config, v any) (err error) {
-		c.MonitoringInterval, err = oneOfInts(v, 0, 1, 5, 10, 15, 30, 60)
+		c.MonitoringInterval, err = oneOfInts(v, database.MonitoringIntervals...)
 		return
 	}},
 	{"functions", `{"items":{"entry":"functions/items","access":"ddl"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `access` (`read`, `write`, `ddl`), `schema`, `tables`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
@@ -247,9 +250,6 @@ var (
 	// 256 letters, digits, hyphens and underscores (Amazon SNS API Reference, CreateTopic,
 	// Name), ".fifo" ending a FIFO topic's.
 	topicArn = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-	// zoneName is an Availability Zone's name: its Region's and a letter (Amazon EC2 User
-	// Guide, "Regions and Zones": us-east-1a is a zone of us-east-1).
-	zoneName = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-[0-9]+)[a-z]$`)
 	// fullServiceName is an endpoint service's full name, com.amazonaws.REGION.NAME.
 	fullServiceName = regexp.MustCompile(`(?i)^com\.amazonaws\.[a-z0-9-]+\.(.+)$`)
 )
@@ -269,7 +269,7 @@ var ToolKeys = []string{NagContext, golambda.SkipBundlingContext}
 // Configure reads the app's configuration from context. It returns one error listing
 // every invalid or unknown key, each with its value and what is valid.
 func Configure(ctx Context) (Config, error) {
-	c := Config{origin: map[string]string{}}
+	c := Config{origin: map[string]string{}, values: map[string]any{}}
 	var errs []string
 	all, _ := ctx.GetAllContext(nil).(map[string]any)
 	known := map[string]bool{}
@@ -295,6 +295,7 @@ func Configure(ctx Context) (Config, error) {
 				continue
 			}
 		}
+		c.values[k.Name] = v
 		if err := k.apply(&c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s = %s%s: %v", k.Name, show(v), c.from(k.Name), err))
 		}
@@ -421,11 +422,8 @@ func (c Config) inapplicable() []string {
 // this names the context keys a user of the app typed, and where a value came from.
 func (c Config) contradictions() []string {
 	var errs []string
-	if c.Database == "serverless" && c.MinAcu == 0 && c.Proxy {
-		// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
-		// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
-		errs = append(errs, fmt.Sprintf("%s with %s: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, "+
-			"so it would never pause; set minAcu to 0.5 or more, or proxy to false", c.is("minAcu", 0), c.is("proxy", true)))
+	if p := pool.CheckAutoPause(c.Database == "serverless" && c.MinAcu == 0, !c.Proxy); p != "" {
+		errs = append(errs, c.render(p))
 	}
 	if c.MaxAzs > 2 && len(c.AvailabilityZones) == 0 {
 		// A stack without an account and Region sees only two AZs (aws-cdk-lib Stack
@@ -433,24 +431,14 @@ func (c Config) contradictions() []string {
 		errs = append(errs, fmt.Sprintf("maxAzs = %d without availabilityZones: the stacks are environment-agnostic, so CDK knows only 2 "+
 			"Availability Zones; name them, e.g. availabilityZones = us-east-1a,us-east-1b,us-east-1c", c.MaxAzs))
 	}
-	if len(c.AvailabilityZones) == 1 {
-		errs = append(errs, "availabilityZones names one zone: an RDS DB subnet group needs at least 2")
+	// The network's own rules (zone names, how many zones, NAT gateways per zone).
+	for _, p := range network.Check(&network.Props{MaxAzs: c.MaxAzs, AvailabilityZones: c.AvailabilityZones, NatGateways: c.NatGateways}) {
+		errs = append(errs, c.render(p))
 	}
-	azs := c.MaxAzs
-	if len(c.AvailabilityZones) > 0 {
-		azs = len(c.AvailabilityZones)
-	}
-	if c.NatGateways > azs {
-		more := "raise maxAzs (above 2, naming the zones in availabilityZones)"
-		if len(c.AvailabilityZones) > 0 {
-			more = "name more zones in availabilityZones"
+	if c.DeletionProtection != nil {
+		if p := database.CheckRemoval(removalPolicy(c.RemovalPolicy), *c.DeletionProtection); p != "" {
+			errs = append(errs, c.render(p))
 		}
-		errs = append(errs, fmt.Sprintf("natGateways = %d with %d Availability Zones: at most one NAT gateway per zone; "+
-			"lower natGateways or %s", c.NatGateways, azs, more))
-	}
-	if c.RemovalPolicy == "destroy" && c.DeletionProtection != nil && *c.DeletionProtection {
-		errs = append(errs, "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected "+
-			"database; to keep the data set removalPolicy to snapshot or retain, to throw it away set deletionProtection to false")
 	}
 	return errs
 }
@@ -461,7 +449,7 @@ func (c Config) contradictions() []string {
 // like. Package database judges them, with the rules its constructs apply; this names the
 // context keys (its settings are named as they are) and where a value came from.
 func (c Config) unsupported() []string {
-	e := database.Engine(c.Engine)
+	e := dbspec.Engine(c.Engine)
 	var problems []database.Problem
 	if c.Database == "serverless" {
 		problems = database.CheckServerless(e, c.EngineVersion, c.MinAcu, c.MaxAcu)
@@ -474,6 +462,32 @@ func (c Config) unsupported() []string {
 		errs = append(errs, fmt.Sprintf("%s = %s%s: %s", key, show(p.Value), c.from(key), fields.Render(p.Reason, KeyName)))
 	}
 	return errs
+}
+
+// render renders a construct's problem, whose settings are named {GoName}, in the words of
+// the context keys, saying where each value the user did not type came from.
+func (c Config) render(problem string) string {
+	msg := fields.Render(problem, KeyName)
+	var notes []string
+	for _, k := range Keys {
+		if from := c.from(k.Name); from != "" && from != " (the default)" && strings.Contains(problem, "{"+goName(k.Name)+"}") {
+			notes = append(notes, fmt.Sprintf("%s = %v%s", k.Name, c.values[k.Name], from))
+		}
+	}
+	if len(notes) > 0 {
+		msg += " [" + strings.Join(notes, ", ") + "]"
+	}
+	return msg
+}
+
+// goName is the Go field a context key renders (the inverse of KeyName).
+func goName(key string) string {
+	for g, k := range keyNames {
+		if k == key {
+			return g
+		}
+	}
+	return strings.ToUpper(key[:1]) + key[1:]
 }
 
 // KeyNames lists the context keys' names.
@@ -585,42 +599,6 @@ func list(v any) ([]string, error) {
 	}
 	return out, nil
 }
-
-// zones reads availabilityZones: distinct zone names of one Region.
-func zones(v any) ([]string, error) {
-	names, err := list(v)
-	if err != nil {
-		return nil, err
-	}
-	var errs, regions []string
-	seen := map[string]bool{}
-	for _, z := range names {
-		m := zoneName.FindStringSubmatch(z)
-		switch {
-		case m == nil:
-			errs = append(errs, fmt.Sprintf("%q is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)", z))
-		case seen[z]:
-			errs = append(errs, fmt.Sprintf("names %s twice", z))
-		case !slices.Contains(regions, m[1]):
-			regions = append(regions, m[1])
-		}
-		seen[z] = true
-	}
-	if len(regions) > 1 {
-		errs = append(errs, fmt.Sprintf("names zones of %d Regions (%s), but the stacks deploy to one Region; name zones of one",
-			len(regions), strings.Join(regions, ", ")))
-	}
-	if len(names) > maxZones {
-		errs = append(errs, fmt.Sprintf("names %d zones, but the VPC spans at most %d; name at most %d", len(names), maxZones, maxZones))
-	}
-	if len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "; "))
-	}
-	return names, nil
-}
-
-// maxZones is the most Availability Zones the VPC spans (maxAzs' upper bound).
-const maxZones = 6
 
 // endpoints reads interfaceEndpoints: short service names that aws-cdk-lib knows.
 func endpoints(v any) ([]string, error) {

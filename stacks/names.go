@@ -11,6 +11,9 @@ func KeyName(goName string) string {
 	if key, ok := keyNames[goName]; ok {
 		return key
 	}
+	if strings.Contains(goName, "=") {
+		return goName // a setting with a value the keys word no otherwise: the name and the value
+	}
 	return strings.ToLower(goName[:1]) + goName[1:]
 }
 
@@ -19,6 +22,9 @@ var keyNames = map[string]string{
 	"MaxCapacity":               "maxAcu",
 	"MinCapacity":               "minAcu",
 	"MonitoringIntervalSeconds": "monitoringInterval",
-	// The pool's Direct is the app's proxy = false.
-	"Direct": "proxy = false",
+	// The pool's Mode is the app's proxy key: direct is proxy = false.
+	"Mode":        "proxy",
+	"Mode=proxy":  "proxy = true",
+	"Mode=direct": "proxy = false",
+	"Proxy=false": "proxy = false",
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // App is the default app's stacks and the constructs in them.
@@ -77,7 +77,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	common := database.Props{
 		Vpc:                       a.Network.Vpc,
 		VpcSubnets:                a.Network.DatabaseSubnets,
-		Engine:                    database.Engine(cfg.Engine),
+		Engine:                    dbspec.Engine(cfg.Engine),
 		EngineVersion:             cfg.EngineVersion,
 		MaxConnections:            cfg.MaxConnections,
 		BackupRetentionDays:       cfg.BackupRetentionDays,
@@ -117,7 +117,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
 		ClientSubnets:      a.Network.FunctionSubnets,
-		Direct:             !cfg.Proxy,
+		Mode:               mode(cfg.Proxy),
 		Proxy:              proxyProps,
 		Headroom:           cfg.Headroom,
 		AccountConcurrency: cfg.AccountConcurrency,
@@ -126,7 +126,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	// Functions may reach the interface endpoints the user asked for; the Secrets Manager
 	// endpoint added for rotation and the provisioner is not theirs.
 	for _, name := range slices.Sorted(slices.Values(cfg.InterfaceEndpoints)) {
-		a.Network.Endpoints[name].Connections().AllowDefaultPortFrom(a.Pool.ClientSecurityGroup, jsii.String("HTTPS from lambdards functions"))
+		a.Pool.ClientSecurityGroup.Connections().AllowTo(a.Network.Endpoints[name], a.Network.Endpoints[name].Connections().DefaultPort(), jsii.String("HTTPS from lambdards functions"))
 	}
 
 	shards := Shard(functionNames(cfg.Functions), FunctionsPerStack)
@@ -154,7 +154,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 			Pool: a.Pool,
 			AttachOptions: pool.AttachOptions{
 				DatabaseUser:              f.DatabaseUser,
-				Access:                    dbuser.Access(f.Access),
+				Access:                    dbspec.Access(f.Access),
 				Schema:                    f.Schema,
 				Tables:                    f.Tables,
 				Weight:                    f.Weight,
@@ -181,6 +181,14 @@ func functionNames(fns []FunctionConfig) []string {
 		out[i] = f.Name
 	}
 	return out
+}
+
+// mode is the pool's Mode for the proxy key.
+func mode(proxy bool) pool.Mode {
+	if proxy {
+		return pool.ModeProxy
+	}
+	return pool.ModeDirect
 }
 
 // secretsManager is the Secrets Manager interface endpoint's service short name.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/stacks"
 )
 
@@ -138,7 +139,7 @@ var badInputs = []struct {
 
 	// Contradictions.
 	{"auto-pause with a proxy", map[string]any{"database": "serverless", "minAcu": 0}, false,
-		invalid + `minAcu = 0 with proxy = true (the default): at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 or more, or proxy to false`},
+		invalid + "the database pauses when idle (minAcu 0 ACU), but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 ACU or more, or set proxy = false to connect without a proxy"},
 	{"reader for an RDS instance", map[string]any{"reader": true}, false,
 		invalid + `reader = true with database = instance (the default): a Serverless v2 reader needs database = serverless; for a standby of an RDS instance set multiAz = true`},
 	{"three AZs without their names", map[string]any{"maxAzs": 3}, false,
@@ -146,9 +147,9 @@ var badInputs = []struct {
 	{"multiAz for Aurora Serverless v2", map[string]any{"database": "serverless", "multiAz": true}, false,
 		invalid + `multiAz = true with database = serverless: multiAz applies to an RDS instance; for a failover target in another Availability Zone set reader = true`},
 	{"deletion protection with removalPolicy destroy", map[string]any{"removalPolicy": "destroy", "deletionProtection": true}, false,
-		invalid + "deletionProtection = true with removalPolicy = destroy: deleting the stack would fail on the protected database; to keep the data set removalPolicy to snapshot or retain, to throw it away set deletionProtection to false"},
+		invalid + "deletionProtection true with removalPolicy destroy: deleting the stack would fail on the protected database; to keep the data use removalPolicy snapshot or retain, to throw it away turn deletionProtection off"},
 	{"more NAT gateways than AZs", map[string]any{"natGateways": 3}, false,
-		invalid + "natGateways = 3 with 2 Availability Zones: at most one NAT gateway per zone; lower natGateways or raise maxAzs (above 2, naming the zones in availabilityZones)"},
+		invalid + "natGateways 3 with 2 Availability Zones: at most one NAT gateway per zone; lower natGateways or raise maxAzs (above 2, naming that many zones in availabilityZones if the stack has no account and Region)"},
 	{"auto-pause on a version that cannot", map[string]any{"database": "serverless", "minAcu": 0, "proxy": false, "engineVersion": "14.6"}, false,
 		invalid + `engineVersion = "14.6": auto-pause (minimum capacity 0 ACU) needs Aurora PostgreSQL 14.12 or later; choose a later engineVersion or a minAcu of 0.5 ACU or more`},
 
@@ -180,15 +181,16 @@ var badInputs = []struct {
 
 	// Names and lists that look right and are not: zones, endpoint services.
 	{"availabilityZones names a zone twice", map[string]any{"availabilityZones": `us-east-1a,us-east-1a`}, false,
-		invalid + `availabilityZones = "us-east-1a,us-east-1a": names us-east-1a twice`},
+		invalid + `availabilityZones names us-east-1a twice`},
 	{"availabilityZones of two Regions", map[string]any{"availabilityZones": `us-east-1a,us-west-2b`}, false,
-		invalid + `availabilityZones = "us-east-1a,us-west-2b": names zones of 2 Regions (us-east-1, us-west-2), but the stacks deploy to one Region; name zones of one`},
+		invalid + `availabilityZones names zones of 2 Regions (us-east-1, us-west-2), but a VPC is in one Region; name zones of one`},
 	{"availabilityZones names a Region", map[string]any{"availabilityZones": `us-east-1,us-east-1b`}, false,
-		invalid + `availabilityZones = "us-east-1,us-east-1b": "us-east-1" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)`},
+		invalid + `availabilityZones "us-east-1" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)`},
 	{"availabilityZones not a zone name", map[string]any{"availabilityZones": `zone-a,zone-b`}, false,
-		invalid + `availabilityZones = "zone-a,zone-b": "zone-a" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a); "zone-b" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)`},
+		invalid + `availabilityZones "zone-a" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)` + "\n  - " +
+			`availabilityZones "zone-b" is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)`},
 	{"availabilityZones more than the VPC spans", map[string]any{"availabilityZones": `us-east-1a,us-east-1b,us-east-1c,us-east-1d,us-east-1e,us-east-1f,us-east-1g`}, false,
-		invalid + `availabilityZones = "us-east-1a,us-east-1b,us-east-1c,us-east-1d,us-east-1e,us-east-1f,us-east-1g": names 7 zones, but the VPC spans at most 6; name at most 6`},
+		invalid + `availabilityZones names 7 zones: the VPC spans 2 to 6 (an RDS DB subnet group needs at least 2)`},
 	{"maxAzs contradicts availabilityZones", map[string]any{"maxAzs": 3, "availabilityZones": `us-east-1a,us-east-1b`}, false,
 		invalid + `maxAzs = 3 with availabilityZones naming 2 zones: the zones named decide how many the VPC spans; remove maxAzs, or name 3 zones`},
 	{"interfaceEndpoints unknown service", map[string]any{"interfaceEndpoints": `secretsmanager,foo`}, false,
@@ -220,8 +222,8 @@ var badInputs = []struct {
 		invalid + `borrowTimeoutSeconds = 5 with proxy = false (from env = cheapest): the borrow timeout is RDS Proxy's, and without a proxy the functions connect directly; remove borrowTimeoutSeconds, or set proxy = true`},
 	{"alarmTopicArn without alarms", map[string]any{"alarmTopicArn": `arn:aws:sns:us-east-1:123456789012:ops`}, false,
 		invalid + `alarmTopicArn = arn:aws:sns:us-east-1:123456789012:ops with alarms = false (the default): only alarms notify a topic; remove alarmTopicArn, or set alarms = true`},
-	{"proxy with cheapest's auto-pause", map[string]any{"env": `cheapest`, "proxy": true}, false,
-		invalid + `minAcu = 0 (from env = cheapest) with proxy = true: at 0 ACU the cluster pauses when idle, but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 or more, or proxy to false`},
+	{"proxy with cheapest's auto-pause", map[string]any{"env": "cheapest", "proxy": true}, false,
+		invalid + "the database pauses when idle (minAcu 0 ACU), but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 ACU or more, or set proxy = false to connect without a proxy [minAcu = 0 (from env = cheapest)]"},
 
 	// RDS Proxy's limits.
 	{"borrowTimeoutSeconds 0 waits without limit", map[string]any{"borrowTimeoutSeconds": 0}, false,
@@ -315,7 +317,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range badInputs {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			context := map[string]any{"lambdards:skipBundling": !tt.bundle}
+			context := map[string]any{golambda.SkipBundlingContext: !tt.bundle}
 			for k, v := range tt.context {
 				context[k] = v
 			}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // TestComputeAccountOneDatabaseIsCompute checks that one database alone in the
@@ -29,9 +31,9 @@ func TestComputeAccountOneDatabaseIsCompute(t *testing.T) {
 // TestComputeAccountSharesConcurrency is the case: two databases whose
 // functions would each take most of the account on their own.
 func TestComputeAccountSharesConcurrency(t *testing.T) {
-	big := Config{Database: "big", Engine: Postgres, MaxConnections: 5000, Headroom: 100,
+	big := Config{Database: "big", Engine: dbspec.Postgres, MaxConnections: 5000, Headroom: 100,
 		Functions: []Function{{Name: "a/api", Weight: 3}, {Name: "a/jobs"}}}
-	other := Config{Database: "other", Engine: MySQL, MaxConnections: 2000, Headroom: 100,
+	other := Config{Database: "other", Engine: dbspec.MySQL, MaxConnections: 2000, Headroom: 100,
 		Functions: []Function{{Name: "b/api"}, {Name: "b/cron", ReservedConcurrency: 50}}}
 	alone := map[string]*Result{"big": mustCompute(t, big), "other": mustCompute(t, other)}
 	if sum := alone["big"].TotalReservedConcurrency + alone["other"].TotalReservedConcurrency; sum <= 900 {
@@ -61,7 +63,7 @@ func TestComputeAccountSharesConcurrency(t *testing.T) {
 
 func TestComputeAccountProblems(t *testing.T) {
 	db := func(name string, fns ...Function) Config {
-		return Config{Database: name, Engine: Postgres, MaxConnections: 1000, Headroom: 100, Functions: fns}
+		return Config{Database: name, Engine: dbspec.Postgres, MaxConnections: 1000, Headroom: 100, Functions: fns}
 	}
 	tests := []struct {
 		name      string
@@ -158,7 +160,7 @@ func TestComputeAccountLimitsHold(t *testing.T) {
 	for run := range 3000 {
 		a := Account{AccountConcurrency: 100 + rng.IntN(3000)}
 		for d := range 1 + rng.IntN(4) {
-			c := Config{Database: fmt.Sprint("db", d), Engine: Postgres, MaxConnections: 20 + rng.IntN(3000), Headroom: 5}
+			c := Config{Database: fmt.Sprint("db", d), Engine: dbspec.Postgres, MaxConnections: 20 + rng.IntN(3000), Headroom: 5}
 			for i := range rng.IntN(6) {
 				c.Functions = append(c.Functions, Function{Name: fmt.Sprintf("db%d/f%d", d, i),
 					ConnectionsPerEnvironment: 1 + rng.IntN(3), Weight: 1 + rng.IntN(5)})

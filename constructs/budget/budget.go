@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Lambda account defaults.
@@ -72,7 +74,7 @@ type Config struct {
 	// "aurora-postgresql serverless v2 (0.5-4 ACU)".
 	Database string
 	// Engine is the database engine. Required.
-	Engine Engine
+	Engine dbspec.Engine
 	// MaxConnections is the max_connections value written into the parameter
 	// group (see InstanceMaxConnections and ServerlessMaxConnections).
 	// Required: 1 to 262143 for PostgreSQL, 1 to 100000 for MySQL.
@@ -93,6 +95,10 @@ type Config struct {
 	// idle connection. Only with Proxy. Default: nil, the proxy default of
 	// half the MaxConnectionsPercent.
 	MaxIdleConnectionsPercent *int
+	// ProxyMaxConnectionsPercent is the MaxConnectionsPercent of a proxy that
+	// exists already (1 to 100), which the budget takes as it is instead of
+	// deriving it. Only with Proxy. Default: 0, derived.
+	ProxyMaxConnectionsPercent int
 	// BorrowTimeoutSeconds is the proxy's ConnectionBorrowTimeout, checked
 	// against each function's timeout. Only with Proxy. Default: 0 (not
 	// checked).
@@ -152,11 +158,11 @@ type Allocation struct {
 
 // Result is the connection budget of a database and its functions.
 type Result struct {
-	Database            string `json:"database"`
-	Engine              Engine `json:"engine"`
-	MaxConnections      int    `json:"maxConnections"`
-	ReservedConnections int    `json:"reservedConnections"`
-	Headroom            int    `json:"headroom"`
+	Database            string        `json:"database"`
+	Engine              dbspec.Engine `json:"engine"`
+	MaxConnections      int           `json:"maxConnections"`
+	ReservedConnections int           `json:"reservedConnections"`
+	Headroom            int           `json:"headroom"`
 	// Usable is MaxConnections - ReservedConnections - Headroom.
 	Usable int  `json:"usableConnections"`
 	Proxy  bool `json:"proxy"`
@@ -375,6 +381,18 @@ func databaseBase(c Config, account, unreserved int, p *problems) *Result {
 	// Because pct <= 100*usable/max, max*pct/100 <= usable: the proxy can
 	// never take the reserved or headroom connections.
 	pct := min(100*usable/c.MaxConnections, 100)
+	if c.ProxyMaxConnectionsPercent != 0 {
+		// A proxy that exists already keeps its own setting: the budget takes it as it is,
+		// and refuses it if the proxy could take reserved or headroom connections.
+		given := c.ProxyMaxConnectionsPercent
+		if given > pct {
+			p.add("the proxy's MaxConnectionsPercent %d lets it open %d connections, more than the %s: lower the "+
+				"proxy's MaxConnectionsPercent to at most %d, or %s", given, c.MaxConnections*given/100, usableWhy,
+				pct, lowerHeadroomFor(c, given))
+			return nil
+		}
+		pct = given
+	}
 	if pct < 1 {
 		p.add("usable connections are under 1%% of max_connections (%s), but RDS Proxy's "+
 			"MaxConnectionsPercent cannot go below 1 (%d connections), so the proxy could take reserved or headroom "+
@@ -445,6 +463,16 @@ func overReserved(out *AccountResult, fns [][]function, reservable int) string {
 		out.UnreservedMinimum, strings.Join(parts, "; "), fix)
 }
 
+// lowerHeadroomFor says how to make room for a proxy that may open pct percent of
+// max_connections, by the headroom.
+func lowerHeadroomFor(c Config, pct int) string {
+	room := c.MaxConnections - c.ReservedConnections - c.MaxConnections*pct/100
+	if room < 0 {
+		return "raise max connections: the proxy's share alone exceeds what the engine leaves ordinary users"
+	}
+	return fmt.Sprintf("lower {Headroom} to at most %d", room)
+}
+
 // raiseMaxOrLowerHeadroom says how to get more usable connections, given the
 // largest headroom that would do.
 func raiseMaxOrLowerHeadroom(maxHeadroom int) string {
@@ -466,12 +494,12 @@ type function struct {
 
 func validateDatabase(c Config, errs *problems) bool {
 	n := len(*errs)
-	if !c.Engine.valid() {
-		errs.add("{Engine} %q is not supported: use %q or %q", c.Engine, Postgres, MySQL)
+	if !c.Engine.Valid() {
+		errs.add("{Engine} %q is not supported: use %q or %q", c.Engine, dbspec.Postgres, dbspec.MySQL)
 	}
 	if c.MaxConnections < 1 {
 		errs.add("{MaxConnections} %d is out of range: it must be at least 1", c.MaxConnections)
-	} else if c.Engine.valid() && c.MaxConnections > maxConnectionsLimit(c.Engine) {
+	} else if c.Engine.Valid() && c.MaxConnections > maxConnectionsLimit(c.Engine) {
 		errs.add("{MaxConnections} %d is out of range: %s accepts at most %d", c.MaxConnections, c.Engine, maxConnectionsLimit(c.Engine))
 	}
 	if c.ReservedConnections < 0 {
@@ -481,19 +509,27 @@ func validateDatabase(c Config, errs *problems) bool {
 		errs.add("{Headroom} %d is negative: use 0 or more (DefaultHeadroom gives %d for {MaxConnections} %d)",
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
 	}
+	if pct := c.ProxyMaxConnectionsPercent; pct != 0 {
+		switch {
+		case pct < 1 || pct > 100:
+			errs.add("{ProxyMaxConnectionsPercent} %d is out of range: RDS Proxy takes 1 to 100", pct)
+		case !c.Proxy:
+			errs.add("{ProxyMaxConnectionsPercent} %d is set but there is no proxy ({Proxy=false})", pct)
+		}
+	}
 	if idle := c.MaxIdleConnectionsPercent; idle != nil {
 		switch {
 		case *idle < 0 || *idle > 100:
 			errs.add("{MaxIdleConnectionsPercent} %d is out of range: it must be a whole number from 0 to 100", *idle)
 		case !c.Proxy:
-			errs.add("{MaxIdleConnectionsPercent} %d is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy", *idle)
+			errs.add("{MaxIdleConnectionsPercent} %d is set but there is no proxy ({Proxy=false}): it applies only with RDS Proxy, so remove it or use a proxy", *idle)
 		}
 	}
 	switch {
 	case !(c.BorrowTimeoutSeconds >= 0) || math.IsInf(c.BorrowTimeoutSeconds, 0):
 		errs.add("{BorrowTimeoutSeconds} %v is out of range: it must be 0 or more", c.BorrowTimeoutSeconds)
 	case c.BorrowTimeoutSeconds != 0 && !c.Proxy:
-		errs.add("{BorrowTimeoutSeconds} %v is set but there is no proxy ({Direct}): it applies only with RDS Proxy, so remove it or use a proxy",
+		errs.add("{BorrowTimeoutSeconds} %v is set but there is no proxy ({Proxy=false}): it applies only with RDS Proxy, so remove it or use a proxy",
 			c.BorrowTimeoutSeconds)
 	}
 	return len(*errs) == n

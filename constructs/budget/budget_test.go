@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 func TestDefaultHeadroom(t *testing.T) {
@@ -38,7 +40,7 @@ func TestComputeWorkedExample(t *testing.T) {
 	// totals: concurrency 541 + 90 + 2 = 633, connections 541 + 180 + 2 = 723, spare 1
 	want := &Result{
 		Database:                       "aurora-postgresql serverless v2 (0.5-4 ACU)",
-		Engine:                         Postgres,
+		Engine:                         dbspec.Postgres,
 		MaxConnections:                 823,
 		ReservedConnections:            8,
 		Headroom:                       83,
@@ -67,13 +69,13 @@ func TestComputeWorkedExample(t *testing.T) {
 
 // exampleConfig is the configuration of the package documentation's example.
 func exampleConfig() Config {
-	maxConns, _ := ServerlessMaxConnections(Postgres, 0.5, 4) // 823
+	maxConns, _ := ServerlessMaxConnections(dbspec.Postgres, 0.5, 4) // 823
 	return Config{
 		Database:             "aurora-postgresql serverless v2 (0.5-4 ACU)",
-		Engine:               Postgres,
+		Engine:               dbspec.Postgres,
 		MaxConnections:       maxConns,
-		ReservedConnections:  ReservedConnections(Postgres, true), // 8
-		Headroom:             DefaultHeadroom(maxConns),           // 83
+		ReservedConnections:  ReservedConnections(dbspec.Postgres, true), // 8
+		Headroom:             DefaultHeadroom(maxConns),                  // 83
 		Proxy:                true,
 		BorrowTimeoutSeconds: 10,
 		Functions: []Function{
@@ -87,7 +89,7 @@ func exampleConfig() Config {
 // small is a direct PostgreSQL database with max 100, reserved 5 and headroom
 // 10: 85 usable connections.
 func small(fns ...Function) Config {
-	return Config{Database: "small", Engine: Postgres, MaxConnections: 100, ReservedConnections: 5, Headroom: 10, Functions: fns}
+	return Config{Database: "small", Engine: dbspec.Postgres, MaxConnections: 100, ReservedConnections: 5, Headroom: 10, Functions: fns}
 }
 
 func withProxy(c Config) Config {
@@ -128,7 +130,7 @@ func TestComputeRules(t *testing.T) {
 			// usable = 90 - 5 - 9 = 76; pct = floor(7600/90) = floor(84.4) = 84;
 			// proxy = floor(90*84/100) = floor(75.6) = 75: rounding costs 1.
 			name: "proxy: both floors round down",
-			in: Config{Engine: Postgres, MaxConnections: 90, ReservedConnections: 5, Headroom: 9, Proxy: true,
+			in: Config{Engine: dbspec.Postgres, MaxConnections: 90, ReservedConnections: 5, Headroom: 9, Proxy: true,
 				Functions: []Function{{Name: "api"}}},
 			want: func(r *Result) {
 				r.ProxyMaxConnectionsPercent, r.ProxyMaxIdleConnectionsPercent, r.ProxyConnections, r.Available = 84, 42, 75, 75
@@ -139,7 +141,7 @@ func TestComputeRules(t *testing.T) {
 		{
 			// No reserved, no headroom: pct = 100, proxy = 50, idle = 100/2 = 50.
 			name: "proxy: 100 percent when nothing is held back",
-			in:   Config{Engine: MySQL, MaxConnections: 50, Proxy: true},
+			in:   Config{Engine: dbspec.MySQL, MaxConnections: 50, Proxy: true},
 			want: func(r *Result) {
 				r.ProxyMaxConnectionsPercent, r.ProxyMaxIdleConnectionsPercent, r.ProxyConnections, r.Available = 100, 50, 50, 50
 				r.Spare, r.UnreservedConcurrency = 50, 1000
@@ -352,7 +354,7 @@ func TestComputeChecks(t *testing.T) {
 		{
 			// 500 + 500 = 1000 > 1000 - 100 = 900, though each alone fits.
 			name: "total reserved concurrency exceeds the account",
-			in: Config{Engine: MySQL, MaxConnections: 5000, Functions: []Function{
+			in: Config{Engine: dbspec.MySQL, MaxConnections: 5000, Functions: []Function{
 				{Name: "a", ReservedConcurrency: 500}, {Name: "b", ReservedConcurrency: 500}}},
 			want: [][]string{
 				{"total reserved concurrency 1000 exceeds the 900", "AccountConcurrency 1000 - 100",
@@ -428,7 +430,7 @@ func TestComputeInvalid(t *testing.T) {
 			[][]string{{"MaxConnections 0 is out of range", "at least 1"}}},
 		{"max connections above PostgreSQL's limit", edit(func(c *Config) { c.MaxConnections = 300000 }),
 			[][]string{{"MaxConnections 300000", "at most 262143"}}},
-		{"max connections above MySQL's limit", edit(func(c *Config) { c.Engine, c.MaxConnections = MySQL, 100001 }),
+		{"max connections above MySQL's limit", edit(func(c *Config) { c.Engine, c.MaxConnections = dbspec.MySQL, 100001 }),
 			[][]string{{"MaxConnections 100001", "at most 100000"}}},
 		{"unknown engine", edit(func(c *Config) { c.Engine = "" }),
 			[][]string{{`Engine ""`, `"postgres"`, `"mysql"`}}},
@@ -441,11 +443,11 @@ func TestComputeInvalid(t *testing.T) {
 		{"idle percent negative", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(-1) }),
 			[][]string{{"MaxIdleConnectionsPercent -1 is out of range", "whole number from 0 to 100"}}},
 		{"idle percent without proxy", edit(func(c *Config) { c.MaxIdleConnectionsPercent = ptr(20) }),
-			[][]string{{"MaxIdleConnectionsPercent 20 is set but there is no proxy (Direct)"}}},
+			[][]string{{"MaxIdleConnectionsPercent 20 is set but there is no proxy (Proxy false)"}}},
 		{"negative borrow timeout", edit(func(c *Config) { c.Proxy, c.BorrowTimeoutSeconds = true, -1 }),
 			[][]string{{"BorrowTimeoutSeconds -1 is out of range"}}},
 		{"borrow timeout without proxy", edit(func(c *Config) { c.BorrowTimeoutSeconds = 30 }),
-			[][]string{{"BorrowTimeoutSeconds 30 is set but there is no proxy (Direct)"}}},
+			[][]string{{"BorrowTimeoutSeconds 30 is set but there is no proxy (Proxy false)"}}},
 		{"negative account concurrency", edit(func(c *Config) { c.AccountConcurrency = -1 }),
 			[][]string{{"AccountConcurrency -1 is negative"}}},
 		{"negative unreserved minimum", edit(func(c *Config) { c.UnreservedMinimum = -1 }),
@@ -485,14 +487,14 @@ func TestComputeInvalid(t *testing.T) {
 			// 5 usable of 1000 is under 1 %: the proxy's smallest share would be
 			// 10. Headroom at most 1000 - 0 - 10 = 990 gives 10 usable, 1 %.
 			"usable under one percent with proxy",
-			Config{Engine: Postgres, MaxConnections: 1000, Headroom: 995, Proxy: true},
+			Config{Engine: dbspec.Postgres, MaxConnections: 1000, Headroom: 995, Proxy: true},
 			[][]string{{"usable connections are under 1% of max_connections", "1000 - reserved 0 - headroom 995 = 5 usable",
 				"cannot go below 1 (10 connections)", "lower Headroom to at most 990"}},
 		},
 		{
 			// Everything at once.
 			"all problems at once",
-			Config{Engine: Postgres, MaxConnections: 0, Headroom: -1,
+			Config{Engine: dbspec.Postgres, MaxConnections: 0, Headroom: -1,
 				Functions: []Function{{Weight: -1}, {Name: "b", ConnectionsPerEnvironment: -2}}},
 			[][]string{
 				{"MaxConnections 0"}, {"Headroom -1"},
@@ -526,7 +528,7 @@ func TestComputeLimitsHoldEverywhere(t *testing.T) {
 					continue
 				}
 				c := Config{
-					Engine: Postgres, MaxConnections: maxConns, ReservedConnections: reserved, Headroom: headroom,
+					Engine: dbspec.Postgres, MaxConnections: maxConns, ReservedConnections: reserved, Headroom: headroom,
 					Proxy: rng.IntN(4) > 0, AccountConcurrency: 100 + rng.IntN(2000),
 				}
 				for i := range rng.IntN(5) {
@@ -612,3 +614,22 @@ func assertProblems(t *testing.T, err error, want [][]string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestComputeGivenProxyPercent: a proxy that exists keeps its MaxConnectionsPercent; the
+// budget shares what it allows, or refuses it when it reaches into the headroom.
+func TestComputeGivenProxyPercent(t *testing.T) {
+	c := withProxy(small(Function{Name: "api"})) // 85 usable of 100
+	c.ProxyMaxConnectionsPercent = 60
+	r := mustCompute(t, c)
+	if r.ProxyMaxConnectionsPercent != 60 || r.ProxyConnections != 60 || r.Functions[0].ReservedConcurrency != 60 {
+		t.Errorf("Compute(percent 60) = percent %d, proxy connections %d, api %d; want 60, 60, 60",
+			r.ProxyMaxConnectionsPercent, r.ProxyConnections, r.Functions[0].ReservedConcurrency)
+	}
+	c.ProxyMaxConnectionsPercent = 90
+	_, err := Compute(c)
+	assertProblems(t, err, [][]string{{"the proxy's MaxConnectionsPercent 90 lets it open 90 connections, more than the max_connections 100 - reserved 5 - headroom 10 = 85 usable",
+		"lower the proxy's MaxConnectionsPercent to at most 85, or lower Headroom to at most 5"}})
+	c.ProxyMaxConnectionsPercent, c.Proxy = 50, false
+	_, err = Compute(c)
+	assertProblems(t, err, [][]string{{"ProxyMaxConnectionsPercent 50 is set but there is no proxy"}})
+}

@@ -4,22 +4,23 @@ import (
 	"fmt"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // This is the example of the package documentation: Aurora PostgreSQL
 // Serverless v2 at 0.5-4 ACU behind RDS Proxy, with two weighted functions
 // and one fixed one.
 func ExampleCompute() {
-	maxConns, err := budget.ServerlessMaxConnections(budget.Postgres, 0.5, 4)
+	maxConns, err := budget.ServerlessMaxConnections(dbspec.Postgres, 0.5, 4)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	r, err := budget.Compute(budget.Config{
 		Database:            "aurora-postgresql serverless v2 (0.5-4 ACU)",
-		Engine:              budget.Postgres,
+		Engine:              dbspec.Postgres,
 		MaxConnections:      maxConns,
-		ReservedConnections: budget.ReservedConnections(budget.Postgres, true),
+		ReservedConnections: budget.ReservedConnections(dbspec.Postgres, true),
 		Headroom:            budget.DefaultHeadroom(maxConns),
 		Proxy:               true,
 		Functions: []budget.Function{
@@ -46,9 +47,9 @@ func ExampleCompute() {
 
 // The instance class is written as CDK writes it, with or without "db.".
 func ExampleInstanceMaxConnections() {
-	n, err := budget.InstanceMaxConnections(budget.Postgres, "db.t4g.micro")
+	n, err := budget.InstanceMaxConnections(dbspec.Postgres, "db.t4g.micro")
 	fmt.Println(n, err)
-	n, err = budget.InstanceMaxConnections(budget.MySQL, "t4g.micro")
+	n, err = budget.InstanceMaxConnections(dbspec.MySQL, "t4g.micro")
 	fmt.Println(n, err)
 	// Output:
 	// 73 <nil>

@@ -6,20 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 )
-
-// Engine is a database engine family. Aurora and plain RDS share an Engine;
-// the functions that differ between them take an aurora flag.
-type Engine string
-
-// The engines the budget understands.
-const (
-	Postgres Engine = "postgres"
-	MySQL    Engine = "mysql"
-)
-
-func (e Engine) valid() bool { return e == Postgres || e == MySQL }
 
 // Constants of the RDS default max_connections formulas.
 //
@@ -51,8 +40,8 @@ const (
 	mysqlMaxConnectionsLimit = 100000
 )
 
-func maxConnectionsLimit(e Engine) int {
-	if e == MySQL {
+func maxConnectionsLimit(e dbspec.Engine) int {
+	if e == dbspec.MySQL {
 		return mysqlMaxConnectionsLimit
 	}
 	return postgresMaxConnectionsLimit
@@ -212,7 +201,7 @@ func classMemory(gib int) int {
 //
 // An unknown class is an error that lists the known classes and says to set
 // maxConnections explicitly.
-func InstanceMaxConnections(e Engine, class string) (int, error) {
+func InstanceMaxConnections(e dbspec.Engine, class string) (int, error) {
 	gib, err := classGiB(e, class)
 	if err != nil {
 		return 0, err
@@ -221,8 +210,8 @@ func InstanceMaxConnections(e Engine, class string) (int, error) {
 }
 
 // formula evaluates the RDS default max_connections formula on memory bytes.
-func formula(e Engine, memory int) int {
-	if e == Postgres {
+func formula(e dbspec.Engine, memory int) int {
+	if e == dbspec.Postgres {
 		return min(memory/postgresBytesPerConnection, postgresFormulaCap)
 	}
 	return min(memory/mysqlBytesPerConnection, mysqlMaxConnectionsLimit)
@@ -230,9 +219,9 @@ func formula(e Engine, memory int) int {
 
 // classGiB returns the nominal memory of a class, or an error for an unknown
 // engine or class.
-func classGiB(e Engine, class string) (int, error) {
-	if !e.valid() {
-		return 0, fields.Errorf("{Engine} %q is not supported: use %q or %q", e, Postgres, MySQL)
+func classGiB(e dbspec.Engine, class string) (int, error) {
+	if !e.Valid() {
+		return 0, fields.Errorf("{Engine} %q is not supported: use %q or %q", e, dbspec.Postgres, dbspec.MySQL)
 	}
 	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(class)), "db.")
 	gib, ok := instanceClassGiB[name]
@@ -300,10 +289,10 @@ const serverlessPostgresLowMinCap = 2000
 //
 // maxACU must be in [1, 256] and minACU in [0, maxACU], both multiples of 0.5;
 // otherwise the error (an *Error) names each bad value and the valid range.
-func ServerlessMaxConnections(e Engine, minACU, maxACU float64) (int, error) {
+func ServerlessMaxConnections(e dbspec.Engine, minACU, maxACU float64) (int, error) {
 	var errs Error
-	if !e.valid() {
-		errs.add("{Engine} %q is not supported: use %q or %q", e, Postgres, MySQL)
+	if !e.Valid() {
+		errs.add("{Engine} %q is not supported: use %q or %q", e, dbspec.Postgres, dbspec.MySQL)
 	}
 	maxOK := maxACU >= minMaxACU && maxACU <= maxMaxACU && halfStep(maxACU)
 	if !maxOK {
@@ -322,7 +311,7 @@ func ServerlessMaxConnections(e Engine, minACU, maxACU float64) (int, error) {
 
 	halves := int(maxACU * 2) // exact: maxACU is a multiple of 0.5
 	n := serverlessInterpolate(e, halves)
-	if e == Postgres && minACU <= acuStep {
+	if e == dbspec.Postgres && minACU <= acuStep {
 		n = min(n, serverlessPostgresLowMinCap)
 	}
 	return n, nil
@@ -330,9 +319,9 @@ func ServerlessMaxConnections(e Engine, minACU, maxACU float64) (int, error) {
 
 // serverlessInterpolate reads the table at a maximum capacity given in half
 // ACUs, in integer arithmetic.
-func serverlessInterpolate(e Engine, halves int) int {
+func serverlessInterpolate(e dbspec.Engine, halves int) int {
 	value := func(r serverlessRow) int {
-		if e == Postgres {
+		if e == dbspec.Postgres {
 			return r.postgres
 		}
 		return r.mysql
@@ -346,7 +335,7 @@ func serverlessInterpolate(e Engine, halves int) int {
 		if halves > 2*hi.acu {
 			continue
 		}
-		if e == MySQL && halves < 2*hi.acu {
+		if e == dbspec.MySQL && halves < 2*hi.acu {
 			return value(lo)
 		}
 		// floor(lo + (hi-lo) * (acu-lo.acu) / (hi.acu-lo.acu)), in half ACUs.
@@ -394,8 +383,8 @@ const (
 //     no number for them; the headroom (see DefaultHeadroom) covers them.
 //
 // An unknown engine has no reserved connections.
-func ReservedConnections(e Engine, aurora bool) int {
-	if e != Postgres {
+func ReservedConnections(e dbspec.Engine, aurora bool) int {
+	if e != dbspec.Postgres {
 		return 0
 	}
 	n := postgresSuperuserReserved + rdsSuperuserReserved
@@ -422,8 +411,8 @@ const acuBytes = 2 << 30
 // formula sizes for, even if connections took all of the nominal memory (which
 // is more than DBInstanceClassMemory): such a value is a typo or a
 // misunderstanding, not a tuning choice.
-func memoryBound(e Engine, bytes int) int {
-	if e == Postgres {
+func memoryBound(e dbspec.Engine, bytes int) int {
+	if e == dbspec.Postgres {
 		return bytes / postgresBytesPerConnection
 	}
 	return bytes / mysqlBytesPerConnection
@@ -438,7 +427,7 @@ func memoryBound(e Engine, bytes int) int {
 // A problem reads
 //
 //	maxConnections N exceeds LIMIT, the most WHY: lower maxConnections to at most LIMIT or FIX
-func CheckInstanceMaxConnections(e Engine, class string, n int) error {
+func CheckInstanceMaxConnections(e dbspec.Engine, class string, n int) error {
 	gib, err := classGiB(e, class)
 	if err != nil {
 		return err
@@ -465,17 +454,17 @@ func CheckInstanceMaxConnections(e Engine, class string, n int) error {
 // Each problem reads
 //
 //	maxConnections N exceeds LIMIT, the most WHY: lower maxConnections to at most LIMIT or FIX
-func CheckServerlessMaxConnections(e Engine, minACU, maxACU float64, n int) error {
+func CheckServerlessMaxConnections(e dbspec.Engine, minACU, maxACU float64, n int) error {
 	if _, err := ServerlessMaxConnections(e, minACU, maxACU); err != nil {
 		return err
 	}
 	var errs Error
-	if e == Postgres && minACU <= acuStep && n > serverlessPostgresLowMinCap {
+	if e == dbspec.Postgres && minACU <= acuStep && n > serverlessPostgresLowMinCap {
 		errs.add("{MaxConnections} %d exceeds %d, the most Aurora PostgreSQL Serverless v2 takes with a minimum capacity of "+
 			"%v ACU: lower {MaxConnections} to at most %d or raise {MinCapacity} to 1 ACU",
 			n, serverlessPostgresLowMinCap, minACU, serverlessPostgresLowMinCap)
 	}
-	if e == MySQL && n > auroraMySQLMaxConnectionsLimit {
+	if e == dbspec.MySQL && n > auroraMySQLMaxConnectionsLimit {
 		errs.add("{MaxConnections} %d exceeds %d, the most Aurora MySQL accepts: lower {MaxConnections} to at most %d",
 			n, auroraMySQLMaxConnectionsLimit, auroraMySQLMaxConnectionsLimit)
 	}
@@ -488,8 +477,8 @@ func CheckServerlessMaxConnections(e Engine, minACU, maxACU float64, n int) erro
 	return errs.err()
 }
 
-func bytesPerConnection(e Engine) int {
-	if e == Postgres {
+func bytesPerConnection(e dbspec.Engine) int {
+	if e == dbspec.Postgres {
 		return postgresBytesPerConnection
 	}
 	return mysqlBytesPerConnection

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -17,7 +19,7 @@ func TestTable(t *testing.T) {
 	}{
 		{"example.golden", exampleConfig()},
 		{"direct.golden", Config{
-			Database: "rds mysql t4g.micro", Engine: MySQL, MaxConnections: 85, Headroom: DefaultHeadroom(85),
+			Database: "rds mysql t4g.micro", Engine: dbspec.MySQL, MaxConnections: 85, Headroom: DefaultHeadroom(85),
 			AccountConcurrency: 400, UnreservedMinimum: 50,
 			Functions: []Function{
 				{Name: "orders-api", Weight: 2},
@@ -25,7 +27,7 @@ func TestTable(t *testing.T) {
 				{Name: "nightly-import", ReservedConcurrency: 1, ConnectionsPerEnvironment: 4},
 			},
 		}},
-		{"empty.golden", Config{Database: "idle", Engine: Postgres, MaxConnections: 112, ReservedConnections: 5,
+		{"empty.golden", Config{Database: "idle", Engine: dbspec.Postgres, MaxConnections: 112, ReservedConnections: 5,
 			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: ptr(10)}},
 	}
 	for _, tt := range tests {
@@ -75,8 +77,8 @@ func TestDocShowsTable(t *testing.T) {
 func TestAccountTable(t *testing.T) {
 	r, err := ComputeAccount(Account{
 		Databases: []Config{
-			{Database: "one", Engine: Postgres, MaxConnections: 100, Headroom: 10, Functions: []Function{{Name: "a"}}},
-			{Database: "two", Engine: MySQL, MaxConnections: 200, Headroom: 20, Functions: []Function{{Name: "b"}, {Name: "c", ReservedConcurrency: 5}}},
+			{Database: "one", Engine: dbspec.Postgres, MaxConnections: 100, Headroom: 10, Functions: []Function{{Name: "a"}}},
+			{Database: "two", Engine: dbspec.MySQL, MaxConnections: 200, Headroom: 20, Functions: []Function{{Name: "b"}, {Name: "c", ReservedConcurrency: 5}}},
 		},
 		Elsewhere: []Reservation{{Name: "Legacy/Old", ReservedConcurrency: 20}},
 	})

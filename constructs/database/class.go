@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // classFamilies are the DB instance class families lambdards builds RDS instances on: for
@@ -59,7 +60,7 @@ const classSource = `Amazon RDS User Guide, "Supported DB engines for DB instanc
 // checkClass reports what is wrong with an RDS instance class, or "": a family lambdards
 // does not know, a size RDS does not offer, or a family RDS does not run the engine version
 // on (judged only when versionOK).
-func checkClass(e Engine, version string, versionOK bool, class string) string {
+func checkClass(e dbspec.Engine, version string, versionOK bool, class string) string {
 	name := strings.TrimPrefix(class, "db.")
 	family, _, _ := strings.Cut(name, ".")
 	support, ok := classFamilies[family]
@@ -78,7 +79,7 @@ func checkClass(e Engine, version string, versionOK bool, class string) string {
 			family, list(sizes))
 	}
 	minimums := support.postgres
-	if e == MySQL {
+	if e == dbspec.MySQL {
 		minimums = support.mysql
 	}
 	if min, ok := supports(version, minimums); versionOK && !ok {

@@ -23,29 +23,17 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 )
-
-// Engine is the database engine family.
-type Engine = budget.Engine
-
-// The engines lambdards supports.
-const (
-	Postgres = budget.Postgres
-	MySQL    = budget.MySQL
-)
-
-// Engines lists the supported engines, for messages.
-var Engines = []Engine{Postgres, MySQL}
 
 // Database is what the rest of the toolkit needs from a database, whichever variant built it.
 type Database interface {
 	constructs.IConstruct
 	awsec2.IConnectable
 	// Engine is the engine family.
-	Engine() Engine
+	Engine() dbspec.Engine
 	// Port is the port the database listens on.
 	Port() int
 	// DatabaseName is the database created at launch.
@@ -82,7 +70,7 @@ type Props struct {
 	VpcSubnets *awsec2.SubnetSelection
 	// Engine is the engine family.
 	// Default: Postgres.
-	Engine Engine
+	Engine dbspec.Engine
 	// EngineVersion overrides the engine version, for example "16.9" (RDS PostgreSQL),
 	// "8.4.8" (RDS MySQL), "16.9" (Aurora PostgreSQL) or "3.10.0" (Aurora MySQL).
 	// Default: the version DefaultVersion returns for the variant and engine.
@@ -131,17 +119,17 @@ type Props struct {
 // and for Aurora Serverless v2 auto-pause, which needs Aurora PostgreSQL 16.3+ or
 // Aurora MySQL 3.08.0+: Amazon Aurora User Guide, "Scaling to Zero ACUs with automatic
 // pause and resume for Aurora Serverless v2").
-var versions = map[bool]map[Engine]string{
-	false: {Postgres: "17.7", MySQL: "8.4.8"},
-	true:  {Postgres: "17.7", MySQL: "3.10.0"},
+var versions = map[bool]map[dbspec.Engine]string{
+	false: {dbspec.Postgres: "17.7", dbspec.MySQL: "8.4.8"},
+	true:  {dbspec.Postgres: "17.7", dbspec.MySQL: "3.10.0"},
 }
 
 // DefaultVersion returns the engine version a variant uses when Props.EngineVersion is empty.
-func DefaultVersion(aurora bool, e Engine) string { return versions[aurora][e] }
+func DefaultVersion(aurora bool, e dbspec.Engine) string { return versions[aurora][e] }
 
-// port returns the engine's default port.
-func port(e Engine) int {
-	if e == MySQL {
+// defaultPort returns the engine's default port.
+func defaultPort(e dbspec.Engine) int {
+	if e == dbspec.MySQL {
 		return 3306
 	}
 	return 5432
@@ -151,8 +139,8 @@ func port(e Engine) int {
 // rds.force_ssl for PostgreSQL and require_secure_transport for MySQL (Amazon RDS User
 // Guide, "Using SSL with a PostgreSQL DB instance" and "SSL/TLS support for MySQL DB
 // instances").
-func tlsParameters(e Engine) map[string]*string {
-	if e == MySQL {
+func tlsParameters(e dbspec.Engine) map[string]*string {
+	if e == dbspec.MySQL {
 		return map[string]*string{"require_secure_transport": jsii.String("ON")}
 	}
 	return map[string]*string{"rds.force_ssl": jsii.String("1")}
@@ -162,9 +150,9 @@ func tlsParameters(e Engine) map[string]*string {
 // except MySQL's general log (Amazon RDS User Guide, "Publishing database logs to Amazon
 // CloudWatch Logs"; Amazon Aurora User Guide, the same for Aurora). RDS PostgreSQL's
 // upgrade log has no Aurora counterpart.
-func logExports(aurora bool, e Engine) *[]*string {
+func logExports(aurora bool, e dbspec.Engine) *[]*string {
 	switch {
-	case e == MySQL:
+	case e == dbspec.MySQL:
 		return jsii.Strings("audit", "error", "slowquery")
 	case aurora:
 		return jsii.Strings("postgresql")
@@ -182,7 +170,7 @@ const auditEvents = "CONNECT,QUERY_DDL,QUERY_DCL"
 // 8.0.28+ versions). It is nil for PostgreSQL. A snapshot stays tied to its option group,
 // so the group is kept as long as the key.
 func auditOptions(scope constructs.Construct, engine awsrds.IInstanceEngine, p Props) awsrds.IOptionGroup {
-	if p.Engine != MySQL {
+	if p.Engine != dbspec.MySQL {
 		return nil
 	}
 	og := awsrds.NewOptionGroup(scope, jsii.String("Options"), &awsrds.OptionGroupProps{
@@ -200,8 +188,8 @@ func auditOptions(scope constructs.Construct, engine awsrds.IInstanceEngine, p P
 // auroraAuditParameters turn on Aurora MySQL's Advanced Auditing, which writes its audit
 // log (Amazon Aurora User Guide, "Using Advanced Auditing with an Amazon Aurora MySQL DB
 // cluster": server_audit_logging and server_audit_events, cluster parameters).
-func auroraAuditParameters(e Engine) map[string]*string {
-	if e != MySQL {
+func auroraAuditParameters(e dbspec.Engine) map[string]*string {
+	if e != dbspec.MySQL {
 		return nil
 	}
 	return map[string]*string{"server_audit_logging": jsii.String("1"), "server_audit_events": jsii.String(auditEvents)}
@@ -209,7 +197,7 @@ func auroraAuditParameters(e Engine) map[string]*string {
 
 func (p Props) withDefaults() Props {
 	if p.Engine == "" {
-		p.Engine = Postgres
+		p.Engine = dbspec.Postgres
 	}
 	if p.DatabaseName == "" {
 		p.DatabaseName = "app"
@@ -238,13 +226,23 @@ func (p Props) withDefaults() Props {
 	return p
 }
 
+// CheckRemoval reports a deletion protection that a removal policy cannot honour (""
+// when they agree), as the constructs refuse it, naming its settings as {GoName}.
+func CheckRemoval(removal awscdk.RemovalPolicy, deletionProtection bool) string {
+	if removal == awscdk.RemovalPolicy_DESTROY && deletionProtection {
+		return "{DeletionProtection} true with {RemovalPolicy} destroy: deleting the stack would fail on the protected database; " +
+			"to keep the data use {RemovalPolicy} snapshot or retain, to throw it away turn {DeletionProtection} off"
+	}
+	return ""
+}
+
 func (p Props) validate() []string {
 	var errs []string
 	if p.Vpc == nil {
 		errs = append(errs, "{Vpc}: required")
 	}
-	if p.Engine != Postgres && p.Engine != MySQL {
-		errs = append(errs, fmt.Sprintf("{Engine} %q: must be one of %q", p.Engine, Engines))
+	if p.Engine != dbspec.Postgres && p.Engine != dbspec.MySQL {
+		errs = append(errs, fmt.Sprintf("{Engine} %q: must be one of %q", p.Engine, dbspec.Engines))
 	}
 	if !identifier(p.DatabaseName) {
 		errs = append(errs, fmt.Sprintf("{DatabaseName} %q: must start with a letter and hold only letters, digits and underscores (at most 63)", p.DatabaseName))
@@ -255,46 +253,53 @@ func (p Props) validate() []string {
 	if p.MaxConnections < 0 {
 		errs = append(errs, fmt.Sprintf("{MaxConnections} %d: must be 0 (derived) or positive", p.MaxConnections))
 	}
-	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
-	if p.BackupRetentionDays < 1 || p.BackupRetentionDays > 35 {
-		errs = append(errs, fmt.Sprintf("{BackupRetentionDays} %d: must be 1 to 35", p.BackupRetentionDays))
+	if p.BackupRetentionDays < MinBackupRetentionDays || p.BackupRetentionDays > MaxBackupRetentionDays {
+		errs = append(errs, fmt.Sprintf("{BackupRetentionDays} %d: must be %d to %d", p.BackupRetentionDays, MinBackupRetentionDays, MaxBackupRetentionDays))
 	}
 	switch p.RemovalPolicy {
 	case awscdk.RemovalPolicy_SNAPSHOT, awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY:
 	default:
 		errs = append(errs, fmt.Sprintf("{RemovalPolicy} %q: must be snapshot, retain or destroy", p.RemovalPolicy))
 	}
-	if p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY && *p.DeletionProtection {
-		errs = append(errs, "{DeletionProtection} true with {RemovalPolicy} destroy: deleting the stack would fail on the protected database; "+
-			"to keep the data use {RemovalPolicy} snapshot or retain, to throw it away turn {DeletionProtection} off")
+	if problem := CheckRemoval(p.RemovalPolicy, *p.DeletionProtection); problem != "" {
+		errs = append(errs, problem)
 	}
-	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
-	// AutomaticallyAfterDays.
-	if d := *p.RotationDays; d < 0 || d > 1000 {
-		errs = append(errs, fmt.Sprintf("{RotationDays} %d: must be 0 (no rotation) or 1 to 1000", d))
+	if d := *p.RotationDays; d < 0 || d > MaxRotationDays {
+		errs = append(errs, fmt.Sprintf("{RotationDays} %d: must be 0 (no rotation) or 1 to %d", d, MaxRotationDays))
 	} else if d > 0 && p.SecretsManagerEndpoint == nil {
 		errs = append(errs, fmt.Sprintf("{RotationDays} %d: the rotation function runs in the database's subnets, which have no route to Secrets Manager; "+
 			"give {SecretsManagerEndpoint} (a Secrets Manager interface endpoint in the VPC, for example network.Props.InterfaceEndpoints) or set {RotationDays} 0", d))
 	}
-	// Enhanced Monitoring intervals: Amazon RDS API Reference, CreateDBInstance,
-	// MonitoringInterval.
-	if m := *p.MonitoringIntervalSeconds; !slices.Contains(monitoringIntervals, m) {
-		errs = append(errs, fmt.Sprintf("{MonitoringIntervalSeconds} %d: must be one of %v (0 turns Enhanced Monitoring off)", m, monitoringIntervals))
+	if m := *p.MonitoringIntervalSeconds; !slices.Contains(MonitoringIntervals, m) {
+		errs = append(errs, fmt.Sprintf("{MonitoringIntervalSeconds} %d: must be one of %v (0 turns Enhanced Monitoring off)", m, MonitoringIntervals))
 	}
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, p.VpcSubnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v: select isolated subnets of the VPC, or add an isolated tier to it (aws-cdk-lib's SubnetType PRIVATE_ISOLATED)", err))
 		}
 		if len(routes) > 0 {
 			errs = append(errs, fmt.Sprintf("{VpcSubnets}: a database must not be reachable from, or reach, the internet, but %s; "+
-				"select isolated subnets (network.Network.DatabaseSubnets)", strings.Join(routes, "; ")))
+				"select isolated subnets, with no route to an internet or NAT gateway (aws-cdk-lib's SubnetType PRIVATE_ISOLATED); "+
+				"the VPC has %s, so add an isolated tier if it has none", strings.Join(routes, "; "), network.Tiers(p.Vpc)))
 		}
 	}
 	return errs
 }
 
-var monitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
+// Limits of the settings every variant shares, which the app's context keys take too.
+const (
+	// Backup retention 1-35 days: Amazon RDS User Guide, "Backup retention period".
+	MinBackupRetentionDays = 1
+	MaxBackupRetentionDays = 35
+	// Rotation every 1-1000 days: AWS Secrets Manager API Reference, RotationRulesType,
+	// AutomaticallyAfterDays.
+	MaxRotationDays = 1000
+)
+
+// MonitoringIntervals are the Enhanced Monitoring intervals in seconds, 0 for off (Amazon
+// RDS API Reference, CreateDBInstance, MonitoringInterval).
+var MonitoringIntervals = []int{0, 1, 5, 10, 15, 30, 60}
 
 func intPtr(n int) *int { return &n }
 
@@ -314,16 +319,14 @@ func identifier(s string) bool {
 
 // fail panics with every problem found, prefixed with the construct's path.
 func fail(scope constructs.Construct, id *string, errs []string) {
-	if len(errs) == 0 {
-		return
-	}
-	panic(fields.Errorf("%s/%s: invalid database:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "database")
 }
 
 // base holds what both variants build and expose.
 type base struct {
 	constructs.Construct
 	props          Props
+	port           int
 	connections    awsec2.Connections
 	secret         awssecretsmanager.ISecret
 	maxConnections int
@@ -334,8 +337,8 @@ type base struct {
 	connectPrefix  *string // ConnectArn without the user
 }
 
-func (b *base) Engine() Engine                    { return b.props.Engine }
-func (b *base) Port() int                         { return port(b.props.Engine) }
+func (b *base) Engine() dbspec.Engine             { return b.props.Engine }
+func (b *base) Port() int                         { return b.port }
 func (b *base) DatabaseName() string              { return b.props.DatabaseName }
 func (b *base) MasterUsername() string            { return b.props.MasterUsername }
 func (b *base) Endpoint() *string                 { return b.endpoint }

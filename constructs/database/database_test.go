@@ -12,7 +12,9 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -23,18 +25,18 @@ func build(t *testing.T, newDB func(awscdk.Stack, database.Props) database.Datab
 	net := network.New(stack, jsii.String("Network"), &network.Props{
 		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
 	})
-	db := newDB(stack, cdktest.DatabaseProps(net))
+	db := newDB(stack, fixture.DatabaseProps(net))
 	return db, assertions.Template_FromStack(stack, nil)
 }
 
-func instance(engine database.Engine, class string) func(awscdk.Stack, database.Props) database.Database {
+func instance(engine dbspec.Engine, class string) func(awscdk.Stack, database.Props) database.Database {
 	return func(s awscdk.Stack, p database.Props) database.Database {
 		p.Engine = engine
 		return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, InstanceClass: class})
 	}
 }
 
-func serverless(engine database.Engine, min, max float64) func(awscdk.Stack, database.Props) database.Database {
+func serverless(engine dbspec.Engine, min, max float64) func(awscdk.Stack, database.Props) database.Database {
 	return func(s awscdk.Stack, p database.Props) database.Database {
 		p.Engine = engine
 		return database.NewServerless(s, jsii.String("Database"), &database.ServerlessProps{Props: p, MinCapacity: &min, MaxCapacity: max})
@@ -43,7 +45,7 @@ func serverless(engine database.Engine, min, max float64) func(awscdk.Stack, dat
 
 func TestInstance(t *testing.T) {
 	for _, tc := range []struct {
-		engine   database.Engine
+		engine   dbspec.Engine
 		class    string
 		family   string
 		port     int
@@ -52,8 +54,8 @@ func TestInstance(t *testing.T) {
 	}{
 		// budget.InstanceMaxConnections: (2 GiB*0.9 - 256 MiB) / 9531392 = 174;
 		// (4 GiB*0.9 - 256 MiB) / 12582880 = 285.
-		{database.Postgres, "t4g.small", "postgres17", 5432, "174", map[string]any{"rds.force_ssl": "1"}},
-		{database.MySQL, "t4g.medium", "mysql8.4", 3306, "285", map[string]any{"require_secure_transport": "ON"}},
+		{dbspec.Postgres, "t4g.small", "postgres17", 5432, "174", map[string]any{"rds.force_ssl": "1"}},
+		{dbspec.MySQL, "t4g.medium", "mysql8.4", 3306, "285", map[string]any{"require_secure_transport": "ON"}},
 	} {
 		t.Run(string(tc.engine), func(t *testing.T) {
 			db, tmpl := build(t, instance(tc.engine, tc.class))
@@ -91,15 +93,15 @@ func TestInstance(t *testing.T) {
 
 func TestServerless(t *testing.T) {
 	for _, tc := range []struct {
-		engine     database.Engine
+		engine     dbspec.Engine
 		min, max   float64
 		family     string
 		maxConns   string
 		clusterTLS map[string]any
 	}{
 		// Aurora Serverless v2 published figures at 8 and 16 ACU (see package budget).
-		{database.Postgres, 0.5, 8, "aurora-postgresql17", "1669", map[string]any{"rds.force_ssl": "1"}},
-		{database.MySQL, 1, 16, "aurora-mysql8.0", "2000", map[string]any{"require_secure_transport": "ON"}},
+		{dbspec.Postgres, 0.5, 8, "aurora-postgresql17", "1669", map[string]any{"rds.force_ssl": "1"}},
+		{dbspec.MySQL, 1, 16, "aurora-mysql8.0", "2000", map[string]any{"require_secure_transport": "ON"}},
 	} {
 		t.Run(string(tc.engine), func(t *testing.T) {
 			db, tmpl := build(t, serverless(tc.engine, tc.min, tc.max))
@@ -232,10 +234,10 @@ func TestInvalidProps(t *testing.T) {
 		build func(awscdk.Stack, database.Props) database.Database
 		want  []string
 	}{
-		{"unknown class", instance(database.Postgres, "x9.huge"), []string{`InstanceClass "x9.huge"`, "t4g.micro"}},
+		{"unknown class", instance(dbspec.Postgres, "x9.huge"), []string{`InstanceClass "x9.huge"`, "t4g.micro"}},
 		{"unknown engine", instance("oracle", "t4g.micro"), []string{`Engine "oracle": must be one of`}},
-		{"max ACU too high", serverless(database.Postgres, 0.5, 512), []string{"512", "256"}},
-		{"min above max", serverless(database.MySQL, 8, 4), []string{"8", "4"}},
+		{"max ACU too high", serverless(dbspec.Postgres, 0.5, 512), []string{"512", "256"}},
+		{"min above max", serverless(dbspec.MySQL, 8, 4), []string{"8", "4"}},
 		{"every problem at once", func(s awscdk.Stack, p database.Props) database.Database {
 			p.DatabaseName, p.MasterUsername, p.BackupRetentionDays = "1app", "admin-user", 40
 			return database.NewInstance(s, jsii.String("Database"), &database.InstanceProps{Props: p, AllocatedStorageGiB: 5})

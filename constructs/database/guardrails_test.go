@@ -9,6 +9,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -99,7 +100,7 @@ func TestGuardrails(t *testing.T) {
 			name:       "Aurora MySQL version in the RDS MySQL form",
 			serverless: &database.ServerlessProps{},
 			props: func(n *network.Network) database.Props {
-				return database.Props{Engine: database.MySQL, EngineVersion: "8.0.39"}
+				return database.Props{Engine: dbspec.MySQL, EngineVersion: "8.0.39"}
 			},
 			want: []string{`EngineVersion "8.0.39": Aurora MySQL versions are written like "3.10.0"`},
 		},
@@ -155,7 +156,7 @@ func TestGuardrails(t *testing.T) {
 			name:       "explicit MaxConnections above Aurora MySQL's limit",
 			serverless: &database.ServerlessProps{MaxCapacity: 256},
 			props: func(n *network.Network) database.Props {
-				return database.Props{Engine: database.MySQL, MaxConnections: 20000}
+				return database.Props{Engine: dbspec.MySQL, MaxConnections: 20000}
 			},
 			want: []string{"MaxConnections 20000 exceeds 16000, the most Aurora MySQL accepts"},
 		},
@@ -163,7 +164,7 @@ func TestGuardrails(t *testing.T) {
 			name:       "Aurora MySQL too old to pause",
 			serverless: &database.ServerlessProps{MinCapacity: f64(0)},
 			props: func(n *network.Network) database.Props {
-				return database.Props{Engine: database.MySQL, EngineVersion: "3.07.1"}
+				return database.Props{Engine: dbspec.MySQL, EngineVersion: "3.07.1"}
 			},
 			want: []string{`EngineVersion "3.07.1": auto-pause (minimum capacity 0 ACU) needs Aurora MySQL 3.08.0 or later`},
 		},
@@ -209,9 +210,9 @@ func TestGuardrailsPassMaxConnections(t *testing.T) {
 // their limits, and that rotation with the endpoint and isolated subnets builds.
 func TestGuardrailsPass(t *testing.T) {
 	for _, v := range []struct {
-		engine  database.Engine
+		engine  dbspec.Engine
 		version string
-	}{{database.Postgres, "14.12"}, {database.Postgres, "16.4"}, {database.Postgres, "17.4"}, {database.MySQL, "3.08.0"}} {
+	}{{dbspec.Postgres, "14.12"}, {dbspec.Postgres, "16.4"}, {dbspec.Postgres, "17.4"}, {dbspec.MySQL, "3.08.0"}} {
 		stack, n := guardrailNetwork()
 		database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
 			Props: database.Props{
@@ -225,8 +226,8 @@ func TestGuardrailsPass(t *testing.T) {
 	// The Graviton4 families on the oldest RDS versions that run them.
 	stack, n := guardrailNetwork()
 	p := database.Props{Vpc: n.Vpc, VpcSubnets: n.DatabaseSubnets, SecretsManagerEndpoint: n.Endpoints["secretsmanager"]}
-	p.Engine, p.EngineVersion = database.MySQL, "8.4.3"
+	p.Engine, p.EngineVersion = dbspec.MySQL, "8.4.3"
 	database.NewInstance(stack, jsii.String("MySQL"), &database.InstanceProps{Props: p, InstanceClass: "r8g.large"})
-	p.Engine, p.EngineVersion = database.Postgres, "14.15"
+	p.Engine, p.EngineVersion = dbspec.Postgres, "14.15"
 	database.NewInstance(stack, jsii.String("Postgres"), &database.InstanceProps{Props: p, InstanceClass: "db.m8g.48xlarge"})
 }

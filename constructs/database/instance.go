@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
@@ -48,10 +49,7 @@ var _ Database = (*Instance)(nil)
 // NewInstance builds an RDS database instance. It panics with one error listing every
 // invalid setting.
 func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *Instance {
-	var p InstanceProps
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	p.Props = p.Props.withDefaults()
 	if p.InstanceClass == "" {
 		p.InstanceClass = "t4g.micro"
@@ -145,7 +143,7 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		OptionGroup:             options,
 		CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		DeleteAutomatedBackups:  jsii.Bool(p.RemovalPolicy == awscdk.RemovalPolicy_DESTROY),
-		Port:                    jsii.Number(port(p.Engine)),
+		Port:                    jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:      monitor.interval,
 		MonitoringRole:          monitor.role,
 	})
@@ -166,6 +164,7 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 		base: base{
 			Construct:      this,
 			props:          p.Props,
+			port:           defaultPort(p.Engine),
 			connections:    instance.Connections(),
 			secret:         instance.Secret(),
 			maxConnections: maxConns,
@@ -187,9 +186,9 @@ func (i *Instance) ProxyTarget() awsrds.ProxyTarget {
 // AutoPause is always false: RDS instances do not pause.
 func (i *Instance) AutoPause() bool { return false }
 
-func instanceEngine(e Engine, version string) awsrds.IInstanceEngine {
+func instanceEngine(e dbspec.Engine, version string) awsrds.IInstanceEngine {
 	major := majorVersion(e, version)
-	if e == MySQL {
+	if e == dbspec.MySQL {
 		return awsrds.DatabaseInstanceEngine_Mysql(&awsrds.MySqlInstanceEngineProps{
 			Version: awsrds.MysqlEngineVersion_Of(jsii.String(version), jsii.String(major)),
 		})
@@ -200,9 +199,9 @@ func instanceEngine(e Engine, version string) awsrds.IInstanceEngine {
 }
 
 // majorVersion is "17" for PostgreSQL 17.7 and "8.4" for MySQL 8.4.8.
-func majorVersion(e Engine, version string) string {
+func majorVersion(e dbspec.Engine, version string) string {
 	parts := strings.Split(version, ".")
-	if e == MySQL && len(parts) > 1 {
+	if e == dbspec.MySQL && len(parts) > 1 {
 		return parts[0] + "." + parts[1]
 	}
 	return parts[0]

@@ -9,15 +9,15 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/database"
-	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 )
 
 // TestMetrics checks the metric methods of both variants: namespace, name, dimensions
 // (the instance; the cluster's writer, or the cluster for its capacity), statistic and
 // period, and that options override them.
 func TestMetrics(t *testing.T) {
-	instance := cdktest.NewFixture(nil, nil)
-	serverless := cdktest.NewFixture(nil, &database.ServerlessProps{MaxCapacity: 8})
+	instance := fixture.New(nil, nil)
+	serverless := fixture.New(nil, &database.ServerlessProps{MaxCapacity: 8})
 	i := instance.Database.(*database.Instance)
 	s := serverless.Database.(*database.Serverless)
 	id := fmt.Sprint(instance.Data.Resolve(i.Instance.InstanceIdentifier()))

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -102,7 +103,9 @@ func rotate(scope constructs.Construct, p Props, add func(*awsrds.RotationSingle
 		Description:      jsii.String("lambdards database: master secret rotation function, to the database and Secrets Manager only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("from the lambdards database's rotation function"))
+	// Written as the rotation function's rule (AllowTo): both rules land in this stack, so
+	// an endpoint of a VPC in another stack does not make that stack depend on this one.
+	sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("from the lambdards database's rotation function"))
 	add(&awsrds.RotationSingleUserOptions{
 		AutomaticallyAfter: awscdk.Duration_Days(jsii.Number(*p.RotationDays)),
 		VpcSubnets:         p.VpcSubnets,
@@ -156,7 +159,7 @@ func secure(scope constructs.Construct, p Props, db constructs.IConstruct, sg aw
 	secret := masterSecret(db)
 	secret.ApplyRemovalPolicy(keptWithData(p.RemovalPolicy), nil)
 	rotate(scope, p, addRotation)
-	fixPorts(scope, sg, port(p.Engine))
+	fixPorts(scope, sg, defaultPort(p.Engine))
 	suppressions(p, db.Node().DefaultChild().(awscdk.CfnResource), instances, secret)
 }
 
@@ -180,7 +183,7 @@ func suppressions(p Props, db awscdk.CfnResource, instances []awscdk.CfnResource
 				nag.NISTAndHIPAA("RDSEnhancedMonitoringEnabled")...)
 		}
 	}
-	if p.Engine == MySQL {
+	if p.Engine == dbspec.MySQL {
 		nag.SuppressFindings(db, "The general log records every statement with its values, a copy of the data at a high cost; "+
 			"connections, DDL and DCL go to the exported audit log, and errors and slow queries are exported too.",
 			[]string{"LogExport::general"}, nag.NISTAndHIPAA("RDSLoggingEnabled")...)

@@ -11,9 +11,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/nag"
 )
+
+// defaultMinCapacity is ServerlessProps.MinCapacity's default, in ACUs.
+const defaultMinCapacity = 0.5
 
 // ServerlessProps configures an Aurora Serverless v2 cluster.
 type ServerlessProps struct {
@@ -54,14 +58,11 @@ var _ Database = (*Serverless)(nil)
 // NewServerless builds an Aurora Serverless v2 cluster. It panics with one error listing
 // every invalid setting.
 func NewServerless(scope constructs.Construct, id *string, props *ServerlessProps) *Serverless {
-	var p ServerlessProps
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	p.Props = p.Props.withDefaults()
 	if p.MinCapacity == nil {
-		half := 0.5
-		p.MinCapacity = &half
+		min := defaultMinCapacity
+		p.MinCapacity = &min
 	}
 	if p.MaxCapacity == 0 {
 		p.MaxCapacity = 4
@@ -161,13 +162,13 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		DeletionProtection:            p.DeletionProtection,
 		RemovalPolicy:                 p.RemovalPolicy,
 		CloudwatchLogsExports:         logExports(true, p.Engine),
-		Port:                          jsii.Number(port(p.Engine)),
+		Port:                          jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
 	})
 	secure(this, p.Props, cluster, sg, monitor,
 		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
-	if p.Engine == MySQL {
+	if p.Engine == dbspec.MySQL {
 		nag.Suppress(cluster.Node().DefaultChild(), "Backtrack is off: it is not offered in every Region, can only be chosen when the cluster is "+
 			"created, and bills for change records; point-in-time restore from automated backups undoes the same mistakes, more slowly.",
 			"AwsSolutions-RDS14")
@@ -181,6 +182,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		base: base{
 			Construct:      this,
 			props:          p.Props,
+			port:           defaultPort(p.Engine),
 			connections:    cluster.Connections(),
 			secret:         cluster.Secret(),
 			maxConnections: maxConns,
@@ -211,8 +213,8 @@ func acu(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-func clusterEngine(e Engine, version string) awsrds.IClusterEngine {
-	if e == MySQL {
+func clusterEngine(e dbspec.Engine, version string) awsrds.IClusterEngine {
+	if e == dbspec.MySQL {
 		// Aurora MySQL 3 versions are written "8.0.mysql_aurora.3.10.0" in the RDS API.
 		full := "8.0.mysql_aurora." + version
 		return awsrds.DatabaseClusterEngine_AuroraMysql(&awsrds.AuroraMysqlClusterEngineProps{

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 )
 
@@ -38,7 +39,7 @@ func (p Problem) raw() string {
 // instance class (see calendar.check and checkClass); version "" is the variant's
 // DefaultVersion, and an invalid engine is left to the props' own check. NewInstance
 // applies it, and the app's context layer calls it before synthesis.
-func CheckInstance(e Engine, version, class string) []Problem {
+func CheckInstance(e dbspec.Engine, version, class string) []Problem {
 	c, ok := calendars[false][e]
 	if !ok {
 		return nil
@@ -64,7 +65,7 @@ func CheckInstance(e Engine, version, class string) []Problem {
 // maximum above 128. version "" is the variant's DefaultVersion; an invalid engine and
 // capacities out of range are left to the props' own checks. NewServerless applies it,
 // and the app's context layer calls it before synthesis.
-func CheckServerless(e Engine, version string, minACU, maxACU float64) []Problem {
+func CheckServerless(e dbspec.Engine, version string, minACU, maxACU float64) []Problem {
 	c, ok := calendars[true][e]
 	if !ok {
 		return nil
@@ -180,28 +181,28 @@ type major struct {
 //     3.04. Aurora MySQL version 8.4 (first release 8.4.7, 21 May 2026) is not built by
 //     lambdards: its versions are written like RDS MySQL's, and clusterEngine writes
 //     Aurora MySQL 3's "8.0.mysql_aurora.3.x.y".
-var calendars = map[bool]map[Engine]calendar{
+var calendars = map[bool]map[dbspec.Engine]calendar{
 	false: {
-		Postgres: {
+		dbspec.Postgres: {
 			name: "RDS PostgreSQL", source: "Amazon RDS for PostgreSQL Release Notes, release calendars",
 			format: twoNumbers, majorParts: 1, example: "17.7",
 			majors: postgresMajors("14.15", "15.10", "16.6", "17.2", "18.1"),
 			noCreate: []string{"14.14", "14.16", "14.21", "15.9", "15.11", "15.16", "16.5", "16.7", "16.12",
 				"17.1", "17.3", "17.8", "18.2"},
 		},
-		MySQL: {
+		dbspec.MySQL: {
 			name: "RDS MySQL", source: `Amazon RDS User Guide, "MySQL on Amazon RDS versions"`,
 			format: regexp.MustCompile(`^[0-9]\.[0-9]\.[0-9]+$`), majorParts: 2, example: "8.4.8",
 			majors: []major{{"5.7", "2024-02-29", ""}, {"8.0", "2026-07-31", ""}, {"8.4", "2029-07-31", "8.4.3"}},
 		},
 	},
 	true: {
-		Postgres: {
+		dbspec.Postgres: {
 			name: "Aurora PostgreSQL", source: "Aurora PostgreSQL Release Notes, release calendars",
 			format: twoNumbers, majorParts: 1, example: "17.7",
 			majors: postgresMajors("14.6", "15.8", "16.4", "17.4", ""),
 		},
-		MySQL: {
+		dbspec.MySQL: {
 			name: "Aurora MySQL", source: "Aurora MySQL Release Notes, release calendars",
 			format: regexp.MustCompile(`^[0-9]\.[0-9]{2}\.[0-9]+$`), majorParts: 1, example: "3.10.0",
 			majors: []major{{"2", "2024-10-31", ""}, {"3", "2028-04-30", "3.04.0"}},
@@ -285,13 +286,13 @@ func (c calendar) check(version string) string {
 // Region", so a cluster lambdards creates is limited by its engine version only. On
 // today's calendar the oldest minor versions (calendars) are above most of these, so
 // calendar.check refuses most older versions first.
-var capacityMinimums = map[Engine]struct{ serverless, upTo256, autoPause []string }{
-	Postgres: {
+var capacityMinimums = map[dbspec.Engine]struct{ serverless, upTo256, autoPause []string }{
+	dbspec.Postgres: {
 		serverless: []string{"13.6", "14.3", "15.2", "16.1"},
 		upTo256:    []string{"13.13", "14.10", "15.5", "16.1"},
 		autoPause:  []string{"13.15", "14.12", "15.7", "16.3"},
 	},
-	MySQL: {serverless: []string{"3.02.0"}, upTo256: []string{"3.06.0"}, autoPause: []string{"3.08.0"}},
+	dbspec.MySQL: {serverless: []string{"3.02.0"}, upTo256: []string{"3.06.0"}, autoPause: []string{"3.08.0"}},
 }
 
 const capacitySource = `Amazon Aurora User Guide, "How Aurora serverless works", Aurora serverless capacity`

@@ -116,8 +116,10 @@ type Definition struct {
 func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
 	out := make([]*Function, len(defs))
 	lambdas := make([]constructs.IConstruct, len(defs))
+	kit := golambda.KitOf(scope)
+	path := kit.Path(scope)
 	for i, d := range defs {
-		out[i] = build(scope, d.ID, d.Props)
+		out[i] = build(scope, kit, path, d.ID, d.Props)
 		lambdas[i] = out[i].Function
 	}
 	if len(lambdas) > 0 {
@@ -128,19 +130,16 @@ func NewGroup(scope constructs.Construct, defs []Definition) []*Function {
 	return out
 }
 
-func build(scope constructs.Construct, id string, props *Props) *Function {
-	where := golambda.ScopeOf(scope)
+func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props *Props) *Function {
 	name := id
-	if where.Path != "" {
-		name = where.Path + "/" + id
+	if path != "" {
+		name = path + "/" + id
 	}
 	p, errs := withDefaults(props)
 	if p.Pool != nil {
 		errs = append(errs, p.Pool.Check(name, &p.AttachOptions)...)
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s: invalid function:\n  - %s", name, strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(name, "function")
 	f := &Function{}
 	// Built as a Go construct of its own, so that the function itself passes to aws-cdk-lib
 	// as an IGrantable and an IConnectable.
@@ -161,8 +160,7 @@ func build(scope constructs.Construct, id string, props *Props) *Function {
 		}
 		built, err := golambda.New(this, golambda.Props{
 			Entry:               p.Entry,
-			SkipBundling:        golambda.SkipsBundling(p.Pool),
-			Stack:               where.Stack,
+			Kit:                 kit,
 			Vpc:                 m.Vpc,
 			VpcSubnets:          subnets,
 			SecurityGroup:       f.SecurityGroup,
@@ -200,10 +198,7 @@ var (
 // withDefaults returns props (nil means all defaults) with the function's own defaults
 // applied (the pool applies AttachOptions'), and every invalid setting.
 func withDefaults(props *Props) (Props, []string) {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	var errs []string
 	if p.Pool == nil {
 		errs = append(errs, "{Pool}: required")

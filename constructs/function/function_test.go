@@ -16,14 +16,15 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
 func TestFunction(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	fn := function.New(f.Functions, jsii.String("Items"), &function.Props{
 		Pool:           f.Pool,
-		Entry:          cdktest.SampleEntry(),
+		Entry:          fixture.SampleEntry(),
 		MemorySize:     512,
 		TimeoutSeconds: 20,
 		Environment:    map[string]string{"LOG_LEVEL": "debug"},
@@ -79,8 +80,8 @@ func stackOutput(contains string) any {
 }
 
 func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
-	f := cdktest.NewFixture(&pool.Props{Direct: true}, nil)
-	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
+	f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, nil)
+	function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{
 		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
@@ -100,8 +101,8 @@ func TestDirectConnectionsAreEncryptedAndGrantedOnTheDatabase(t *testing.T) {
 func TestBundlesTheGoBinary(t *testing.T) {
 	ctx := cdktest.ProjectContext()
 	app := awscdk.NewApp(&awscdk.AppProps{BuiltinCloudFormationValidation: jsii.Bool(false), Outdir: jsii.String(t.TempDir()), Context: &ctx})
-	g := cdktest.NewFixtureIn(app, nil, nil)
-	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
+	g := fixture.NewIn(app, nil, nil)
+	function.New(g.Functions, jsii.String("Items"), &function.Props{Pool: g.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	asm := app.Synth(nil)
 	manifest, err := os.ReadFile(filepath.Join(*asm.Directory(), "Functions.assets.json"))
 	if err != nil {
@@ -131,7 +132,7 @@ func TestBundlesTheGoBinary(t *testing.T) {
 }
 
 func TestInvalidProps(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	for _, tc := range []struct {
 		name  string
 		props function.Props
@@ -139,11 +140,11 @@ func TestInvalidProps(t *testing.T) {
 	}{
 		{"no pool", function.Props{Entry: "x"}, []string{"Pool: required"}},
 		{"no entry", function.Props{Pool: f.Pool, AttachOptions: pool.AttachOptions{DatabaseUser: "items"}}, []string{"Entry: required"}},
-		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()}, []string{"DatabaseUser: required when the pool provisions no users"}},
-		{"the master user", function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, []string{`DatabaseUser "lambdards": is the master user`}},
+		{"no user and no provisioner", function.Props{Pool: f.Pool, Entry: fixture.SampleEntry()}, []string{"DatabaseUser: required when the pool provisions no users"}},
+		{"the master user", function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, []string{`DatabaseUser "lambdards" is the master user`}},
 		{"all at once", function.Props{
 			Pool:           f.Pool,
-			Entry:          cdktest.SampleEntry(),
+			Entry:          fixture.SampleEntry(),
 			MemorySize:     64,
 			TimeoutSeconds: 901,
 			AttachOptions:  pool.AttachOptions{DatabaseUser: "bad-user", Weight: -1, ConnectionsPerEnvironment: -2, ReservedConcurrency: -3},
@@ -166,11 +167,11 @@ func TestInvalidProps(t *testing.T) {
 }
 
 func TestFunctionsDoNotShareUsers(t *testing.T) {
-	f := cdktest.NewProvisionedFixture(nil)
-	function.New(f.Functions, jsii.String("Orders"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	f := fixture.NewProvisioned(nil)
+	function.New(f.Functions, jsii.String("Orders"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry()})
 	panictest.Contains(t, func() {
 		// "orders" is also the user the construct ID Orders derives.
-		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "orders"}})
+		function.New(f.Functions, jsii.String("Billing"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "orders"}})
 	}, `DatabaseUser "orders": Functions/Orders signs in as it already`)
 }
 
@@ -178,9 +179,9 @@ func TestFunctionsDoNotShareUsers(t *testing.T) {
 // network interfaces, which each role names beside its own, and one asset for one binary.
 // Each role's own policy holds only its log group and its database user.
 func TestFunctionsOfAStackShare(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	for _, id := range []string{"A", "B", "C"} {
-		function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}})
+		function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}})
 	}
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	policies := cdktest.Resources(tmpl, "AWS::IAM::ManagedPolicy")

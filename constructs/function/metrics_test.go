@@ -9,12 +9,12 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
-	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 )
 
 func TestMetrics(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	fn := function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	f := fixture.New(nil, nil)
+	fn := function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 	name := fmt.Sprint(f.Functions.Resolve(fn.Function.FunctionName()))
 	tests := []struct {

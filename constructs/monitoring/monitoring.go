@@ -103,10 +103,7 @@ type watchedFunction struct {
 // New builds the monitoring of props.Pool. It panics with one error listing every invalid
 // setting.
 func New(scope constructs.Construct, id *string, props *Props) *Monitoring {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	if p.Alarms == nil {
 		p.Alarms = jsii.Bool(true)
 	}
@@ -116,27 +113,23 @@ func New(scope constructs.Construct, id *string, props *Props) *Monitoring {
 	if p.Names == nil {
 		p.Names = fields.Go
 	}
-	var errs []string
-	if p.Pool == nil {
-		errs = append(errs, "{Pool}: required")
-	}
+	var errs fields.Problems
+	errs.Require("Pool", p.Pool != nil)
 	if !*p.Alarms && !*p.Dashboard {
-		errs = append(errs, "{Alarms} and {Dashboard} are both false: nothing to build; leave one on, or build no monitoring")
+		errs.Add("{Alarms} and {Dashboard} are both false: nothing to build; leave one on, or build no monitoring")
 	}
 	if !*p.Alarms && p.Topic != nil {
-		errs = append(errs, "{Topic}: set, but {Alarms} is false; only alarms notify a topic")
+		errs.Add("{Topic}: set, but {Alarms} is false; only alarms notify a topic")
 	}
 	if p.Pool != nil {
 		switch p.Pool.Database.(type) {
 		case *database.Instance, *database.Serverless:
 		default:
-			errs = append(errs, fmt.Sprintf("{Pool}: its database is a %T, whose CloudWatch metrics monitoring does not know; "+
-				"it watches database.Instance and database.Serverless", p.Pool.Database))
+			errs.Add("{Pool}: its database is a %T, whose CloudWatch metrics monitoring does not know; "+
+				"it watches database.Instance and database.Serverless", p.Pool.Database)
 		}
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid monitoring:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	errs.Fail(*scope.Node().Path()+"/"+*id, "monitoring")
 
 	this := constructs.NewConstruct(scope, id)
 	m := &Monitoring{Construct: this, pool: p.Pool}

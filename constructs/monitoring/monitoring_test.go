@@ -20,6 +20,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/monitoring"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -81,10 +82,10 @@ func threshold(t *testing.T, alarms map[string]map[string]any, id string, want f
 // TestInstanceBehindProxy checks every alarm of a pool with a proxy in front of an RDS
 // instance against the thresholds package budget computes.
 func TestInstanceBehindProxy(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	f := fixture.New(nil, nil)
+	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "api", Weight: 3}})
-	function.New(f.Functions, jsii.String("Report"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	function.New(f.Functions, jsii.String("Report"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "report", ReservedConcurrency: 2}})
 	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
 	m := monitoring.New(stack, jsii.String("Budget"), &monitoring.Props{Pool: f.Pool})
@@ -149,8 +150,8 @@ func TestInstanceBehindProxy(t *testing.T) {
 // that pauses at 0 ACU: no proxy alarm, and one on the maximum capacity.
 func TestServerlessDirect(t *testing.T) {
 	zero := 0.0
-	f := cdktest.NewFixture(&pool.Props{Direct: true}, &database.ServerlessProps{MinCapacity: &zero, MaxCapacity: 8})
-	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, &database.ServerlessProps{MinCapacity: &zero, MaxCapacity: 8})
+	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "api"}})
 	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
 	monitoring.New(stack, jsii.String("Budget"), &monitoring.Props{Pool: f.Pool, Names: strings.ToLower})
@@ -181,11 +182,11 @@ func TestServerlessDirect(t *testing.T) {
 // TestFunctionGroups checks that functions share alarms in groups that stay within
 // CloudWatch's 10 metrics and 10 expressions per alarm.
 func TestFunctionGroups(t *testing.T) {
-	f := cdktest.NewFixture(nil, &database.ServerlessProps{MaxCapacity: 16})
+	f := fixture.New(nil, &database.ServerlessProps{MaxCapacity: 16})
 	var defs []function.Definition
 	for i := range 10 {
 		defs = append(defs, function.Definition{ID: fmt.Sprintf("F%02d", i), Props: &function.Props{Pool: f.Pool,
-			Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: fmt.Sprintf("f%02d", i)}}})
+			Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: fmt.Sprintf("f%02d", i)}}})
 	}
 	function.NewGroup(f.Functions, defs)
 	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
@@ -293,7 +294,7 @@ func DashboardBody(t *testing.T, tmpl assertions.Template) Dashboard {
 }
 
 func TestInvalidProps(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
 	panictest.Contains(t, func() { monitoring.New(stack, jsii.String("None"), nil) }, "Monitoring/None: invalid monitoring:", "Pool: required")
 	topic := awssns.Topic_FromTopicArn(stack, jsii.String("Ops"), jsii.String("arn:aws:sns:us-east-1:123456789012:ops"))
@@ -305,12 +306,12 @@ func TestInvalidProps(t *testing.T) {
 // TestFunctionAfterMonitoring: the alarms are sized from the budget when they are built,
 // so a function that joins later fails synth.
 func TestFunctionAfterMonitoring(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	f := fixture.New(nil, nil)
+	function.New(f.Functions, jsii.String("Api"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "api"}})
 	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
 	monitoring.New(stack, jsii.String("Budget"), &monitoring.Props{Pool: f.Pool})
-	function.New(f.Functions, jsii.String("Late"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	function.New(f.Functions, jsii.String("Late"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "late"}})
 	panictest.Contains(t, func() { f.App.Synth(nil) },
 		"Monitoring/Budget", "sized from the budget of pool Data/Pool with 1 function, but 2 have joined it; build the monitoring after every function")

@@ -10,7 +10,8 @@
 package network
 
 import (
-	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -86,9 +87,7 @@ type Network struct {
 // New builds a Network. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Network {
 	p := withDefaults(props)
-	if err := p.validate(); err != nil {
-		panic(fields.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
-	}
+	fields.Problems(p.problems()).Fail(*scope.Node().Path()+"/"+*id, "network")
 	this := constructs.NewConstruct(scope, id)
 
 	functionSubnetType := awsec2.SubnetType_PRIVATE_ISOLATED
@@ -279,10 +278,7 @@ func endpointID(svc awsec2.InterfaceVpcEndpointAwsService) string {
 }
 
 func withDefaults(props *Props) Props {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	if p.MaxAzs == 0 {
 		p.MaxAzs = 2
 	}
@@ -298,29 +294,69 @@ func withDefaults(props *Props) Props {
 	return p
 }
 
-func (p Props) validate() error {
-	var errs []string
-	if len(p.AvailabilityZones) == 1 {
-		errs = append(errs, fmt.Sprintf("{AvailabilityZones} %q: an RDS DB subnet group needs at least 2 Availability Zones", p.AvailabilityZones))
+// Limits of the VPC's Availability Zones: an RDS DB subnet group needs subnets in at
+// least two (Amazon RDS User Guide, "Working with a DB instance in a VPC": "Each DB
+// subnet group should have subnets in at least two Availability Zones"), and lambdards
+// spans at most six.
+const (
+	MinAzs = 2
+	MaxAzs = 6
+)
+
+// zoneName is an Availability Zone's name: its Region's and a letter (Amazon EC2 User
+// Guide, "Regions and Zones": us-east-1a is a zone of us-east-1).
+var zoneName = regexp.MustCompile(`^([a-z]{2}(?:-[a-z]+)+-[0-9]+)[a-z]$`)
+
+// Check reports every problem with props' zones and NAT gateways, as New refuses them,
+// each naming its settings as {GoName} (package internal/fields); nil when there is none.
+// It asks nothing of aws-cdk-lib, so a caller can check settings before the app starts.
+func Check(props *Props) []string {
+	return withDefaults(props).problems()
+}
+
+func (p Props) problems() []string {
+	var errs fields.Problems
+	var regions []string
+	for i, z := range p.AvailabilityZones {
+		m := zoneName.FindStringSubmatch(z)
+		switch {
+		case m == nil:
+			errs.Add("{AvailabilityZones} %q is not an Availability Zone name (a Region's name and a letter, e.g. us-east-1a)", z)
+		case slices.Contains(p.AvailabilityZones[:i], z):
+			errs.Add("{AvailabilityZones} names %s twice", z)
+		case !slices.Contains(regions, m[1]):
+			regions = append(regions, m[1])
+		}
 	}
-	if len(p.AvailabilityZones) == 0 && (p.MaxAzs < 2 || p.MaxAzs > 6) {
-		errs = append(errs, fmt.Sprintf("{MaxAzs} %d: must be 2 to 6 (an RDS DB subnet group needs at least 2)", p.MaxAzs))
+	if len(regions) > 1 {
+		errs.Add("{AvailabilityZones} names zones of %d Regions (%s), but a VPC is in one Region; name zones of one",
+			len(regions), strings.Join(regions, ", "))
+	}
+	if n := len(p.AvailabilityZones); n == 1 || n > MaxAzs {
+		errs.Add("{AvailabilityZones} names %d zones: the VPC spans %d to %d (an RDS DB subnet group needs at least %d)", n, MinAzs, MaxAzs, MinAzs)
+	}
+	if len(p.AvailabilityZones) == 0 && (p.MaxAzs < MinAzs || p.MaxAzs > MaxAzs) {
+		errs.Add("{MaxAzs} %d: must be %d to %d (an RDS DB subnet group needs at least %d)", p.MaxAzs, MinAzs, MaxAzs, MinAzs)
 	}
 	if p.NatGateways < 0 {
-		errs = append(errs, fmt.Sprintf("{NatGateways} %d: must be 0 (isolated) or more", p.NatGateways))
+		errs.Add("{NatGateways} %d: must be 0 (isolated) or more", p.NatGateways)
 	}
 	azs := p.MaxAzs
 	if len(p.AvailabilityZones) > 0 {
 		azs = len(p.AvailabilityZones)
 	}
 	if p.NatGateways > azs {
-		errs = append(errs, fmt.Sprintf("{NatGateways} %d: at most one per Availability Zone (%d)", p.NatGateways, azs))
+		// An environment-agnostic stack knows only two zones (aws-cdk-lib Stack
+		// availabilityZones), so more than two must be named.
+		more := "raise {MaxAzs} (above 2, naming that many zones in {AvailabilityZones} if the stack has no account and Region)"
+		if len(p.AvailabilityZones) > 0 {
+			more = "name more {AvailabilityZones}"
+		}
+		errs.Add("{NatGateways} %d with %d Availability Zones: at most one NAT gateway per zone; lower {NatGateways} or %s",
+			p.NatGateways, azs, more)
 	}
 	if p.RemovalPolicy != awscdk.RemovalPolicy_RETAIN && p.RemovalPolicy != awscdk.RemovalPolicy_DESTROY {
-		errs = append(errs, fmt.Sprintf("{RemovalPolicy} %q: a log group can only be retained or destroyed", p.RemovalPolicy))
+		errs.Add("{RemovalPolicy} %q: a log group can only be retained or destroyed", p.RemovalPolicy)
 	}
-	if len(errs) > 0 {
-		return fields.Errorf("invalid network: %s", strings.Join(errs, "; "))
-	}
-	return nil
+	return errs
 }

@@ -74,8 +74,8 @@ func TestInvalidProps(t *testing.T) {
 		want  []string
 	}{
 		{"one AZ", network.Props{MaxAzs: 1}, []string{"MaxAzs 1: must be 2 to 6"}},
-		{"one named AZ", network.Props{AvailabilityZones: []string{"us-east-1a"}}, []string{"at least 2 Availability Zones"}},
-		{"too many NATs", network.Props{NatGateways: 3}, []string{"NatGateways 3: at most one per Availability Zone (2)"}},
+		{"one named AZ", network.Props{AvailabilityZones: []string{"us-east-1a"}}, []string{"AvailabilityZones names 1 zones: the VPC spans 2 to 6"}},
+		{"too many NATs", network.Props{NatGateways: 3}, []string{"NatGateways 3 with 2 Availability Zones: at most one NAT gateway per zone; lower NatGateways or raise MaxAzs (above 2, naming that many zones in AvailabilityZones if the stack has no account and Region)"}},
 		{"snapshot logs", network.Props{RemovalPolicy: awscdk.RemovalPolicy_SNAPSHOT}, []string{`RemovalPolicy "SNAPSHOT"`}},
 		{"all at once", network.Props{MaxAzs: 9, NatGateways: -1}, []string{"MaxAzs 9", "NatGateways -1"}},
 	} {
@@ -132,6 +132,29 @@ func TestRestrictDefaultSGProviderSuppressed(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no %s of the Custom::VpcRestrictDefaultSG provider", typ)
+		}
+	}
+}
+
+// TestCheck is the zone rules, which Check applies without aws-cdk-lib: a compliant and a
+// refused case each.
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		props network.Props
+		want  string // "" for none
+	}{
+		{network.Props{AvailabilityZones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}}, ""},
+		{network.Props{AvailabilityZones: []string{"us-east-1", "us-east-1b"}}, `{AvailabilityZones} "us-east-1" is not an Availability Zone name`},
+		{network.Props{AvailabilityZones: []string{"us-east-1a", "us-east-1a"}}, "{AvailabilityZones} names us-east-1a twice"},
+		{network.Props{AvailabilityZones: []string{"us-east-1a", "us-west-2b"}}, "names zones of 2 Regions (us-east-1, us-west-2)"},
+		{network.Props{AvailabilityZones: []string{"a1a", "b1b", "c1c", "d1d", "e1e", "f1f", "g1g"}}, "names 7 zones: the VPC spans 2 to 6"},
+		{network.Props{MaxAzs: 6, NatGateways: 6}, ""},
+		{network.Props{AvailabilityZones: []string{"us-east-1a", "us-east-1b"}, NatGateways: 3}, "lower {NatGateways} or name more {AvailabilityZones}"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(network.Check(&tt.props), "; ")
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("Check(%+v) = %q, want %q", tt.props, got, tt.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -20,7 +21,7 @@ import (
 func InternetRoutes(vpc awsec2.IVpc, sel *awsec2.SubnetSelection) (routes []string, err error) {
 	defer func() {
 		if r := recover(); r != nil { // SelectSubnets throws on a group name or type the VPC lacks
-			routes, err = nil, fmt.Errorf("%v", r)
+			routes, err = nil, fmt.Errorf("%s; the VPC has %s", jsError(r), Tiers(vpc))
 		}
 	}()
 	selected := vpc.SelectSubnets(sel)
@@ -118,5 +119,10 @@ func jsError(r any) string {
 		msg = err.Error()
 	}
 	msg, _, _ = strings.Cut(msg, "\n")
-	return strings.TrimSpace(strings.TrimPrefix(msg, "Error: "))
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "Error: "))
+	// aws-cdk-lib's errors start with their name ("ThereSubnetGroups: There are no ...").
+	return errorName.ReplaceAllString(msg, "")
 }
+
+// errorName is the name an aws-cdk-lib error starts with.
+var errorName = regexp.MustCompile(`^[A-Z][A-Za-z0-9]+: `)

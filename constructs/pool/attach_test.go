@@ -18,6 +18,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -39,11 +40,11 @@ func nodeFunction(scope awscdk.Stack, id string, n *network.Network, timeout flo
 // TestAttach puts a Node.js function from another stack under the pool beside a Go
 // function, and checks everything Attach gives it.
 func TestAttach(t *testing.T) {
-	f := cdktest.NewProvisionedFixture(nil)
+	f := fixture.NewProvisioned(nil)
 	team := awscdk.NewStack(f.App, jsii.String("Team"), nil)
 	node := nodeFunction(team, "Api", f.Network, 20)
 	m := f.Pool.Attach(node, &pool.AttachOptions{Weight: 2, Access: "write"})
-	function.New(f.Functions, jsii.String("Jobs"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry()})
+	function.New(f.Functions, jsii.String("Jobs"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry()})
 	if m.Name != "Team/Api" || m.DatabaseUser != "api" {
 		t.Errorf("Attach: Name %q, DatabaseUser %q; want Team/Api, api", m.Name, m.DatabaseUser)
 	}
@@ -100,33 +101,33 @@ func TestAttach(t *testing.T) {
 func TestAttachRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
-		attach func(f *cdktest.Fixture, team awscdk.Stack)
+		attach func(f *fixture.Fixture, team awscdk.Stack)
 		want   []string
 	}{
-		{"outside any VPC", func(f *cdktest.Fixture, team awscdk.Stack) {
+		{"outside any VPC", func(f *fixture.Fixture, team awscdk.Stack) {
 			f.Pool.Attach(nodeFunction(team, "Api", nil, 20), &pool.AttachOptions{DatabaseUser: "api"})
 		}, []string{"Team/Api: cannot attach to pool Data/Pool", "is not in a VPC", "give it Vpc: the pool's Vpc"}},
-		{"in another VPC", func(f *cdktest.Fixture, team awscdk.Stack) {
+		{"in another VPC", func(f *fixture.Fixture, team awscdk.Stack) {
 			other := network.New(team, jsii.String("Other"), nil)
 			f.Pool.Attach(nodeFunction(team, "Api", other, 20), &pool.AttachOptions{DatabaseUser: "api"})
 		}, []string{"runs in 2 subnets that are not the pool's VPC's"}},
-		{"its own reserved concurrency", func(f *cdktest.Fixture, team awscdk.Stack) {
+		{"its own reserved concurrency", func(f *fixture.Fixture, team awscdk.Stack) {
 			fn := nodeFunction(team, "Api", f.Network, 20)
 			fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(5))
 			f.Pool.Attach(fn, &pool.AttachOptions{DatabaseUser: "api"})
 		}, []string{"sets ReservedConcurrentExecutions 5 itself", "give ReservedConcurrency 5"}},
-		{"twice", func(f *cdktest.Fixture, team awscdk.Stack) {
+		{"twice", func(f *fixture.Fixture, team awscdk.Stack) {
 			fn := nodeFunction(team, "Api", f.Network, 20)
 			f.Pool.Attach(fn, &pool.AttachOptions{DatabaseUser: "api"})
 			f.Pool.Attach(fn, &pool.AttachOptions{DatabaseUser: "api2"})
 		}, []string{"is attached to pool Data/Pool already"}},
-		{"a bad option", func(f *cdktest.Fixture, team awscdk.Stack) {
+		{"a bad option", func(f *fixture.Fixture, team awscdk.Stack) {
 			f.Pool.Attach(nodeFunction(team, "Api", f.Network, 20), &pool.AttachOptions{Weight: -1})
 		}, []string{"Team/Api: invalid function in pool Data/Pool", "DatabaseUser: required", "Weight -1: must be 1 or more"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := cdktest.NewFixture(nil, nil)
+			f := fixture.New(nil, nil)
 			team := awscdk.NewStack(f.App, jsii.String("Team"), nil)
 			panictest.Contains(t, func() { tt.attach(f, team) }, tt.want...)
 		})
@@ -136,7 +137,7 @@ func TestAttachRefuses(t *testing.T) {
 // TestAttachedTimeoutIsChecked: the function's own timeout, not a default, meets the
 // proxy's borrow timeout.
 func TestAttachedTimeoutIsChecked(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	team := awscdk.NewStack(f.App, jsii.String("Team"), nil)
 	f.Pool.Attach(nodeFunction(team, "Api", f.Network, 5), &pool.AttachOptions{DatabaseUser: "api"})
 	panictest.Contains(t, func() { f.App.Synth(nil) },
@@ -161,11 +162,11 @@ func secondPool(app awscdk.App, props *pool.Props) *pool.Pool {
 
 // TestLedgerSharesTheAccount: two pools of one app share the account's concurrency.
 func TestLedgerSharesTheAccount(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	other := secondPool(f.App, nil)
 	for _, pl := range []*pool.Pool{f.Pool, other} {
 		for _, id := range []string{"A", "B"} {
-			function.New(pl, jsii.String(id), &function.Props{Pool: pl, Entry: cdktest.SampleEntry(),
+			function.New(pl, jsii.String(id), &function.Props{Pool: pl, Entry: fixture.SampleEntry(),
 				AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}})
 		}
 	}
@@ -191,11 +192,11 @@ func TestLedgerSharesTheAccount(t *testing.T) {
 // TestLedgerRefusesOverReservation: fixed reservations of two pools, and one made outside
 // lambdards, that leave fewer than 100 unreserved fail synth, naming each.
 func TestLedgerRefusesOverReservation(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	other := secondPool(f.App, nil)
-	function.New(f.Functions, jsii.String("A"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	function.New(f.Functions, jsii.String("A"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "a", ReservedConcurrency: 50}})
-	function.New(other, jsii.String("B"), &function.Props{Pool: other, Entry: cdktest.SampleEntry(),
+	function.New(other, jsii.String("B"), &function.Props{Pool: other, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "b", ReservedConcurrency: 600}})
 	legacy := nodeFunction(awscdk.NewStack(f.App, jsii.String("Legacy"), nil), "Old", nil, 20)
 	legacy.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(300))
@@ -210,7 +211,7 @@ func TestLedgerRefusesOverReservation(t *testing.T) {
 // into it, and the app synthesizes: the rules live in the team's stack, so there is no
 // dependency cycle.
 func TestAllowFromAnotherStack(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	team := awscdk.NewStack(f.App, jsii.String("Team"), nil)
 	sg := awsec2.NewSecurityGroup(team, jsii.String("Tasks"), &awsec2.SecurityGroupProps{Vpc: f.Network.Vpc, AllowAllOutbound: jsii.Bool(false)})
 	f.Pool.AllowFrom(sg, "from the team's tasks")
@@ -224,7 +225,7 @@ func TestAllowFromAnotherStack(t *testing.T) {
 
 // TestPoolIsConnectable passes the pool itself where aws-cdk-lib takes an IConnectable.
 func TestPoolIsConnectable(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	admin := awsec2.NewSecurityGroup(f.Data, jsii.String("Admin"), &awsec2.SecurityGroupProps{Vpc: f.Network.Vpc})
 	admin.Connections().AllowTo(f.Pool, awsec2.Port_Tcp(jsii.Number(5432)), jsii.String("admin sessions"))
 	tmpl := assertions.Template_FromStack(f.Data, nil)

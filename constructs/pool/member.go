@@ -1,9 +1,9 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -15,8 +15,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbenv"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
 	"github.com/lambdards/lambdards/internal/fields"
 )
 
@@ -33,7 +33,7 @@ type AttachOptions struct {
 	// Access is what the function's user may do in Schema: read (SELECT), write (read and
 	// INSERT, UPDATE, DELETE) or ddl (write and CREATE). Only with a provisioning pool.
 	// Default: read.
-	Access dbuser.Access
+	Access dbspec.Access
 	// Schema is where the user's access applies.
 	// Default: "public" on PostgreSQL, the database on MySQL.
 	Schema string
@@ -100,9 +100,7 @@ type class struct{ weight, conns int }
 func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds float64, opts *AttachOptions,
 	build func(*Member) awslambda.Function) *Member {
 	o, errs := pl.check(name, opts)
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s: invalid function in pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(name, "function in pool "+pl.path)
 	if pl.users == nil {
 		pl.users, pl.functions, pl.classes = map[string]string{}, map[any]*Member{}, map[class]*float64{}
 	}
@@ -120,7 +118,7 @@ func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds fl
 	m.ReservedConcurrency = pl.reserved(m.entry)
 	connectAs := o.DatabaseUser
 	if pl.Users != nil {
-		m.User = pl.Users.User(scope, "DatabaseUser", dbuser.User{Name: o.DatabaseUser, Access: o.Access, Schema: o.Schema, Tables: o.Tables})
+		m.User = pl.Users.User(scope, "DatabaseUser", dbspec.User{Name: o.DatabaseUser, Access: o.Access, Schema: o.Schema, Tables: o.Tables})
 		// The grant names the user as the provisioner reports it created: CloudFormation
 		// then creates the user before the policy that holds the grant.
 		connectAs = *m.User.GetAttString(jsii.String("Username"))
@@ -306,8 +304,6 @@ func (pl *Pool) notInVpc(subnets []*string) []string {
 	return out
 }
 
-var userPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
-
 // withDefaults returns opts (nil means all defaults) with defaults applied for the
 // function called name (a construct path), and every invalid setting.
 func (pl *Pool) withDefaults(name string, opts *AttachOptions) (AttachOptions, []string) {
@@ -324,15 +320,12 @@ func (pl *Pool) withDefaults(name string, opts *AttachOptions) (AttachOptions, [
 	case o.DatabaseUser == "":
 		errs = append(errs, "{DatabaseUser}: required when the pool provisions no users (the pool's {Users}): "+
 			"name the user the function signs in as, which must exist with IAM login rights")
-	case o.DatabaseUser == pl.Database.MasterUsername():
-		errs = append(errs, fmt.Sprintf("{DatabaseUser} %q: is the master user; give the function a user of its own "+
-			"(a function that signs in as the master user can do anything, and IAM login rights would end the master's password login)", o.DatabaseUser))
 	}
 	if pl.Users == nil && (o.Access != "" || o.Schema != "" || len(o.Tables) > 0) {
 		errs = append(errs, "{Access}, {Schema}, {Tables}: set, but the pool provisions no users (the pool's {Users}); "+
 			"create the user yourself and leave them unset, or give the pool a users provisioner")
 	}
-	if db := pl.Database; o.Schema != "" && db.Engine() == budget.MySQL && o.Schema != db.DatabaseName() {
+	if db := pl.Database; o.Schema != "" && db.Engine() == dbspec.MySQL && o.Schema != db.DatabaseName() {
 		// MySQL has no schemas within a database: a schema is a database (MySQL Reference
 		// Manual, "CREATE SCHEMA is a synonym for CREATE DATABASE"), and the function's
 		// connection names the pool's database.
@@ -340,8 +333,14 @@ func (pl *Pool) withDefaults(name string, opts *AttachOptions) (AttachOptions, [
 			"database %q, so it would get no rights on the database it uses; remove {Schema}, or set it to %q",
 			o.Schema, db.DatabaseName(), db.DatabaseName()))
 	}
-	if o.DatabaseUser != "" && !userPattern.MatchString(o.DatabaseUser) {
-		errs = append(errs, fmt.Sprintf("{DatabaseUser} %q: must start with a letter and hold only letters, digits and underscores (at most 63)", o.DatabaseUser))
+	if o.DatabaseUser != "" {
+		// The rules of a database user's declaration live with the declaration (dbspec),
+		// shared with the users provisioner.
+		u := dbspec.User{Name: o.DatabaseUser, Access: o.Access, Schema: o.Schema, Tables: o.Tables}
+		var verr *dbspec.ValidationError
+		if err := u.ValidateFor(pl.Database.MasterUsername()); errors.As(err, &verr) {
+			errs = append(errs, verr.Problems...)
+		}
 	}
 	if o.ConnectionsPerEnvironment == 0 {
 		o.ConnectionsPerEnvironment = 1

@@ -15,7 +15,6 @@ package pool
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -43,14 +42,22 @@ type Props struct {
 	// Default: aws-cdk-lib's default selection: the VPC's private subnets with egress, or
 	// else its isolated subnets.
 	ClientSubnets *awsec2.SubnetSelection
-	// Direct leaves out the RDS Proxy: functions connect to the database directly, and the
-	// budget caps their direct connections. Aurora Serverless v2 can then pause at 0 ACU.
-	// Default: false (a proxy).
-	Direct bool
-	// Proxy configures the proxy. Its MaxConnectionsPercent comes from the budget and must
-	// be left 0; raise Headroom to keep more connections out of the proxy's reach.
+	// Mode is how the functions reach the database: ModeProxy through an RDS Proxy, or
+	// ModeDirect straight to the database, the budget capping their direct connections
+	// (Aurora Serverless v2 can then pause at 0 ACU).
+	// Default: ModeProxy.
+	Mode Mode
+	// Proxy configures the proxy the pool builds. Its MaxConnectionsPercent comes from the
+	// budget and must be left 0; raise Headroom to keep more connections out of the
+	// proxy's reach. Not with ExistingProxy.
 	// Default: proxy defaults, with a borrow timeout of DefaultBorrowTimeoutSeconds.
 	Proxy *proxy.Props
+	// ExistingProxy is an RDS Proxy in front of Database that exists already
+	// (proxy.FromAttributes): the pool builds none, and the budget takes the proxy's
+	// MaxConnectionsPercent and borrow timeout as they are, refusing a share that reaches
+	// into the headroom. Not with Proxy or Direct.
+	// Default: none; the pool builds a proxy unless Direct.
+	ExistingProxy *proxy.Proxy
 	// Headroom is the number of connections kept out of the functions' reach for admin
 	// sessions, migrations, secret rotation and monitoring.
 	// Default: budget.DefaultHeadroom(max_connections).
@@ -67,6 +74,32 @@ type Props struct {
 	// Default: 100 (AWS Lambda Developer Guide, "Configuring reserved concurrency").
 	UnreservedMinimum int
 }
+
+// CheckAutoPause reports a database that pauses when idle behind a proxy, which would never
+// let it pause, or "": Auto-pause does not work with an RDS Proxy attached (Amazon Aurora
+// User Guide, "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless
+// v2"). Its settings are named {GoName}.
+func CheckAutoPause(autoPause, direct bool) string {
+	if autoPause && !direct {
+		return "the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps connections open, so it would " +
+			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} to connect without a proxy"
+	}
+	return ""
+}
+
+// Mode is how a pool's functions reach its database.
+type Mode string
+
+// The modes.
+const (
+	// ModeProxy: through RDS Proxy, the pool's own or Props.ExistingProxy.
+	ModeProxy Mode = "proxy"
+	// ModeDirect: straight to the database.
+	ModeDirect Mode = "direct"
+)
+
+// Modes lists the modes, for messages.
+var Modes = []Mode{ModeProxy, ModeDirect}
 
 // DefaultBorrowTimeoutSeconds is the pool's default proxy borrow timeout. RDS Proxy's own
 // default (120 s) outlasts most Lambda timeouts, so a function would be killed while it
@@ -109,48 +142,45 @@ var _ awsec2.IConnectable = (*Pool)(nil)
 
 // New builds a Pool. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Pool {
-	var p Props
-	if props != nil {
-		p = *props
+	p := fields.Of(props)
+	var errs fields.Problems
+	errs.Require("Database", p.Database != nil)
+	errs.Require("Vpc", p.Vpc != nil)
+	if p.Mode == "" {
+		p.Mode = ModeProxy
 	}
-	var errs []string
-	if p.Database == nil {
-		errs = append(errs, "{Database}: required")
+	if !slices.Contains(Modes, p.Mode) {
+		errs.Add("{Mode} %q: must be one of %q", p.Mode, Modes)
 	}
-	if p.Vpc == nil {
-		errs = append(errs, "{Vpc}: required")
+	direct := p.Mode == ModeDirect
+	if direct && (p.Proxy != nil || p.ExistingProxy != nil) {
+		errs.Add("{Mode=direct} with {Proxy} or {ExistingProxy}: a direct pool has no proxy; remove them, or use {Mode=proxy}")
 	}
-	if p.Direct && p.Proxy != nil {
-		errs = append(errs, "{Proxy}: set, but {Direct} is true; give proxy settings or {Direct}, not both")
+	if p.ExistingProxy != nil && p.Proxy != nil {
+		errs.Add("{ExistingProxy} with {Proxy}: give an existing proxy or settings for a new one, not both")
 	}
 	var proxyProps proxy.Props
 	if p.Proxy != nil {
 		proxyProps = *p.Proxy
 	}
 	if proxyProps.MaxConnectionsPercent != 0 {
-		errs = append(errs, fmt.Sprintf("{Proxy.MaxConnectionsPercent} %d: the connection budget sets it; leave it 0 and raise {Headroom} to keep connections from the proxy", proxyProps.MaxConnectionsPercent))
+		errs.Add("{Proxy.MaxConnectionsPercent} %d: the connection budget sets it; leave it 0 and raise {Headroom} to keep connections from the proxy", proxyProps.MaxConnectionsPercent)
 	}
 	if p.Headroom != nil && *p.Headroom < 0 {
-		errs = append(errs, fmt.Sprintf("{Headroom} %d: must be 0 or more", *p.Headroom))
+		errs.Add("{Headroom} %d: must be 0 or more", *p.Headroom)
 	}
 	var subnetsErr error
 	if p.Vpc != nil {
 		if _, err := network.Select(p.Vpc, p.ClientSubnets, "{ClientSubnets}"); err != nil {
 			subnetsErr = err
 			if p.ClientSubnets != nil {
-				errs = append(errs, fields.In(err, fields.Raw))
+				errs.Add("%s", fields.In(err, fields.Raw))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid pool:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
-	// Auto-pause does not work with an RDS Proxy attached (Amazon Aurora User Guide,
-	// "Scaling to Zero ACUs with automatic pause and resume for Aurora Serverless v2").
-	if p.Database.AutoPause() && !p.Direct {
-		panic(fields.Errorf("%s/%s: invalid pool: the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps "+
-			"connections open, so it would never pause; set {MinCapacity} to 0.5 ACU or more, or set {Direct} to connect without a proxy",
-			*scope.Node().Path(), *id))
+	errs.Fail(*scope.Node().Path()+"/"+*id, "pool")
+	if problem := CheckAutoPause(p.Database.AutoPause(), direct); problem != "" {
+		panic(fields.Errorf("%s/%s: invalid pool: %s", *scope.Node().Path(), *id, problem))
 	}
 
 	cfg := budget.Config{
@@ -159,7 +189,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		MaxConnections:      p.Database.MaxConnections(),
 		ReservedConnections: p.Database.ReservedConnections(),
 		Headroom:            budget.DefaultHeadroom(p.Database.MaxConnections()),
-		Proxy:               !p.Direct,
+		Proxy:               !direct,
 		AccountConcurrency:  p.AccountConcurrency,
 		UnreservedMinimum:   p.UnreservedMinimum,
 	}
@@ -170,9 +200,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		d := DefaultBorrowTimeoutSeconds
 		proxyProps.BorrowTimeoutSeconds = &d
 	}
-	if !p.Direct {
+	if !direct {
 		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
 		cfg.MaxIdleConnectionsPercent = proxyProps.MaxIdleConnectionsPercent
+	}
+	if x := p.ExistingProxy; x != nil {
+		idle := x.Settings.MaxIdleConnectionsPercent
+		cfg.ProxyMaxConnectionsPercent, cfg.MaxIdleConnectionsPercent = x.Settings.MaxConnectionsPercent, &idle
+		cfg.BorrowTimeoutSeconds = float64(x.Settings.BorrowTimeoutSeconds)
+		cfg.Database += fmt.Sprintf(", behind the existing proxy %s (MaxConnectionsPercent %d, its own)",
+			*x.Node().Path(), x.Settings.MaxConnectionsPercent)
 	}
 	// The database-wide figures (the proxy's share) need no functions.
 	base, err := budget.Compute(cfg)
@@ -191,17 +228,24 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
+	// The client group's rules are written as its own (AllowTo), so they land in the pool's
+	// stack even when the database or the proxy is in a stack of the team's.
 	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
-	if p.Direct {
-		p.Database.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
-	} else {
+	clients := pl.ClientSecurityGroup.Connections()
+	switch {
+	case direct:
+		clients.AllowTo(p.Database.Connections(), port, jsii.String("from lambdards functions"))
+	case p.ExistingProxy != nil:
+		pl.Proxy = p.ExistingProxy
+		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
+	default:
 		proxyProps.Database = p.Database
 		proxyProps.Vpc = p.Vpc
 		proxyProps.MaxConnectionsPercent = base.ProxyMaxConnectionsPercent
 		idle := base.ProxyMaxIdleConnectionsPercent
 		proxyProps.MaxIdleConnectionsPercent = &idle
 		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
-		pl.Proxy.Connections().AllowFrom(pl.ClientSecurityGroup, port, jsii.String("from lambdards functions"))
+		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	}
 	// Kept, not looked up per function: every jsii call costs a round trip to node.
 	pl.host = p.Database.Endpoint()

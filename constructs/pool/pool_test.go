@@ -15,6 +15,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -142,8 +143,12 @@ func TestSecurityGroupRules(t *testing.T) {
 		)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := cdktest.NewFixture(&pool.Props{Direct: tc.direct}, nil)
-			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
+			mode := pool.ModeProxy
+			if tc.direct {
+				mode = pool.ModeDirect
+			}
+			f := fixture.New(&pool.Props{Mode: mode}, nil)
+			function.New(f.Functions, jsii.String("Items"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "items"}})
 			got := rules(t, assertions.Template_FromStack(f.Data, nil))
 			sort.Strings(tc.want)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -158,7 +163,7 @@ func TestSecurityGroupRules(t *testing.T) {
 }
 
 func TestProxy(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	tmpl := assertions.Template_FromStack(f.Data, nil)
 	tmpl.HasResourceProperties(jsii.String("AWS::RDS::DBProxy"), &map[string]any{
 		"DefaultAuthScheme": "IAM_AUTH",
@@ -192,10 +197,10 @@ func TestProxy(t *testing.T) {
 }
 
 func TestBudgetSetsReservedConcurrency(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "reader", Weight: 3}})
-	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "writer"}})
-	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "cron", ReservedConcurrency: 2}})
+	f := fixture.New(nil, nil)
+	function.New(f.Functions, jsii.String("Reader"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "reader", Weight: 3}})
+	function.New(f.Functions, jsii.String("Writer"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "writer"}})
+	function.New(f.Functions, jsii.String("Cron"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "cron", ReservedConcurrency: 2}})
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
 	// 82 % of 73 = 59 proxy connections; Cron takes 2; 57 left, weights 3:1 → 42 and 14 (1 spare).
 	want := map[string]float64{"Reader": 42, "Writer": 14, "Cron": 2}
@@ -220,15 +225,15 @@ func TestBudgetSetsReservedConcurrency(t *testing.T) {
 // weight and connections per environment get one shared token (one round trip to node
 // for all of them), a fixed function its number, and synth resolves each to the budget's.
 func TestEqualFunctionsShareOneToken(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	var fns []*function.Function
 	for _, id := range []string{"A", "B", "C"} {
-		fns = append(fns, function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+		fns = append(fns, function.New(f.Functions, jsii.String(id), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 			AttachOptions: pool.AttachOptions{DatabaseUser: strings.ToLower(id)}}))
 	}
-	heavy := function.New(f.Functions, jsii.String("Heavy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	heavy := function.New(f.Functions, jsii.String("Heavy"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "heavy", Weight: 2}})
-	fixed := function.New(f.Functions, jsii.String("Fixed"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(),
+	fixed := function.New(f.Functions, jsii.String("Fixed"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 		AttachOptions: pool.AttachOptions{DatabaseUser: "fixed", ReservedConcurrency: 3}})
 	if fns[0].Member.ReservedConcurrency != fns[1].Member.ReservedConcurrency || fns[1].Member.ReservedConcurrency != fns[2].Member.ReservedConcurrency {
 		t.Errorf("equal functions got different reserved concurrency tokens, want one shared")
@@ -258,17 +263,17 @@ func TestEqualFunctionsShareOneToken(t *testing.T) {
 // TestJoiningAfterSynthIsRefused: the budget is final once synth has computed it, so a
 // function that joins later would hold a number the budget never counted.
 func TestJoiningAfterSynthIsRefused(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("A"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "a"}})
+	f := fixture.New(nil, nil)
+	function.New(f.Functions, jsii.String("A"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "a"}})
 	f.App.Synth(nil)
 	panictest.Contains(t, func() {
-		function.New(f.Functions, jsii.String("Late"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "late"}})
+		function.New(f.Functions, jsii.String("Late"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "late"}})
 	}, "Functions/Late: invalid function:", "joins the pool after synth has begun computing the budget")
 }
 
 func TestBudgetFailsSynth(t *testing.T) {
-	f := cdktest.NewFixture(nil, nil)
-	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "greedy", ReservedConcurrency: 500}})
+	f := fixture.New(nil, nil)
+	function.New(f.Functions, jsii.String("Greedy"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{DatabaseUser: "greedy", ReservedConcurrency: 500}})
 	msg := panictest.Message(t, func() { f.App.Synth(nil) })
 	for _, want := range []string{"Validation failed", "connection budget:", "Functions/Greedy", "500"} {
 		if !strings.Contains(msg, want) {
@@ -285,19 +290,20 @@ func TestInvalidProps(t *testing.T) {
 	}{
 		{"auto-pause with a proxy", func() {
 			zero := 0.0
-			cdktest.NewFixture(nil, &database.ServerlessProps{MinCapacity: &zero})
+			fixture.New(nil, &database.ServerlessProps{MinCapacity: &zero})
 		}, "but an RDS Proxy keeps connections open, so it would never pause"},
 		{"percent set by hand", func() {
-			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
+			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
 		}, "Proxy.MaxConnectionsPercent 90: the connection budget sets it"},
-		{"proxy and direct", func() { cdktest.NewFixture(&pool.Props{Direct: true, Proxy: &proxy.Props{}}, nil) }, "give proxy settings or Direct, not both"},
+		{"proxy and direct", func() { fixture.New(&pool.Props{Mode: pool.ModeDirect, Proxy: &proxy.Props{}}, nil) }, "Mode direct with Proxy or ExistingProxy: a direct pool has no proxy"},
+		{"unknown mode", func() { fixture.New(&pool.Props{Mode: "bridge"}, nil) }, `Mode "bridge": must be one of ["proxy" "direct"]`},
 		{"idle above max", func() {
 			idle := 95
-			cdktest.NewFixture(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)
+			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)
 		}, "95"},
 		{"negative headroom", func() {
 			h := -1
-			cdktest.NewFixture(&pool.Props{Headroom: &h}, nil)
+			fixture.New(&pool.Props{Headroom: &h}, nil)
 		}, "Headroom -1: must be 0 or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

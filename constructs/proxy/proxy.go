@@ -43,7 +43,8 @@ type Props struct {
 	// BorrowTimeoutSeconds is how long a client waits for a pooled connection before the
 	// proxy returns an error; keep it below the functions' timeouts so a function gets that
 	// error instead of being killed while it waits.
-	// Default: 120 (RDS API Reference, ConnectionPoolConfiguration; CloudFormation accepts 0-3600).
+	// MinBorrowTimeoutSeconds to MaxBorrowTimeoutSeconds.
+	// Default: 120 (RDS API Reference, ConnectionPoolConfiguration).
 	BorrowTimeoutSeconds *int
 	// IdleClientTimeoutSeconds is how long an idle client connection stays open (1-28,800).
 	// Default: 1800 (RDS API Reference, CreateDBProxy).
@@ -61,20 +62,101 @@ type Props struct {
 	RequireTLS *bool
 }
 
-// Proxy is an RDS Proxy that requires TLS and IAM authentication.
+// Proxy is an RDS Proxy that requires TLS and IAM authentication: one New builds, or one
+// that exists already (FromAttributes).
 type Proxy struct {
 	constructs.Construct
 	// Proxy is the underlying RDS Proxy.
-	Proxy awsrds.DatabaseProxy
-	// SecurityGroup is the proxy's security group: ingress only from clients that the
-	// caller allows, egress only to the database port.
+	Proxy awsrds.IDatabaseProxy
+	// SecurityGroup is the security group New gives the proxy: ingress only from clients
+	// that the caller allows, egress only to the database port. Nil for a proxy from
+	// FromAttributes.
 	SecurityGroup awsec2.SecurityGroup
 	// Settings are the pool settings in effect, defaults applied.
 	Settings Settings
+	// Imported says the proxy exists already: its settings are its owner's, and lambdards
+	// changes nothing on it but the security-group rules that let clients in.
+	Imported bool
 
-	db            database.Database
+	port          int
+	connections   awsec2.Connections
 	connectPrefix *string // ConnectArn without the user
 }
+
+// Attributes describe an RDS Proxy that exists already, for FromAttributes: one whose
+// clients authenticate with IAM over TLS.
+type Attributes struct {
+	// ProxyName is the proxy's name. Required.
+	ProxyName string
+	// ProxyArn is the proxy's ARN (arn:aws:rds:REGION:ACCOUNT:db-proxy:prx-...), which names
+	// it in rds-db:connect policies. Required.
+	ProxyArn string
+	// Endpoint is the proxy's host name. Required.
+	Endpoint string
+	// Port is the port clients connect to: the database's. Required.
+	Port int
+	// SecurityGroups are the proxy's security groups; a pool allows its clients in
+	// through them. Required.
+	SecurityGroups []awsec2.ISecurityGroup
+	// MaxConnectionsPercent is the proxy's target group setting (1-100), which the
+	// connection budget takes as it is: the share of max_connections the proxy may open.
+	// Required.
+	MaxConnectionsPercent int
+	// MaxIdleConnectionsPercent is the proxy's target group setting.
+	// Default: half of MaxConnectionsPercent, RDS Proxy's own default.
+	MaxIdleConnectionsPercent *int
+	// BorrowTimeoutSeconds is the proxy's ConnectionBorrowTimeout, checked against each
+	// function's timeout.
+	// Default: 120, RDS Proxy's own default (RDS API Reference, ConnectionPoolConfiguration).
+	BorrowTimeoutSeconds *int
+}
+
+// FromAttributes represents an RDS Proxy that exists already, as
+// awsrds.DatabaseProxy_FromDatabaseProxyAttributes does, with the settings the connection
+// budget needs. It panics with every missing or invalid attribute.
+func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *Proxy {
+	a := fields.Of(attrs)
+	var errs []string
+	for _, f := range []struct{ name, value string }{{"ProxyName", a.ProxyName}, {"ProxyArn", a.ProxyArn}, {"Endpoint", a.Endpoint}} {
+		if f.value == "" {
+			errs = append(errs, "{"+f.name+"}: required")
+		}
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		errs = append(errs, fmt.Sprintf("{Port} %d: must be the database's port, 1 to 65535", a.Port))
+	}
+	if len(a.SecurityGroups) == 0 {
+		errs = append(errs, "{SecurityGroups}: required, the proxy's security groups (clients are let in through them)")
+	}
+	s, problems := settings(Props{MaxConnectionsPercent: a.MaxConnectionsPercent, MaxIdleConnectionsPercent: a.MaxIdleConnectionsPercent,
+		BorrowTimeoutSeconds: a.BorrowTimeoutSeconds})
+	if a.MaxConnectionsPercent == 0 {
+		problems = append([]string{"{MaxConnectionsPercent}: required, the proxy's own setting (the connection budget takes it as it is)"}, problems...)
+	}
+	errs = append(errs, problems...)
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "proxy attributes")
+	this := constructs.NewConstruct(scope, id)
+	px := awsrds.DatabaseProxy_FromDatabaseProxyAttributes(this, jsii.String("Proxy"), &awsrds.DatabaseProxyAttributes{
+		DbProxyName: jsii.String(a.ProxyName), DbProxyArn: jsii.String(a.ProxyArn), Endpoint: jsii.String(a.Endpoint),
+		SecurityGroups: &a.SecurityGroups,
+	})
+	return &Proxy{Construct: this, Proxy: px, Settings: s, Imported: true, port: a.Port,
+		connections: awsec2.NewConnections(&awsec2.ConnectionsProps{
+			SecurityGroups: &a.SecurityGroups, DefaultPort: awsec2.Port_Tcp(jsii.Number(a.Port)),
+		})}
+}
+
+// The borrow timeouts a proxy takes. RDS accepts 0 to 300, and 0 means no limit (Amazon
+// RDS API Reference, ConnectionPoolConfiguration, ConnectionBorrowTimeout: "Must be between
+// 0 and 300"; AWS CloudFormation, AWS::RDS::DBProxyTargetGroup
+// ConnectionPoolConfigurationInfoFormat: "For an unlimited wait time, specify 0"). An
+// unlimited wait outlasts every Lambda function's timeout (at most 900 s), so lambdards
+// refuses 0: a function would be killed while it waits instead of getting the proxy's
+// error.
+const (
+	MinBorrowTimeoutSeconds = 1
+	MaxBorrowTimeoutSeconds = 300
+)
 
 // Settings are a proxy's pool settings after defaults.
 type Settings struct {
@@ -86,10 +168,7 @@ type Settings struct {
 
 // New builds a Proxy. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Proxy {
-	var p Props
-	if props != nil {
-		p = *props
-	}
+	p := fields.Of(props)
 	s, errs := settings(p)
 	if p.Database == nil {
 		errs = append(errs, "{Database}: required")
@@ -110,16 +189,14 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	if p.Vpc != nil {
 		routes, err := network.InternetRoutes(p.Vpc, subnets)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v", err))
+			errs = append(errs, fmt.Sprintf("{VpcSubnets}: %v: select isolated subnets of the VPC, or add an isolated tier to it (aws-cdk-lib's SubnetType PRIVATE_ISOLATED)", err))
 		}
 		if len(routes) > 0 {
 			errs = append(errs, fmt.Sprintf("{VpcSubnets}: an RDS Proxy must not be reachable from, or reach, the internet, but %s; "+
 				"select isolated subnets of the VPC (subnets without a route to an internet or NAT gateway), the database's", strings.Join(routes, "; ")))
 		}
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid proxy:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	fields.Problems(errs).Fail(*scope.Node().Path()+"/"+*id, "proxy")
 	this := constructs.NewConstruct(scope, id)
 	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              p.Vpc,
@@ -179,17 +256,21 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	px.Node().AddDependency(policy)
 	// awsrds.DatabaseProxy itself allows the proxy's security group into the database's on
 	// the database port, and nothing else.
-	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, db: p.Database}
+	// aws-cdk-lib's DatabaseProxy knows no default port: give its clients the database's.
+	conns := awsec2.NewConnections(&awsec2.ConnectionsProps{
+		SecurityGroups: &[]awsec2.ISecurityGroup{sg}, DefaultPort: awsec2.Port_Tcp(jsii.Number(p.Database.Port())),
+	})
+	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: conns}
 }
 
 // Endpoint is the proxy's host name.
 func (x *Proxy) Endpoint() *string { return x.Proxy.Endpoint() }
 
 // Port is the port clients connect to: the database's.
-func (x *Proxy) Port() int { return x.db.Port() }
+func (x *Proxy) Port() int { return x.port }
 
-// Connections controls the proxy's network access.
-func (x *Proxy) Connections() awsec2.Connections { return x.Proxy.Connections() }
+// Connections controls the proxy's network access; its default port is the database's.
+func (x *Proxy) Connections() awsec2.Connections { return x.connections }
 
 // ConnectArn is the resource of rds-db:connect for connecting through the proxy as user:
 // arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER, where prx-ID ends the proxy's ARN
@@ -243,10 +324,10 @@ func settings(p Props) (Settings, []string) {
 	if p.BorrowTimeoutSeconds != nil {
 		s.BorrowTimeoutSeconds = *p.BorrowTimeoutSeconds
 	}
-	// CloudFormation accepts ConnectionBorrowTimeout 0-3600 (AWS::RDS::DBProxyTargetGroup
-	// ConnectionPoolConfigurationInfoFormat); the RDS API documents 0-300.
-	if s.BorrowTimeoutSeconds < 0 || s.BorrowTimeoutSeconds > 3600 {
-		errs = append(errs, fmt.Sprintf("{BorrowTimeoutSeconds} %d: must be 0 to 3600", s.BorrowTimeoutSeconds))
+	if s.BorrowTimeoutSeconds < MinBorrowTimeoutSeconds || s.BorrowTimeoutSeconds > MaxBorrowTimeoutSeconds {
+		errs = append(errs, fmt.Sprintf("{BorrowTimeoutSeconds} %d: must be %d to %d (RDS Proxy's limit is %d; 0 would make a "+
+			"client wait without limit, past every function's timeout)", s.BorrowTimeoutSeconds, MinBorrowTimeoutSeconds,
+			MaxBorrowTimeoutSeconds, MaxBorrowTimeoutSeconds))
 	}
 	if s.IdleClientTimeoutSeconds == 0 {
 		s.IdleClientTimeoutSeconds = 1800

@@ -17,7 +17,6 @@ import (
 	"maps"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -30,7 +29,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/network"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
 	"github.com/lambdards/lambdards/internal/golambda"
 	"github.com/lambdards/lambdards/internal/nag"
@@ -85,19 +84,12 @@ type Provisioner struct {
 
 // New builds a Provisioner. It panics with one error listing every invalid setting.
 func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
-	var p Props
-	if props != nil {
-		p = *props
-	}
-	var errs []string
-	if p.Database == nil {
-		errs = append(errs, "{Database}: required")
-	}
-	if p.Vpc == nil {
-		errs = append(errs, "{Vpc}: required")
-	}
+	p := fields.Of(props)
+	var errs fields.Problems
+	errs.Require("Database", p.Database != nil)
+	errs.Require("Vpc", p.Vpc != nil)
 	if p.Database != nil && p.Database.Secret() == nil {
-		errs = append(errs, "{Database}: has no master secret (an imported database given without a Secret); the provisioner "+
+		errs.Add("{Database}: has no master secret (an imported database given without a Secret); the provisioner " +
 			"signs in as the master user with it: give the database its Secret, or create the functions' users yourself")
 	}
 	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
@@ -105,19 +97,17 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	internetEgress := false
 	if p.Vpc != nil {
 		if _, err := network.Select(p.Vpc, p.VpcSubnets, "{VpcSubnets}"); err != nil {
-			errs = append(errs, fields.In(err, fields.Raw))
+			errs.Add("%s", fields.In(err, fields.Raw))
 		} else if routes, _ := network.InternetRoutes(p.Vpc, p.VpcSubnets); len(routes) > 0 {
 			internetEgress = true
 		}
 	}
 	if p.SecretsManagerEndpoint == nil && p.Vpc != nil && !internetEgress {
-		errs = append(errs, "{SecretsManagerEndpoint}: required in isolated subnets: the provisioner reads the master secret, "+
-			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with "+
+		errs.Add("{SecretsManagerEndpoint}: required in isolated subnets: the provisioner reads the master secret, " +
+			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with " +
 			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in {VpcSubnets}")
 	}
-	if len(errs) > 0 {
-		panic(fields.Errorf("%s/%s: invalid users provisioner:\n  - %s", *scope.Node().Path(), *id, strings.Join(errs, "\n  - ")))
-	}
+	errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
@@ -131,9 +121,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		Description:      jsii.String("lambdards users provisioner: the database port and the Secrets Manager endpoint only"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	p.Database.Connections().AllowFrom(sg, awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
+	// The provisioner's rules (AllowTo) land in its own stack, whichever stack holds the
+	// database and the endpoint: a stack of the team's does not come to depend on this one.
+	sg.Connections().AllowTo(p.Database.Connections(), awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
 	if p.SecretsManagerEndpoint != nil {
-		p.SecretsManagerEndpoint.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from the lambdards users provisioner"))
+		sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("HTTPS from the lambdards users provisioner"))
 	} else {
 		// Secrets Manager's public endpoint, through the subnets' NAT gateway.
 		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
@@ -148,7 +140,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	}}
 	fn, err := golambda.New(this, golambda.Props{
 		Entry:             p.Entry,
-		SkipBundling:      golambda.SkipsBundling(this),
+		Kit:               golambda.KitOf(scope),
 		Vpc:               p.Vpc,
 		VpcSubnets:        p.VpcSubnets,
 		SecurityGroup:     sg,
@@ -245,12 +237,9 @@ func newProvider(scope constructs.Construct, fn *golambda.Function, key awskms.I
 // User declares u in the database: a custom resource in scope, with construct ID id,
 // that creates the user at deploy, changes it when the declaration changes, and drops it
 // when removed. It panics when u is not valid.
-func (p *Provisioner) User(scope constructs.Construct, id string, u dbuser.User) awscdk.CustomResource {
-	if err := u.Validate(); err != nil {
-		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
-	}
-	if u.Name == p.db.MasterUsername() {
-		panic(fields.Errorf("%s/%s: {DatabaseUser} %q is the master user; a function gets a user of its own", *scope.Node().Path(), id, u.Name))
+func (p *Provisioner) User(scope constructs.Construct, id string, u dbspec.User) awscdk.CustomResource {
+	if err := u.ValidateFor(p.db.MasterUsername()); err != nil {
+		panic(fields.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
 	}
 	spec, _ := json.Marshal(u)
 	props := maps.Clone(p.props)

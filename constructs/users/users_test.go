@@ -13,8 +13,9 @@ import (
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/users"
-	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
+	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
 )
 
@@ -22,16 +23,16 @@ import (
 // holds exactly one database user each, as declared, that each function may sign in as
 // its own user only, and that each function waits for its user.
 func TestOneUserPerFunction(t *testing.T) {
-	f := cdktest.NewProvisionedFixture(nil)
+	f := fixture.NewProvisioned(nil)
 	for _, fn := range []struct {
 		id    string
 		props function.Props
 	}{
-		{"Reports", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.Read}}},
-		{"Orders", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "orders_rw", Access: dbuser.Write, Tables: []string{"orders", "order_lines"}}}},
-		{"Migrator", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.DDL, Schema: "app"}}},
+		{"Reports", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.Read}}},
+		{"Orders", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "orders_rw", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}}},
+		{"Migrator", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.DDL, Schema: "app"}}},
 	} {
-		fn.props.Pool, fn.props.Entry = f.Pool, cdktest.SampleEntry()
+		fn.props.Pool, fn.props.Entry = f.Pool, fixture.SampleEntry()
 		function.New(f.Functions, jsii.String(fn.id), &fn.props)
 	}
 	tmpl := assertions.Template_FromStack(f.Functions, nil)
@@ -100,7 +101,7 @@ func TestOneUserPerFunction(t *testing.T) {
 // network and IAM reach: the database port, the Secrets Manager endpoint, the master
 // secret and its key.
 func TestProvisionerReachesOnlyTheDatabaseAndSecretsManager(t *testing.T) {
-	f := cdktest.NewProvisionedFixture(nil)
+	f := fixture.NewProvisioned(nil)
 	tmpl := assertions.Template_FromStack(f.Data, nil)
 	var rules []string
 	for _, typ := range []string{"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"} {
@@ -142,18 +143,18 @@ func TestInvalidUsers(t *testing.T) {
 		{"unknown access", function.Props{AttachOptions: pool.AttachOptions{Access: "admin"}}, `"admin" is not an access level, want read, write or ddl`},
 		{"the master user", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "lambdards"}}, "lambdards"},
 		{"a reserved name", function.Props{AttachOptions: pool.AttachOptions{DatabaseUser: "rdsadmin"}}, "rdsadmin"},
-		{"ddl on named tables", function.Props{AttachOptions: pool.AttachOptions{Access: dbuser.DDL, Tables: []string{"t"}}}, "ddl"},
+		{"ddl on named tables", function.Props{AttachOptions: pool.AttachOptions{Access: dbspec.DDL, Tables: []string{"t"}}}, "ddl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := cdktest.NewProvisionedFixture(nil)
+			f := fixture.NewProvisioned(nil)
 			p := tc.props
-			p.Pool, p.Entry = f.Pool, cdktest.SampleEntry()
+			p.Pool, p.Entry = f.Pool, fixture.SampleEntry()
 			panictest.Contains(t, func() { function.New(f.Functions, jsii.String("Fn"), &p) }, tc.want)
 		})
 	}
-	f := cdktest.NewFixture(nil, nil)
+	f := fixture.New(nil, nil)
 	panictest.Contains(t, func() {
-		function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: cdktest.SampleEntry(), AttachOptions: pool.AttachOptions{Access: dbuser.Write}})
+		function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(), AttachOptions: pool.AttachOptions{Access: dbspec.Write}})
 	}, "the pool provisions no users")
 	panictest.Contains(t, func() {
 		users.New(f.Data, jsii.String("Users"), &users.Props{Database: f.Database, Vpc: f.Network.Vpc})

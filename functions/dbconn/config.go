@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbenv"
 )
 
@@ -27,18 +28,6 @@ const (
 	// (Aurora only), signed in as the database user of Config.SecretARN.
 	// The function holds no database connection and needs no VPC.
 	ModeDataAPI Mode = "dataapi"
-)
-
-// Engine is the database engine family, which decides the driver, the
-// default port and, with the Data API, the placeholder syntax.
-type Engine string
-
-// Engines.
-const (
-	// Postgres is RDS for PostgreSQL or Aurora PostgreSQL.
-	Postgres Engine = "postgres"
-	// MySQL is RDS for MySQL, RDS for MariaDB or Aurora MySQL.
-	MySQL Engine = "mysql"
 )
 
 // Auth is how the function proves who it is to the database (or proxy).
@@ -94,7 +83,7 @@ type Config struct {
 
 	// Engine is the engine family.
 	// Required.
-	Engine Engine
+	Engine dbspec.Engine
 
 	// Host is the host name of the RDS Proxy endpoint (or database).
 	// Connection mode; required there.
@@ -249,9 +238,9 @@ func (c Config) withDefaults() Config {
 	case ModeConnection:
 		if c.Port == 0 {
 			switch c.Engine {
-			case Postgres:
+			case dbspec.Postgres:
 				c.Port = defaultPostgresPort
-			case MySQL:
+			case dbspec.MySQL:
 				c.Port = defaultMySQLPort
 			}
 		}
@@ -321,11 +310,11 @@ var envNames = names{
 func (c Config) validate(n names) []string {
 	var p []string
 	switch c.Engine {
-	case Postgres, MySQL:
+	case dbspec.Postgres, dbspec.MySQL:
 	case "":
-		p = append(p, fmt.Sprintf("%s is not set, want %s or %s", n["Engine"], Postgres, MySQL))
+		p = append(p, fmt.Sprintf("%s is not set, want %s or %s", n["Engine"], dbspec.Postgres, dbspec.MySQL))
 	default:
-		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Engine"], c.Engine, Postgres, MySQL))
+		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Engine"], c.Engine, dbspec.Postgres, dbspec.MySQL))
 	}
 	switch c.Mode {
 	case ModeConnection:
@@ -476,7 +465,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c := Config{
 		Mode:       Mode(strings.ToLower(get(EnvMode))),
-		Engine:     Engine(strings.ToLower(get(EnvEngine))),
+		Engine:     dbspec.Engine(strings.ToLower(get(EnvEngine))),
 		Host:       get(EnvHost),
 		User:       get(EnvUser),
 		Database:   get(EnvName),

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // ARNs of the shape the Data API takes.
@@ -32,7 +34,7 @@ func TestFromEnv(t *testing.T) {
 			vars: map[string]string{
 				EnvEngine: "postgres", EnvHost: "proxy.example.com", EnvUser: "app", EnvName: "appdb", EnvRegion: "eu-west-1",
 			},
-			want: Config{Engine: Postgres, Host: "proxy.example.com", User: "app", Database: "appdb", Region: "eu-west-1"},
+			want: Config{Engine: dbspec.Postgres, Host: "proxy.example.com", User: "app", Database: "appdb", Region: "eu-west-1"},
 		},
 		{
 			name: "everything set, mixed case and spaces",
@@ -40,7 +42,7 @@ func TestFromEnv(t *testing.T) {
 				EnvEngine: " MySQL ", EnvHost: "db", EnvPort: "3307", EnvUser: "u", EnvName: "d",
 				EnvAuth: "Password", EnvPassword: " secret ", EnvTLS: "REQUIRE", EnvMaxConns: "2",
 			},
-			want: Config{Engine: MySQL, Host: "db", Port: 3307, User: "u", Database: "d", Auth: AuthPassword,
+			want: Config{Engine: dbspec.MySQL, Host: "db", Port: 3307, User: "u", Database: "d", Auth: AuthPassword,
 				Password: " secret ", TLS: TLSRequire, MaxConns: 2},
 		},
 		{
@@ -49,7 +51,7 @@ func TestFromEnv(t *testing.T) {
 				EnvMode: "DataAPI", EnvEngine: "mysql", EnvName: "app", EnvRegion: "eu-west-1",
 				EnvCluster: testClusterARN, EnvSecret: testSecretARN,
 			},
-			want: Config{Mode: ModeDataAPI, Engine: MySQL, Database: "app", Region: "eu-west-1",
+			want: Config{Mode: ModeDataAPI, Engine: dbspec.MySQL, Database: "app", Region: "eu-west-1",
 				ClusterARN: testClusterARN, SecretARN: testSecretARN},
 		},
 	}
@@ -195,13 +197,13 @@ func TestFromEnvErrors(t *testing.T) {
 }
 
 func TestNewDefaultsAndErrors(t *testing.T) {
-	d, err := New(Config{Engine: MySQL, Host: "h", User: "u", Database: "d", Region: "us-east-1"})
+	d, err := New(Config{Engine: dbspec.MySQL, Host: "h", User: "u", Database: "d", Region: "us-east-1"})
 	if err != nil {
 		t.Fatalf("New(minimal mysql) error = %v", err)
 	}
 	got := d.Config()
 	want := Config{
-		Mode: ModeConnection, Engine: MySQL, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
+		Mode: ModeConnection, Engine: dbspec.MySQL, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
 		MaxConns: 1, Region: "us-east-1", ConnectTimeout: 5 * time.Second, ConnMaxIdleTime: 29 * time.Minute,
 		Retry: RetryPolicy{Attempts: 4, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxElapsed: 10 * time.Second},
 	}
@@ -211,13 +213,13 @@ func TestNewDefaultsAndErrors(t *testing.T) {
 
 	// The Data API gets no connection defaults, and retries long enough
 	// for a cluster to resume.
-	d, err = New(Config{Mode: ModeDataAPI, Engine: Postgres, Database: "d", Region: "eu-west-1",
+	d, err = New(Config{Mode: ModeDataAPI, Engine: dbspec.Postgres, Database: "d", Region: "eu-west-1",
 		ClusterARN: testClusterARN, SecretARN: testSecretARN})
 	if err != nil {
 		t.Fatalf("New(minimal data api) error = %v", err)
 	}
 	want = Config{
-		Mode: ModeDataAPI, Engine: Postgres, Database: "d", Region: "eu-west-1", ClusterARN: testClusterARN,
+		Mode: ModeDataAPI, Engine: dbspec.Postgres, Database: "d", Region: "eu-west-1", ClusterARN: testClusterARN,
 		SecretARN: testSecretARN, MaxConns: 1, ConnectTimeout: 5 * time.Second,
 		Retry: RetryPolicy{Attempts: 30, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxElapsed: 25 * time.Second},
 	}
@@ -225,7 +227,7 @@ func TestNewDefaultsAndErrors(t *testing.T) {
 		t.Errorf("New(minimal data api).Config() = %+v, want %+v", got, want)
 	}
 
-	_, err = New(Config{Engine: Postgres, Host: "h", User: "u", Database: "d", Auth: AuthPassword, Password: "p",
+	_, err = New(Config{Engine: dbspec.Postgres, Host: "h", User: "u", Database: "d", Auth: AuthPassword, Password: "p",
 		MaxConns: -1, Retry: RetryPolicy{BaseDelay: 2 * time.Second, MaxDelay: time.Second}})
 	var ce *ConfigError
 	if !errors.As(err, &ce) {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata"
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata/types"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn/placeholder"
 )
 
@@ -362,7 +363,7 @@ func parseUTC(layout, s string) (time.Time, error) {
 // placeholder). Named arguments (sql.Named("id", v)) go through as :id,
 // for SQL written for the Data API; a statement takes named or positional
 // arguments, not both.
-func bind(engine Engine, query string, args []driver.NamedValue) (string, []types.SqlParameter, error) {
+func bind(engine dbspec.Engine, query string, args []driver.NamedValue) (string, []types.SqlParameter, error) {
 	params := make([]types.SqlParameter, len(args))
 	named := 0
 	for i, a := range args {
@@ -386,7 +387,7 @@ func bind(engine Engine, query string, args []driver.NamedValue) (string, []type
 	}
 
 	dialect, mark := placeholder.Postgres, "$"
-	if engine == MySQL {
+	if engine == dbspec.MySQL {
 		dialect, mark = placeholder.MySQL, "?"
 	}
 	used := make([]bool, len(args)+1)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata"
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata/types"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // args numbers values as database/sql passes them to a driver.
@@ -24,7 +25,7 @@ func args(values ...any) []driver.NamedValue {
 func TestBind(t *testing.T) {
 	at := time.Date(2026, 11, 3, 14, 15, 16, 123456000, time.FixedZone("CET", 3600))
 	tests := []struct {
-		engine    Engine
+		engine    dbspec.Engine
 		query     string
 		args      []driver.NamedValue
 		wantQuery string
@@ -32,7 +33,7 @@ func TestBind(t *testing.T) {
 		wantErr   string
 	}{
 		{
-			engine: Postgres, query: `SELECT $2, $1, '$3' WHERE a = $1`, args: args(int64(1), "x"),
+			engine: dbspec.Postgres, query: `SELECT $2, $1, '$3' WHERE a = $1`, args: args(int64(1), "x"),
 			wantQuery: `SELECT :p2, :p1, '$3' WHERE a = :p1`,
 			want: []types.SqlParameter{
 				{Name: aws.String("p1"), Value: &types.FieldMemberLongValue{Value: 1}},
@@ -40,7 +41,7 @@ func TestBind(t *testing.T) {
 			},
 		},
 		{
-			engine: MySQL, query: `INSERT INTO t VALUES (?, ?, ?, ?, ?, '?')`, args: args(nil, true, 2.5, []byte{1}, at),
+			engine: dbspec.MySQL, query: `INSERT INTO t VALUES (?, ?, ?, ?, ?, '?')`, args: args(nil, true, 2.5, []byte{1}, at),
 			wantQuery: `INSERT INTO t VALUES (:p1, :p2, :p3, :p4, :p5, '?')`,
 			want: []types.SqlParameter{
 				{Name: aws.String("p1"), Value: &types.FieldMemberIsNull{Value: true}},
@@ -52,20 +53,20 @@ func TestBind(t *testing.T) {
 			},
 		},
 		{
-			engine: Postgres, query: `SELECT :id`, args: []driver.NamedValue{{Name: "id", Ordinal: 1, Value: int64(7)}},
+			engine: dbspec.Postgres, query: `SELECT :id`, args: []driver.NamedValue{{Name: "id", Ordinal: 1, Value: int64(7)}},
 			wantQuery: `SELECT :id`,
 			want:      []types.SqlParameter{{Name: aws.String("id"), Value: &types.FieldMemberLongValue{Value: 7}}},
 		},
-		{engine: Postgres, query: `SELECT $1, $2`, args: args(int64(1)), wantErr: "the statement has $ placeholders up to 2 but 1 arguments"},
-		{engine: Postgres, query: `SELECT $2`, args: args(int64(1), int64(2)), wantErr: "argument 1 has no $ placeholder"},
-		{engine: MySQL, query: `SELECT ?`, args: args(int64(1), int64(2)), wantErr: "argument 2 has no ? placeholder"},
-		{engine: MySQL, query: `SELECT ?, ?, ?`, args: args(int64(1)), wantErr: "the statement has ? placeholders up to 3 but 1 arguments"},
+		{engine: dbspec.Postgres, query: `SELECT $1, $2`, args: args(int64(1)), wantErr: "the statement has $ placeholders up to 2 but 1 arguments"},
+		{engine: dbspec.Postgres, query: `SELECT $2`, args: args(int64(1), int64(2)), wantErr: "argument 1 has no $ placeholder"},
+		{engine: dbspec.MySQL, query: `SELECT ?`, args: args(int64(1), int64(2)), wantErr: "argument 2 has no ? placeholder"},
+		{engine: dbspec.MySQL, query: `SELECT ?, ?, ?`, args: args(int64(1)), wantErr: "the statement has ? placeholders up to 3 but 1 arguments"},
 		{
-			engine: Postgres, query: `SELECT :a, $2`,
+			engine: dbspec.Postgres, query: `SELECT :a, $2`,
 			args:    []driver.NamedValue{{Name: "a", Ordinal: 1, Value: int64(1)}, {Ordinal: 2, Value: int64(2)}},
 			wantErr: "mixes named and positional arguments",
 		},
-		{engine: Postgres, query: `SELECT $1`, args: args(uint64(1)), wantErr: "argument p1: values of type uint64 are not supported"},
+		{engine: dbspec.Postgres, query: `SELECT $1`, args: args(uint64(1)), wantErr: "argument p1: values of type uint64 are not supported"},
 	}
 	for _, tt := range tests {
 		query, params, err := bind(tt.engine, tt.query, tt.args)

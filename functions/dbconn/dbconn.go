@@ -18,6 +18,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // DB is the database of one execution environment: a database/sql pool of
@@ -60,7 +61,7 @@ func (d *DB) Config() Config { return d.cfg }
 
 // Engine returns the engine family, for handlers whose SQL differs by
 // engine.
-func (d *DB) Engine() Engine { return d.cfg.Engine }
+func (d *DB) Engine() dbspec.Engine { return d.cfg.Engine }
 
 // Get returns the pool, opening it if need be and checking, on first use,
 // that a connection can be made. Busy and unreachable databases are
@@ -136,9 +137,9 @@ func (d *DB) open() (*sql.DB, bool, error) {
 	switch {
 	case d.cfg.Mode == ModeDataAPI:
 		pool = d.openDataAPI()
-	case d.cfg.Engine == Postgres:
+	case d.cfg.Engine == dbspec.Postgres:
 		pool, err = d.openPostgres()
-	case d.cfg.Engine == MySQL:
+	case d.cfg.Engine == dbspec.MySQL:
 		pool, err = d.openMySQL()
 	default:
 		err = fmt.Errorf("dbconn: unknown engine %q", d.cfg.Engine)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
@@ -57,7 +58,7 @@ func TestIAMTokenPerConnection(t *testing.T) {
 			pg.CreateUser(t, "iam_user", "pw")
 			pg.CreateDatabase(t, "iam_db", "iam_user")
 			return server{
-				cfg: Config{Engine: Postgres, Host: pg.Host, Port: pg.Port, User: "iam_user", Database: "iam_db",
+				cfg: Config{Engine: dbspec.Postgres, Host: pg.Host, Port: pg.Port, User: "iam_user", Database: "iam_db",
 					Region: "us-east-1", RootCAs: pg.RootCAs(), Credentials: creds},
 				pw:   "pw",
 				kill: func(t *testing.T, id int) { pg.Exec(t, "SELECT pg_terminate_backend($1)", id) },
@@ -69,7 +70,7 @@ func TestIAMTokenPerConnection(t *testing.T) {
 			m.CreateUser(t, "iam_user", "pw")
 			m.CreateDatabase(t, "iam_db", "iam_user")
 			return server{
-				cfg: Config{Engine: MySQL, Host: m.Host, Port: m.Port, User: "iam_user", Database: "iam_db",
+				cfg: Config{Engine: dbspec.MySQL, Host: m.Host, Port: m.Port, User: "iam_user", Database: "iam_db",
 					Region: "us-east-1", RootCAs: m.RootCAs(), Credentials: creds},
 				pw:   "pw",
 				kill: func(t *testing.T, id int) { m.Exec(t, "KILL CONNECTION ?", id) },

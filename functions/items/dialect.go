@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lambdards/lambdards/functions/dbconn"
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // dialect is the SQL that differs between the engines.
@@ -23,8 +23,8 @@ type dialect struct {
 	ping string
 }
 
-var dialects = map[dbconn.Engine]dialect{
-	dbconn.Postgres: {
+var dialects = map[dbspec.Engine]dialect{
+	dbspec.Postgres: {
 		schema: `CREATE TABLE IF NOT EXISTS items (
 			id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 			name       text NOT NULL,
@@ -45,7 +45,7 @@ var dialects = map[dbconn.Engine]dialect{
 		},
 		ping: `SELECT version(), pg_backend_pid()`,
 	},
-	dbconn.MySQL: {
+	dbspec.MySQL: {
 		schema: `CREATE TABLE IF NOT EXISTS items (
 			id         BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 			name       VARCHAR(200) NOT NULL,

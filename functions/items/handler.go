@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 )
 
@@ -50,7 +51,7 @@ type ItemList struct {
 // PingResult is the result of ping: which server answered, on which
 // connection.
 type PingResult struct {
-	Engine        dbconn.Engine `json:"engine"`
+	Engine        dbspec.Engine `json:"engine"`
 	ServerVersion string        `json:"serverVersion"`
 	// BackendID is the server's id for the connection: pg_backend_pid()
 	// or CONNECTION_ID(). Behind RDS Proxy it names the database

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/internal/dataapi"
 	"github.com/lambdards/lambdards/internal/testdb"
@@ -123,7 +124,7 @@ func TestRaceLost(t *testing.T) {
 // engine starts a server for one engine and returns the dbconn settings of
 // a user that owns a database.
 type engine struct {
-	name    dbconn.Engine
+	name    dbspec.Engine
 	start   func(t *testing.T) dbconn.Config
 	version string // what the server version starts with
 }
@@ -161,23 +162,23 @@ var backends = func() []backend {
 
 var engines = []engine{
 	{
-		name: dbconn.Postgres,
+		name: dbspec.Postgres,
 		start: func(t *testing.T) dbconn.Config {
 			pg := testdb.StartPostgres(t, testdb.PostgresOptions{})
 			pg.CreateUser(t, "items", "items-pw")
 			pg.CreateDatabase(t, "items", "items")
-			return dbconn.Config{Engine: dbconn.Postgres, Host: pg.Host, Port: pg.Port, User: "items", Database: "items",
+			return dbconn.Config{Engine: dbspec.Postgres, Host: pg.Host, Port: pg.Port, User: "items", Database: "items",
 				Auth: dbconn.AuthPassword, Password: "items-pw", TLS: dbconn.TLSDisable}
 		},
 		version: "PostgreSQL ",
 	},
 	{
-		name: dbconn.MySQL,
+		name: dbspec.MySQL,
 		start: func(t *testing.T) dbconn.Config {
 			m := testdb.StartMariaDB(t, testdb.MariaDBOptions{})
 			m.CreateUser(t, "items", "items-pw")
 			m.CreateDatabase(t, "items", "items")
-			return dbconn.Config{Engine: dbconn.MySQL, Host: m.Host, Port: m.Port, User: "items", Database: "items",
+			return dbconn.Config{Engine: dbspec.MySQL, Host: m.Host, Port: m.Port, User: "items", Database: "items",
 				Auth: dbconn.AuthPassword, Password: "items-pw", TLS: dbconn.TLSDisable}
 		},
 		version: "10.11.",

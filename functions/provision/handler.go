@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/functions/provision/dbuser"
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // Request types (AWS CloudFormation User Guide, "Custom resource request
@@ -67,12 +69,12 @@ type Properties struct {
 
 // target is a checked set of properties.
 type target struct {
-	engine   dbuser.Engine
+	engine   dbspec.Engine
 	host     string
 	port     int
 	database string
 	secret   string
-	user     dbuser.User
+	user     dbspec.User
 }
 
 // physicalID names the user on its database: engine:database:user.
@@ -97,15 +99,15 @@ func parseProperties(raw json.RawMessage) (target, error) {
 		return target{}, &PropertiesError{Problems: []string{fmt.Sprintf("not a JSON object of string properties: %v", err)}}
 	}
 	t := target{
-		engine:   dbuser.Engine(p.Engine),
+		engine:   dbspec.Engine(p.Engine),
 		host:     p.Host,
 		database: p.DatabaseName,
 		secret:   p.SecretArn,
 	}
 	var problems []string
-	engineOK := t.engine == dbuser.Postgres || t.engine == dbuser.MySQL
+	engineOK := t.engine == dbspec.Postgres || t.engine == dbspec.MySQL
 	if !engineOK {
-		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", p.Engine, dbuser.Postgres, dbuser.MySQL))
+		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", p.Engine, dbspec.Postgres, dbspec.MySQL))
 	}
 	if t.host == "" {
 		problems = append(problems, "Host is not set, want the database endpoint")
@@ -140,14 +142,27 @@ func parseProperties(raw json.RawMessage) (target, error) {
 	return t, nil
 }
 
-// problemsOf returns the problems in a *dbuser.ValidationError, or err's
-// message.
+// problemsOf returns the problems in a *dbspec.ValidationError, with the
+// settings named as the resource's User property names them (dbspec.User's
+// fields), or err's message.
 func problemsOf(err error) []string {
-	var verr *dbuser.ValidationError
-	if errors.As(err, &verr) {
-		return verr.Problems
+	var verr *dbspec.ValidationError
+	if !errors.As(err, &verr) {
+		return []string{err.Error()}
 	}
-	return []string{err.Error()}
+	out := make([]string, len(verr.Problems))
+	for i, p := range verr.Problems {
+		out[i] = fields.Render(p, userField)
+	}
+	return out
+}
+
+// userField names a dbspec.User setting by its field: the user's name is Name.
+func userField(goName string) string {
+	if goName == "DatabaseUser" {
+		return "Name"
+	}
+	return goName
 }
 
 // Handler serves the Provider framework's requests.
@@ -253,7 +268,7 @@ func (h *Handler) withMaster(ctx context.Context, t target, fn func(context.Cont
 		return err
 	}
 	db, err := dbconn.New(dbconn.Config{
-		Engine:   dbconn.Engine(t.engine),
+		Engine:   dbspec.Engine(t.engine),
 		Host:     t.host,
 		Port:     t.port,
 		User:     creds.Username,

@@ -13,7 +13,7 @@
 //	Port          TCP port
 //	DatabaseName  the database the user gets access to
 //	SecretArn     the master user's secret, JSON with "username" and "password"
-//	User          JSON of dbuser.User, e.g. {"name":"orders_reader","access":"read"}
+//	User          JSON of dbspec.User, e.g. {"name":"orders_reader","access":"read"}
 //
 // The function connects to Host as the master user over TLS without
 // verifying the certificate (dbconn.TLSRequire): the DB instance's

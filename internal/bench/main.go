@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lambdards/lambdards/internal/gobuild"
 )
 
 var (
@@ -150,7 +152,7 @@ func run() error {
 			fns[fmt.Sprintf("fn%03d", i)] = map[string]any{"entry": "functions/items"}
 		}
 		fj, _ := json.Marshal(fns)
-		ctx := map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), "lambdards:skipBundling": true}
+		ctx := map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), gobuild.SkipContext: true}
 		if *extra != "" {
 			json.Unmarshal([]byte(*extra), &ctx) // checked in run
 		}

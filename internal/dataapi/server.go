@@ -21,21 +21,16 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" with database/sql
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/functions/dbconn/placeholder"
 )
 
-// Engines a Server can front.
-const (
-	Postgres = "postgres"
-	MySQL    = "mysql"
-)
-
 // Options say which database a Server fronts and which secrets it knows.
 type Options struct {
-	// Engine is Postgres or MySQL (MariaDB too).
+	// Engine is dbspec.Postgres or dbspec.MySQL (MariaDB too).
 	// Required.
-	Engine string
+	Engine dbspec.Engine
 
 	// Addr is the database server's host:port.
 	// Required.
@@ -86,11 +81,11 @@ func New(opts Options) (*Server, error) {
 	var problems []string
 	dialect := placeholder.Postgres
 	switch opts.Engine {
-	case Postgres:
-	case MySQL:
+	case dbspec.Postgres:
+	case dbspec.MySQL:
 		dialect = placeholder.MySQL
 	default:
-		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", opts.Engine, Postgres, MySQL))
+		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", opts.Engine, dbspec.Postgres, dbspec.MySQL))
 	}
 	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
 		problems = append(problems, fmt.Sprintf("Addr = %q, want host:port", opts.Addr))
@@ -353,7 +348,7 @@ func (s *Server) pool(secret, database string) (*sql.DB, error) {
 	c := s.opts.Secrets[secret]
 	var p *sql.DB
 	var err error
-	if s.opts.Engine == MySQL {
+	if s.opts.Engine == dbspec.MySQL {
 		mc := mysql.NewConfig()
 		mc.User, mc.Passwd, mc.Net, mc.Addr, mc.DBName = c.Username, c.Password, "tcp", s.opts.Addr, database
 		mc.ParseTime = true
@@ -485,7 +480,7 @@ func Front(t testing.TB, cfgs ...dbconn.Config) (*Server, []dbconn.Config) {
 		t.Fatal("dataapi.Front: no Config")
 	}
 	opts := Options{
-		Engine:     string(cfgs[0].Engine),
+		Engine:     cfgs[0].Engine,
 		Addr:       net.JoinHostPort(cfgs[0].Host, strconv.Itoa(cfgs[0].Port)),
 		ClusterARN: FrontClusterARN,
 		Secrets:    map[string]Credentials{},

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata"
 	"github.com/aws/aws-sdk-go-v2/service/rdsdata/types"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
@@ -48,7 +49,7 @@ func TestServer(t *testing.T) {
 	pg.CreateUser(t, "app", "app-pw")
 	pg.CreateDatabase(t, "app", "app")
 	s := Start(t, Options{
-		Engine: Postgres, Addr: net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), ClusterARN: testCluster,
+		Engine: dbspec.Postgres, Addr: net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port)), ClusterARN: testCluster,
 		Secrets: map[string]Credentials{testSecret: {Username: "app", Password: "app-pw"}},
 	})
 	c := client(s)

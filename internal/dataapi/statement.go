@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn/placeholder"
 )
 
@@ -142,7 +143,7 @@ func (s *Server) run(ctx context.Context, r runner, text string, params []parame
 		// MySQL reports the AUTO_INCREMENT value; PostgreSQL reports
 		// none (RDS Data API reference, ExecuteStatement,
 		// generatedFields).
-		if id, err := res.LastInsertId(); err == nil && id != 0 && s.opts.Engine == MySQL {
+		if id, err := res.LastInsertId(); err == nil && id != 0 && s.opts.Engine == dbspec.MySQL {
 			out.GeneratedFields = []field{{LongValue: &id}}
 		}
 		return out, nil
@@ -272,7 +273,7 @@ func (s *Server) records(rows *sql.Rows, metadata bool) (executeResponse, error)
 	if metadata {
 		for _, c := range cols {
 			typeName := c.DatabaseTypeName()
-			if s.opts.Engine == Postgres {
+			if s.opts.Engine == dbspec.Postgres {
 				typeName = strings.ToLower(typeName) // as pg_type names them
 			}
 			out.ColumnMetadata = append(out.ColumnMetadata, columnMetadata{Name: c.Name(), Label: c.Name(), TypeName: typeName})

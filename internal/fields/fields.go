@@ -16,8 +16,8 @@ import (
 )
 
 // placeholder is a setting's name in a message: {Name} or {Parent.Name}, each part an
-// exported Go identifier.
-var placeholder = regexp.MustCompile(`\{([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)\}`)
+// exported Go identifier, or a setting with its value, {Name=value}.
+var placeholder = regexp.MustCompile(`\{([A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*)(=[A-Za-z0-9._-]+)?\}`)
 
 // Namer gives a setting's name, from its Go name, in the words of a reader.
 type Namer = func(goName string) string
@@ -36,9 +36,21 @@ func Raw(goName string) string { return "{" + goName + "}" }
 // Go is the Go caller's Namer: the Go name itself.
 func Go(goName string) string { return goName }
 
-// Render returns msg with every {Name} replaced by name(Name).
+// Render returns msg with every {Name} replaced by name(Name), and every {Name=value} by
+// name("Name=value") when the Namer knows the pair (a setting whose value reads otherwise
+// in the reader's words), else by name(Name) and the value.
 func Render(msg string, name Namer) string {
-	return placeholder.ReplaceAllStringFunc(msg, func(m string) string { return name(m[1 : len(m)-1]) })
+	return placeholder.ReplaceAllStringFunc(msg, func(m string) string {
+		inner := m[1 : len(m)-1]
+		setting, value, valued := strings.Cut(inner, "=")
+		if !valued {
+			return name(setting)
+		}
+		if r := name(inner); r != inner {
+			return r
+		}
+		return name(setting) + " " + value
+	})
 }
 
 // Error is an error whose message names settings as {Name}. Error renders them as Go
@@ -76,4 +88,36 @@ func In(v any, name Namer) string {
 		return strings.Replace(err.Error(), r.Error(), r.In(name), 1)
 	}
 	return Render(err.Error(), name)
+}
+
+// Of is what a constructor works on: a copy of *props, or the zero value for nil (a nil
+// props pointer means all defaults).
+func Of[T any](props *T) T {
+	var p T
+	if props != nil {
+		p = *props
+	}
+	return p
+}
+
+// Problems collects a construct's invalid settings, each message naming its settings as
+// {GoName}, so that one Fail reports them all.
+type Problems []string
+
+// Add records a problem.
+func (p *Problems) Add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Require records "{name}: required" unless set.
+func (p *Problems) Require(name string, set bool) {
+	if !set {
+		*p = append(*p, "{"+name+"}: required")
+	}
+}
+
+// Fail panics, when there are problems, with one *Error that lists them under the
+// construct's path ("Data/Pool: invalid pool:").
+func (p Problems) Fail(path, what string) {
+	if len(p) > 0 {
+		panic(Errorf("%s: invalid %s:\n  - %s", path, what, strings.Join(p, "\n  - ")))
+	}
 }

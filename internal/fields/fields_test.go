@@ -8,8 +8,13 @@ import (
 
 func TestRender(t *testing.T) {
 	context := func(goName string) string {
-		if goName == "MaxCapacity" {
+		switch goName {
+		case "MaxCapacity":
 			return "maxAcu"
+		case "Mode=direct":
+			return "proxy = false"
+		case "Mode=other":
+			return goName // unknown pair: the name and the value
 		}
 		return strings.ToLower(goName[:1]) + goName[1:]
 	}
@@ -20,6 +25,9 @@ func TestRender(t *testing.T) {
 	}{
 		{"{MaxCapacity} 0.3: raise {MaxCapacity}", "MaxCapacity 0.3: raise MaxCapacity", "maxAcu 0.3: raise maxAcu"},
 		{"{Proxy.BorrowTimeoutSeconds} 0", "Proxy.BorrowTimeoutSeconds 0", "proxy.BorrowTimeoutSeconds 0"},
+		// A setting with its value: the reader may word the pair its own way.
+		{"set {Mode=direct}", "set Mode direct", "set proxy = false"},
+		{"set {Mode=other}", "set Mode other", "set mode other"},
 		// JSON, lower-case names and braces in prose are left alone.
 		{`{"items":{}} {lower} {A-B} {}`, `{"items":{}} {lower} {A-B} {}`, `{"items":{}} {lower} {A-B} {}`},
 	}

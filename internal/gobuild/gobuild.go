@@ -26,6 +26,13 @@ import (
 	"github.com/lambdards/lambdards/internal/tmpdir"
 )
 
+// SkipContext is the CDK context key that, when true, replaces every function's
+// compiled binary with a placeholder: synth gets faster and asset hashes stop depending on
+// the code, while every logical ID stays the same. For snapshot tests, not deploys. It is
+// defined here, the one package about bundling that needs no CDK, so that tools that
+// set it (the bench) need not link aws-cdk-lib.
+const SkipContext = "lambdards:skipBundling"
+
 // Binary is the file name the provided.al2023 runtime executes (AWS Lambda Developer
 // Guide, "Building Lambda functions with Go": the handler binary must be named bootstrap).
 const Binary = "bootstrap"

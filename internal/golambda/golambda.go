@@ -20,13 +20,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/internal/gobuild"
-	"github.com/lambdards/lambdards/internal/nag"
 )
 
-// SkipBundlingContext is the context key that, when true, replaces every function's
-// compiled binary with a placeholder: synth gets faster and asset hashes stop depending
-// on the code, while every logical ID stays the same. For snapshot tests, not deploys.
-const SkipBundlingContext = "lambdards:skipBundling"
+// SkipBundlingContext is gobuild.SkipContext: the context key that replaces every
+// function's binary with a placeholder.
+const SkipBundlingContext = gobuild.SkipContext
 
 // AppContext is the context an App of lambdards's is given as defaults (context from the
 // CLI or cdk.json still wins): aws-cdk-lib otherwise records the JavaScript stack at every
@@ -42,11 +40,8 @@ func AppContext() map[string]any {
 type Props struct {
 	// Entry is the directory of the Go main package.
 	Entry string
-	// SkipBundling stands a placeholder in for the compiled binary.
-	SkipBundling bool
-	// Stack is scope's stack, if the caller knows it (each lookup is a round trip to node).
-	// Default: looked up.
-	Stack      awscdk.Stack
+	// Kit is what the functions of scope's stack share (KitOf).
+	Kit        *Kit
 	Vpc        awsec2.IVpc
 	VpcSubnets *awsec2.SubnetSelection
 	// SecurityGroup is the function's one security group.
@@ -98,10 +93,8 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_DESTROY
 	}
-	if p.Stack == nil {
-		p.Stack = awscdk.Stack_Of(scope)
-	}
-	code, err := bundle(p.Stack, p.SkipBundling, p.Entry)
+	k := p.Kit
+	code, err := k.bundle(p.Entry)
 	if err != nil {
 		return nil, err
 	}
@@ -119,22 +112,21 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		Description: jsii.String(p.PolicyDescription),
 		Document:    document(statements),
 	})
-	shared := statics()
 	// The role names its policies, so CloudFormation attaches them before it creates the
 	// function, which refers to the role: Lambda checks at creation that the role may manage
 	// VPC network interfaces.
 	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:       shared.lambda,
+		AssumedBy:       k.lambda,
 		Description:     jsii.String(p.RoleDescription),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{vpcAccess(p.Stack), policy},
+		ManagedPolicies: &[]awsiam.IManagedPolicy{k.vpcAccess(), policy},
 	})
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), &awslambda.FunctionProps{
-		Runtime:                      shared.runtime,
-		Architecture:                 shared.arch,
+		Runtime:                      k.runtime,
+		Architecture:                 k.arch,
 		Handler:                      jsii.String(gobuild.Binary),
 		Code:                         code,
 		MemorySize:                   jsii.Number(p.MemorySize),
-		Timeout:                      seconds(p.TimeoutSeconds),
+		Timeout:                      k.seconds(p.TimeoutSeconds),
 		Vpc:                          p.Vpc,
 		VpcSubnets:                   p.VpcSubnets,
 		SecurityGroups:               &[]awsec2.ISecurityGroup{p.SecurityGroup},
@@ -145,39 +137,6 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		Description:                  jsii.String(p.Description),
 	})
 	return &Function{Function: fn, Role: role, Policy: policy, LogGroup: logs}, nil
-}
-
-// statics are aws-cdk-lib's immutable values every function uses, fetched once per
-// process: each fetch is a round trip to node.
-var statics = sync.OnceValue(func() struct {
-	runtime awslambda.Runtime
-	arch    awslambda.Architecture
-	lambda  awsiam.IPrincipal
-} {
-	return struct {
-		runtime awslambda.Runtime
-		arch    awslambda.Architecture
-		lambda  awsiam.IPrincipal
-	}{awslambda.Runtime_PROVIDED_AL2023(), awslambda.Architecture_ARM_64(),
-		awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil)}
-})
-
-// durations holds one awscdk.Duration per number of seconds: Durations are immutable, and
-// each new one is a round trip to node.
-var durations sync.Map // int → awscdk.Duration
-
-func seconds(n int) awscdk.Duration {
-	return memo(&durations, n, func() awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) })
-}
-
-// memo returns cache's value for key, made by make on the first call: each cache below
-// saves round trips to node.
-func memo[V any](cache *sync.Map, key any, make func() V) V {
-	if v, ok := cache.Load(key); ok {
-		return v.(V)
-	}
-	v, _ := cache.LoadOrStore(key, make())
-	return v.(V)
 }
 
 // document renders statements as one policy document, in a single round trip to node.
@@ -203,92 +162,12 @@ func document(statements []Statement) awsiam.PolicyDocument {
 	return awsiam.PolicyDocument_FromJson(v)
 }
 
-var skipBundling sync.Map // constructs.IConstruct → bool
-
-// SkipsBundling reports whether scope's app sets SkipBundlingContext, asking node once per
-// scope: context is app-wide.
-func SkipsBundling(scope constructs.IConstruct) bool {
-	return memo(&skipBundling, scope, func() bool {
-		v := scope.Node().TryGetContext(jsii.String(SkipBundlingContext))
-		return v == true || v == "true"
-	})
-}
-
-// The caches below are keyed by jsii objects and live as long as the process, which has
-// one jsii runtime: an app is synthesized once per process, and a test binary that builds
-// many apps keeps their small entries until it exits.
-
-// codes holds the asset of each binary per stack: an asset is bound to the stack of its
-// first function, and the functions of one stack that run the same binary share it.
-var codes sync.Map // code{stack, dir} → awslambda.Code
-
-type code struct {
-	stack awscdk.Stack
-	dir   string
-}
-
 // VpcAccessPolicyID is the construct ID, in each stack with lambdards functions, of the
 // customer-managed policy they share: what AWSLambdaVPCAccessExecutionRole allows (AWS
 // Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC",
 // execution role permissions). One per stack keeps the statement, and its cdk-nag
 // exemption, out of every function's own policy.
 const VpcAccessPolicyID = "LambdardsFunctionVpcAccess"
-
-var vpcPolicies sync.Map // awscdk.Stack → awsiam.ManagedPolicy
-
-func vpcAccess(stack awscdk.Stack) awsiam.ManagedPolicy {
-	if p, ok := vpcPolicies.Load(stack); ok {
-		return p.(awsiam.ManagedPolicy)
-	}
-	// Another view of the same stack may have made it (a Go value per jsii object is
-	// not promised).
-	if c, ok := stack.Node().TryFindChild(jsii.String(VpcAccessPolicyID)).(awsiam.ManagedPolicy); ok {
-		vpcPolicies.Store(stack, c)
-		return c
-	}
-	description := "lambdards functions: create, describe and delete the network interfaces that attach them to the VPC"
-	p := awsiam.NewManagedPolicy(stack, jsii.String(VpcAccessPolicyID), &awsiam.ManagedPolicyProps{
-		Description: jsii.String(description),
-		Document: document([]Statement{{Actions: []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-			"ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"},
-			Resources: []string{"*"}}}),
-	})
-	nag.SuppressFindings(p, "Lambda manages its functions' VPC network interfaces with these EC2 actions, "+
-		"which AWS documents on resource \"*\" (the Describe actions support no narrower resource); they create no access to data.",
-		[]string{"Resource::*"}, "AwsSolutions-IAM5")
-	vpcPolicies.Store(stack, p)
-	return p
-}
-
-// bundle compiles entry, or stands in a placeholder when skip is true.
-func bundle(stack awscdk.Stack, skip bool, entry string) (awslambda.Code, error) {
-	var dir string
-	var err error
-	if skip {
-		dir, err = placeholder()
-	} else {
-		dir, err = gobuild.Build(entry)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return memo(&codes, code{stack, dir}, func() awslambda.Code { return awslambda.Code_FromAsset(jsii.String(dir), nil) }), nil
-}
-
-// Scope is what a caller building many functions in one scope needs to know about it.
-type Scope struct {
-	// Stack is the scope's stack.
-	Stack awscdk.Stack
-	// Path is the scope's construct path.
-	Path string
-}
-
-var scopes sync.Map // constructs.IConstruct → Scope
-
-// ScopeOf returns scope's stack and path, asking node once per scope.
-func ScopeOf(scope constructs.IConstruct) Scope {
-	return memo(&scopes, scope, func() Scope { return Scope{Stack: awscdk.Stack_Of(scope), Path: *scope.Node().Path()} })
-}
 
 // placeholder stores the stand-in bootstrap that skipped bundling deploys.
 var placeholder = sync.OnceValues(func() (string, error) {

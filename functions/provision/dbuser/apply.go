@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Apply creates user u in database, or brings an existing one up to date,
@@ -23,12 +25,12 @@ import (
 //
 // Apply records opts.Owner as the user's owner, taking the user over from
 // any earlier owner: see Drop.
-func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u User, opts *Options) error {
+func Apply(ctx context.Context, db *sql.DB, engine dbspec.Engine, database string, u dbspec.User, opts *Options) error {
 	if err := check(engine, database, u, opts); err != nil {
 		return err
 	}
-	u = u.withDefaults(engine, database)
-	if engine == Postgres {
+	u = u.WithDefaults(engine, database)
+	if engine == dbspec.Postgres {
 		return postgresTx(ctx, db, database, func(ctx context.Context, tx *sql.Tx) error {
 			if _, _, err := lookUp(ctx, tx, engine, u.Name); err != nil {
 				return err
@@ -67,13 +69,13 @@ func Apply(ctx context.Context, db *sql.DB, engine Engine, database string, u Us
 // user's recorded owner is another (not ""), that owner has taken the user
 // over since: Drop leaves the user alone and returns an error wrapping
 // ErrOwnedElsewhere. An owner of "" drops the user whoever owns it.
-func Drop(ctx context.Context, db *sql.DB, engine Engine, name, owner string) error {
+func Drop(ctx context.Context, db *sql.DB, engine dbspec.Engine, name, owner string) error {
 	stmts, err := DropPlan(engine, name)
 	if err != nil {
 		return err
 	}
 	if problem := ownerProblem(owner); problem != "" {
-		return &ValidationError{Problems: []string{problem}}
+		return &dbspec.ValidationError{Problems: []string{problem}}
 	}
 	drop := func(ctx context.Context, q querier) error {
 		found, recorded, err := lookUp(ctx, q, engine, name)
@@ -85,7 +87,7 @@ func Drop(ctx context.Context, db *sql.DB, engine Engine, name, owner string) er
 		}
 		return execAll(ctx, q, stmts)
 	}
-	if engine == Postgres {
+	if engine == dbspec.Postgres {
 		return postgresTx(ctx, db, "", func(ctx context.Context, tx *sql.Tx) error { return drop(ctx, tx) })
 	}
 	conn, err := db.Conn(ctx)
@@ -179,10 +181,10 @@ func postgresTx(ctx context.Context, db *sql.DB, database string, fn func(contex
 // exists, and its recorded owner ("" for none). It returns an error
 // wrapping ErrNotManaged if name is the user q logs in as, or a user that
 // exists without lambdards' mark.
-func lookUp(ctx context.Context, q querier, engine Engine, name string) (found bool, owner string, err error) {
+func lookUp(ctx context.Context, q querier, engine dbspec.Engine, name string) (found bool, owner string, err error) {
 	var current string
 	var exists, managed bool
-	if engine == Postgres {
+	if engine == dbspec.Postgres {
 		var comment string
 		err = q.QueryRowContext(ctx, `SELECT current_user,
 			EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1),
@@ -200,7 +202,7 @@ func lookUp(ctx context.Context, q querier, engine Engine, name string) (found b
 	}
 	if exists && !managed {
 		how := "no COMMENT ON ROLE " + pgLiteral(marker)
-		if engine == MySQL {
+		if engine == dbspec.MySQL {
 			how = "not listed in " + bookkeepingDatabase + "." + bookkeepingTable
 		}
 		return false, "", fmt.Errorf("dbuser: user %q exists but lambdards did not create it (%s); leaving it alone: %w", name, how, ErrNotManaged)

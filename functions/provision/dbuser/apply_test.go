@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // The behaviour tests run against real servers: one PostgreSQL 15 and one
@@ -69,20 +71,20 @@ func runBehaviours(t *testing.T, s *server, bs []behaviour) {
 
 func testAccessLevels(t *testing.T, s *server) {
 	for _, tc := range []struct {
-		access Access
+		access dbspec.Access
 		want   caps
 	}{
 		{"", capsRead}, // the default
-		{Read, capsRead},
+		{dbspec.Read, capsRead},
 		// INSERT into a serial column: on PostgreSQL that needs the
 		// sequence too.
-		{Write, capsWrite},
-		{DDL, capsDDL},
+		{dbspec.Write, capsWrite},
+		{dbspec.DDL, capsDDL},
 	} {
 		t.Run(cmp.Or(string(tc.access), "default"), func(t *testing.T) {
 			db, master := s.newDatabase(t)
 			s.createTable(t, master, "items")
-			u := User{Name: s.name("user"), Access: tc.access}
+			u := dbspec.User{Name: s.name("user"), Access: tc.access}
 			s.apply(t, master, db, u)
 			if got := s.probe(t, s.login(t, db, u.Name), "items"); got != tc.want {
 				t.Errorf("user with Access %q: probe(items) = %v, want %v", tc.access, got, tc.want)
@@ -97,7 +99,7 @@ func testReadUserCannotWrite(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
 	s.masterExec(t, master, "INSERT INTO items (v) VALUES ('a'), ('b')")
-	u := User{Name: s.name("reader"), Access: Read}
+	u := dbspec.User{Name: s.name("reader"), Access: dbspec.Read}
 	s.apply(t, master, db, u)
 	reader := s.login(t, db, u.Name)
 
@@ -125,8 +127,8 @@ func testReadUserCannotWrite(t *testing.T, s *server) {
 func testApplyTwice(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
-	for _, access := range []Access{Read, Write, DDL} {
-		u := User{Name: s.name(string(access)), Access: access}
+	for _, access := range []dbspec.Access{dbspec.Read, dbspec.Write, dbspec.DDL} {
+		u := dbspec.User{Name: s.name(string(access)), Access: access}
 		s.apply(t, master, db, u)
 		first := s.grants(t, master, u.Name)
 		s.apply(t, master, db, u)
@@ -139,17 +141,17 @@ func testApplyTwice(t *testing.T, s *server) {
 func testChangeAccess(t *testing.T, s *server) {
 	for _, tc := range []struct {
 		name     string
-		from, to User
+		from, to dbspec.User
 		items    caps // what the user may then do to "items"
 		other    caps // and to "other"
 	}{
-		{"read_to_write", User{Access: Read}, User{Access: Write}, capsWrite, capsWrite},
-		{"write_to_read", User{Access: Write}, User{Access: Read}, capsRead, capsRead},
-		{"ddl_to_read", User{Access: DDL}, User{Access: Read}, capsRead, capsRead},
-		{"read_to_ddl", User{Access: Read}, User{Access: DDL}, capsDDL, capsDDL},
-		{"narrow_to_named_table", User{Access: Write}, User{Access: Write, Tables: []string{"items"}}, capsWrite, capsNone},
-		{"named_table_to_all", User{Access: Read, Tables: []string{"items"}}, User{Access: Read}, capsRead, capsRead},
-		{"other_named_table", User{Access: Write, Tables: []string{"items"}}, User{Access: Read, Tables: []string{"other"}}, capsNone, capsRead},
+		{"read_to_write", dbspec.User{Access: dbspec.Read}, dbspec.User{Access: dbspec.Write}, capsWrite, capsWrite},
+		{"write_to_read", dbspec.User{Access: dbspec.Write}, dbspec.User{Access: dbspec.Read}, capsRead, capsRead},
+		{"ddl_to_read", dbspec.User{Access: dbspec.DDL}, dbspec.User{Access: dbspec.Read}, capsRead, capsRead},
+		{"read_to_ddl", dbspec.User{Access: dbspec.Read}, dbspec.User{Access: dbspec.DDL}, capsDDL, capsDDL},
+		{"narrow_to_named_table", dbspec.User{Access: dbspec.Write}, dbspec.User{Access: dbspec.Write, Tables: []string{"items"}}, capsWrite, capsNone},
+		{"named_table_to_all", dbspec.User{Access: dbspec.Read, Tables: []string{"items"}}, dbspec.User{Access: dbspec.Read}, capsRead, capsRead},
+		{"other_named_table", dbspec.User{Access: dbspec.Write, Tables: []string{"items"}}, dbspec.User{Access: dbspec.Read, Tables: []string{"other"}}, capsNone, capsRead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, master := s.newDatabase(t)
@@ -176,10 +178,10 @@ func testChangeAccess(t *testing.T, s *server) {
 // by the master user or by a ddl user, whichever was applied first.
 func testTablesCreatedLater(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
-	reader := User{Name: s.name("reader"), Access: Read}
-	writer := User{Name: s.name("writer"), Access: Write}
-	ddl := User{Name: s.name("ddl"), Access: DDL}
-	lateReader := User{Name: s.name("late_reader"), Access: Read}
+	reader := dbspec.User{Name: s.name("reader"), Access: dbspec.Read}
+	writer := dbspec.User{Name: s.name("writer"), Access: dbspec.Write}
+	ddl := dbspec.User{Name: s.name("ddl"), Access: dbspec.DDL}
+	lateReader := dbspec.User{Name: s.name("late_reader"), Access: dbspec.Read}
 	s.apply(t, master, db, reader)
 	s.apply(t, master, db, writer)
 	s.apply(t, master, db, ddl)
@@ -189,7 +191,7 @@ func testTablesCreatedLater(t *testing.T, s *server) {
 	s.apply(t, master, db, lateReader)
 
 	for _, tc := range []struct {
-		user  User
+		user  dbspec.User
 		table string
 		want  caps
 	}{
@@ -211,8 +213,8 @@ func testDropKeepsData(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
 	s.masterExec(t, master, "INSERT INTO items (v) VALUES ('kept')")
-	ddl := User{Name: s.name("ddl"), Access: DDL}
-	reader := User{Name: s.name("reader"), Access: Read}
+	ddl := dbspec.User{Name: s.name("ddl"), Access: dbspec.DDL}
+	reader := dbspec.User{Name: s.name("reader"), Access: dbspec.Read}
 	s.apply(t, master, db, ddl)
 	s.apply(t, master, db, reader)
 	ddlDB := s.login(t, db, ddl.Name)
@@ -258,7 +260,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
 	legacy := s.name("legacy")
-	if s.engine == Postgres {
+	if s.engine == dbspec.Postgres {
 		s.masterExec(t, master, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", legacy, testPassword))
 		s.masterExec(t, master, "GRANT SELECT ON items TO "+legacy)
 	} else {
@@ -266,7 +268,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 		s.masterExec(t, master, fmt.Sprintf("GRANT SELECT ON %s.items TO '%s'@'%%'", db, legacy))
 	}
 
-	err := Apply(ctx, master, s.engine, db, User{Name: legacy, Access: Write}, &Options{LocalPassword: testPassword})
+	err := Apply(ctx, master, s.engine, db, dbspec.User{Name: legacy, Access: dbspec.Write}, &Options{LocalPassword: testPassword})
 	if !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Apply(user lambdards did not create) = %v, want ErrNotManaged", err)
 	}
@@ -281,7 +283,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 		t.Errorf("after the refused Drop: the unmanaged user is gone")
 	}
 
-	if err := Apply(ctx, master, s.engine, db, User{Name: s.master}, nil); !errors.Is(err, ErrNotManaged) {
+	if err := Apply(ctx, master, s.engine, db, dbspec.User{Name: s.master}, nil); !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Apply(the master user) = %v, want ErrNotManaged", err)
 	}
 	if err := Drop(ctx, master, s.engine, s.master, ""); !errors.Is(err, ErrNotManaged) {
@@ -294,10 +296,10 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 func testConcurrentApplies(t *testing.T, s *server) {
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
-	users := []User{
-		{Name: s.name("r1"), Access: Read}, {Name: s.name("r2"), Access: Read},
-		{Name: s.name("w1"), Access: Write}, {Name: s.name("w2"), Access: Write, Tables: []string{"items"}},
-		{Name: s.name("d1"), Access: DDL}, {Name: s.name("d2"), Access: DDL},
+	users := []dbspec.User{
+		{Name: s.name("r1"), Access: dbspec.Read}, {Name: s.name("r2"), Access: dbspec.Read},
+		{Name: s.name("w1"), Access: dbspec.Write}, {Name: s.name("w2"), Access: dbspec.Write, Tables: []string{"items"}},
+		{Name: s.name("d1"), Access: dbspec.DDL}, {Name: s.name("d2"), Access: dbspec.DDL},
 	}
 	ctx := testContext(t)
 	errs := make([]error, len(users))
@@ -308,7 +310,7 @@ func testConcurrentApplies(t *testing.T, s *server) {
 		})
 	}
 	wg.Wait()
-	want := map[Access]caps{Read: capsRead, Write: capsWrite, DDL: capsDDL}
+	want := map[dbspec.Access]caps{dbspec.Read: capsRead, dbspec.Write: capsWrite, dbspec.DDL: capsDDL}
 	for i, u := range users {
 		if errs[i] != nil {
 			t.Errorf("concurrent Apply(%+v) = %v", u, errs[i])
@@ -326,7 +328,7 @@ func testCreateThroughPublic(t *testing.T, s *server) {
 	ctx := testContext(t)
 	db, master := s.newDatabase(t)
 	s.masterExec(t, master, "GRANT CREATE ON SCHEMA public TO PUBLIC")
-	u := User{Name: s.name("reader"), Access: Read}
+	u := dbspec.User{Name: s.name("reader"), Access: dbspec.Read}
 	err := Apply(ctx, master, s.engine, db, u, nil)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || !strings.Contains(pgErr.Message, "run REVOKE CREATE ON SCHEMA public FROM PUBLIC") {
@@ -336,7 +338,7 @@ func testCreateThroughPublic(t *testing.T, s *server) {
 		t.Errorf("after the failed Apply: user %s exists, want the transaction rolled back", u.Name)
 	}
 	// A ddl user may create anyway.
-	if err := Apply(ctx, master, s.engine, db, User{Name: s.name("ddl"), Access: DDL}, nil); err != nil {
+	if err := Apply(ctx, master, s.engine, db, dbspec.User{Name: s.name("ddl"), Access: dbspec.DDL}, nil); err != nil {
 		t.Errorf("Apply(ddl user) where PUBLIC may create = %v, want nil", err)
 	}
 }
@@ -346,7 +348,7 @@ func testNamedSchema(t *testing.T, s *server) {
 	s.createTable(t, master, "items")
 	s.masterExec(t, master, "CREATE SCHEMA app")
 	s.createTable(t, master, "app.orders")
-	u := User{Name: s.name("reader"), Access: Read, Schema: "app"}
+	u := dbspec.User{Name: s.name("reader"), Access: dbspec.Read, Schema: "app"}
 	s.apply(t, master, db, u)
 	user := s.login(t, db, u.Name)
 	if got := s.probe(t, user, "app.orders"); got != capsRead {
@@ -363,10 +365,10 @@ func testNamedSchema(t *testing.T, s *server) {
 func testMasterKeepsNoMembership(t *testing.T, s *server) {
 	ctx := testContext(t)
 	db, master := s.newDatabase(t)
-	ddl := User{Name: s.name("ddl"), Access: DDL}
+	ddl := dbspec.User{Name: s.name("ddl"), Access: dbspec.DDL}
 	s.apply(t, master, db, ddl)
 	s.createTable(t, s.login(t, db, ddl.Name), "by_ddl")
-	s.apply(t, master, db, User{Name: s.name("reader"), Access: Read})
+	s.apply(t, master, db, dbspec.User{Name: s.name("reader"), Access: dbspec.Read})
 	if err := Drop(ctx, master, s.engine, ddl.Name, ""); err != nil {
 		t.Fatalf("Drop(%s) = %v", ddl.Name, err)
 	}
@@ -390,7 +392,7 @@ func testDropInOtherDatabase(t *testing.T, s *server) {
 	ctx := testContext(t)
 	dbA, masterA := s.newDatabase(t)
 	dbB, masterB := s.newDatabase(t)
-	other := User{Name: s.name("other_ddl"), Access: DDL}
+	other := dbspec.User{Name: s.name("other_ddl"), Access: dbspec.DDL}
 	s.apply(t, masterB, dbB, other)
 	s.createTable(t, s.login(t, dbB, other.Name), "by_other")
 
@@ -411,7 +413,7 @@ func testDropInOtherDatabase(t *testing.T, s *server) {
 	}
 	applied := make(chan error, 1)
 	go func() {
-		applied <- Apply(ctx, masterA, s.engine, dbA, User{Name: s.name("reader"), Access: Read}, nil)
+		applied <- Apply(ctx, masterA, s.engine, dbA, dbspec.User{Name: s.name("reader"), Access: dbspec.Read}, nil)
 	}()
 	select {
 	case err := <-applied:
@@ -437,7 +439,7 @@ func (s *server) grants(t *testing.T, master *sql.DB, name string) []string {
 	ctx := testContext(t)
 	var rows *sql.Rows
 	var err error
-	if s.engine == Postgres {
+	if s.engine == dbspec.Postgres {
 		rows, err = master.QueryContext(ctx, `
 			SELECT c.oid::regclass::text || ' ' || a.privilege_type
 			FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = $1::regrole
@@ -476,7 +478,7 @@ const (
 	ownerB = "arn:aws:cloudformation:eu-west-1:123456789012:stack/AppB/22222222-bbbb/FnUser"
 )
 
-func (s *server) applyAs(t *testing.T, master *sql.DB, database string, u User, owner string) {
+func (s *server) applyAs(t *testing.T, master *sql.DB, database string, u dbspec.User, owner string) {
 	t.Helper()
 	if err := Apply(testContext(t), master, s.engine, database, u, &Options{LocalPassword: testPassword, Owner: owner}); err != nil {
 		t.Fatalf("Apply(%+v) as %q = %v", u, owner, err)
@@ -489,7 +491,7 @@ func testOwnerMoveThenOldDrop(t *testing.T, s *server) {
 	ctx := testContext(t)
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
-	u := User{Name: s.name("mover"), Access: Write}
+	u := dbspec.User{Name: s.name("mover"), Access: dbspec.Write}
 	s.applyAs(t, master, db, u, ownerA)
 	s.applyAs(t, master, db, u, ownerB)
 
@@ -521,7 +523,7 @@ func testOwnerOldDropThenMove(t *testing.T, s *server) {
 	ctx := testContext(t)
 	db, master := s.newDatabase(t)
 	s.createTable(t, master, "items")
-	u := User{Name: s.name("mover"), Access: Read}
+	u := dbspec.User{Name: s.name("mover"), Access: dbspec.Read}
 	s.applyAs(t, master, db, u, ownerA)
 	if err := Drop(ctx, master, s.engine, u.Name, ownerA); err != nil {
 		t.Fatalf("Drop as the owner = %v", err)
@@ -548,12 +550,12 @@ func testOwnerOldDropThenMove(t *testing.T, s *server) {
 func testOwnerlessUsers(t *testing.T, s *server) {
 	ctx := testContext(t)
 	db, master := s.newDatabase(t)
-	old := User{Name: s.name("old")}
+	old := dbspec.User{Name: s.name("old")}
 	s.apply(t, master, db, old)
 	if err := Drop(ctx, master, s.engine, old.Name, ownerA); err != nil || s.userExists(t, master, old.Name) {
 		t.Errorf("Drop as an owner of an ownerless user = %v, exists %t; want it dropped", err, s.userExists(t, master, old.Name))
 	}
-	owned := User{Name: s.name("owned")}
+	owned := dbspec.User{Name: s.name("owned")}
 	s.applyAs(t, master, db, owned, ownerB)
 	if err := Drop(ctx, master, s.engine, owned.Name, ""); err != nil || s.userExists(t, master, owned.Name) {
 		t.Errorf("Drop without an owner of an owned user = %v, exists %t; want it dropped", err, s.userExists(t, master, owned.Name))
@@ -581,7 +583,7 @@ func TestMySQLBookkeepingWithoutOwner(t *testing.T) {
 	if err := Drop(ctx, master, s.engine, legacy, ownerA); err != nil || s.userExists(t, master, legacy) {
 		t.Errorf("Drop as an owner of a user in the old table = %v, exists %t; want it dropped", err, s.userExists(t, master, legacy))
 	}
-	u := User{Name: s.name("mover")}
+	u := dbspec.User{Name: s.name("mover")}
 	s.applyAs(t, master, db, u, ownerA)
 	s.applyAs(t, master, db, u, ownerB)
 	if err := Drop(ctx, master, s.engine, u.Name, ownerA); !errors.Is(err, ErrOwnedElsewhere) || !s.userExists(t, master, u.Name) {

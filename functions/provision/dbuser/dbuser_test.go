@@ -6,105 +6,35 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden plans in testdata/")
 
-func TestValidate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		user User
-		// want are substrings, one per problem expected; none for a
-		// valid declaration.
-		want []string
-	}{
-		{"minimal", User{Name: "orders_reader"}, nil},
-		{"write named tables", User{Name: "w1", Access: Write, Tables: []string{"items", "Order_Lines"}}, nil},
-		{"ddl in a schema", User{Name: "d", Access: DDL, Schema: "app"}, nil},
-		{"32 characters", User{Name: strings.Repeat("a", 32)}, nil},
-
-		{"no name", User{}, []string{"Name is empty"}},
-		{"upper case", User{Name: "Orders"}, []string{`Name "Orders" is not a safe user name`}},
-		{"hyphen", User{Name: "orders-reader"}, []string{"not a safe user name"}},
-		{"quote", User{Name: `x"; DROP ROLE postgres; --`}, []string{"not a safe user name"}},
-		{"leading digit", User{Name: "1st"}, []string{"not a safe user name"}},
-		{"33 characters", User{Name: strings.Repeat("a", 33)}, []string{"at most 32 characters"}},
-		{"postgres", User{Name: "postgres"}, []string{`"postgres" is reserved`}},
-		{"root", User{Name: "root"}, []string{"reserved"}},
-		{"admin", User{Name: "admin"}, []string{"reserved"}},
-		{"rdsadmin", User{Name: "rdsadmin"}, []string{"reserved"}},
-		{"rds_iam", User{Name: "rds_iam"}, []string{"reserved"}},
-		{"rdsrepladmin", User{Name: "rdsrepladmin"}, []string{"reserved"}},
-		{"pg_ role", User{Name: "pg_monitor"}, []string{"reserved"}},
-		{"mysql.sys", User{Name: "mysql.sys"}, []string{`"mysql.sys" is reserved`}},
-		{"mariadb.sys", User{Name: "mariadb.sys"}, []string{"reserved"}},
-		{"public", User{Name: "public"}, []string{"reserved"}},
-		{"bookkeeping", User{Name: "lambdards"}, []string{"reserved"}},
-
-		{"unknown access", User{Name: "u", Access: "admin"}, []string{`Access "admin" is not an access level, want read, write or ddl`}},
-		{"upper-case access", User{Name: "u", Access: "READ"}, []string{"not an access level"}},
-
-		{"unsafe schema", User{Name: "u", Schema: "app; --"}, []string{`Schema "app; --" is not a safe identifier`}},
-		{"pg_catalog", User{Name: "u", Schema: "pg_catalog"}, []string{"system schema"}},
-		{"information_schema", User{Name: "u", Schema: "INFORMATION_SCHEMA"}, []string{"system schema"}},
-		{"mysql", User{Name: "u", Schema: "mysql"}, []string{"system schema"}},
-		{"bookkeeping schema", User{Name: "u", Schema: "lambdards"}, []string{"system schema"}},
-
-		{"unsafe table", User{Name: "u", Tables: []string{"items", "x y"}}, []string{`Tables[1] "x y" is not a safe identifier`}},
-		{"empty table", User{Name: "u", Tables: []string{""}}, []string{"Tables[0]"}},
-		{"64-character table", User{Name: "u", Tables: []string{strings.Repeat("t", 64)}}, []string{"at most 63"}},
-		{"duplicate table", User{Name: "u", Tables: []string{"items", "items"}}, []string{`Tables[1] "items" is listed twice`}},
-		{"ddl with tables", User{Name: "u", Access: DDL, Tables: []string{"items"}}, []string{"ddl covers the whole schema"}},
-
-		{"everything at once", User{Name: "Root!", Access: "all", Schema: "s s", Tables: []string{"t t"}},
-			[]string{"Name", "Access", "Schema", "Tables[0]"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := tc.user.Validate()
-			if tc.want == nil {
-				if err != nil {
-					t.Errorf("Validate(%+v) = %v, want nil", tc.user, err)
-				}
-				return
-			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("Validate(%+v) = %v, want a *ValidationError", tc.user, err)
-			}
-			if len(verr.Problems) != len(tc.want) {
-				t.Errorf("Validate(%+v) = %d problems %q, want %d", tc.user, len(verr.Problems), verr.Problems, len(tc.want))
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate(%+v) = %q, want it to say %q", tc.user, err, w)
-				}
-			}
-		})
-	}
-}
-
 func TestPlanRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		engine   Engine
+		engine   dbspec.Engine
 		database string
-		user     User
+		user     dbspec.User
 		opts     *Options
 		want     []string
 	}{
-		{"unknown engine", "oracle", "app", User{Name: "u"}, nil, []string{`engine "oracle" is not supported, want postgres or mysql`}},
-		{"unsafe database", Postgres, "app-db", User{Name: "u"}, nil, []string{`database "app-db" is not a safe identifier`}},
-		{"quote in password", MySQL, "app", User{Name: "u"}, &Options{LocalPassword: "it's"}, []string{"Options.LocalPassword"}},
-		{"backslash in password", Postgres, "app", User{Name: "u"}, &Options{LocalPassword: `a\b`}, []string{"Options.LocalPassword"}},
-		{"quote in owner", Postgres, "app", User{Name: "u"}, &Options{Owner: "stack/it's"}, []string{"Options.Owner"}},
-		{"every problem", "db2", "a b", User{Name: "root"}, &Options{LocalPassword: "\n"},
-			[]string{"engine", "database", "Name", "Options.LocalPassword"}},
+		{"unknown engine", "oracle", "app", dbspec.User{Name: "u"}, nil, []string{`engine "oracle" is not supported, want postgres or mysql`}},
+		{"unsafe database", dbspec.Postgres, "app-db", dbspec.User{Name: "u"}, nil, []string{`database "app-db" is not a safe identifier`}},
+		{"quote in password", dbspec.MySQL, "app", dbspec.User{Name: "u"}, &Options{LocalPassword: "it's"}, []string{"Options.LocalPassword"}},
+		{"backslash in password", dbspec.Postgres, "app", dbspec.User{Name: "u"}, &Options{LocalPassword: `a\b`}, []string{"Options.LocalPassword"}},
+		{"quote in owner", dbspec.Postgres, "app", dbspec.User{Name: "u"}, &Options{Owner: "stack/it's"}, []string{"Options.Owner"}},
+		{"every problem", "db2", "a b", dbspec.User{Name: "root"}, &Options{LocalPassword: "\n"},
+			[]string{"engine", "database", "DatabaseUser", "Options.LocalPassword"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Plan(tc.engine, tc.database, tc.user, tc.opts)
-			var verr *ValidationError
+			var verr *dbspec.ValidationError
 			if !errors.As(err, &verr) {
 				t.Fatalf("Plan(%q, %q, %+v) = %v, want a *ValidationError", tc.engine, tc.database, tc.user, err)
 			}
@@ -124,7 +54,7 @@ func TestPlanRejects(t *testing.T) {
 	if err := ValidateDatabase("app db"); err == nil {
 		t.Errorf("ValidateDatabase(%q) = nil, want an error", "app db")
 	}
-	if _, err := DropPlan(Postgres, "postgres"); err == nil {
+	if _, err := DropPlan(dbspec.Postgres, "postgres"); err == nil {
 		t.Errorf("DropPlan(postgres, %q) = nil error, want the reserved name refused", "postgres")
 	}
 }
@@ -134,23 +64,23 @@ func TestPlanRejects(t *testing.T) {
 func TestPlanGolden(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
-		engine Engine
-		user   User
+		engine dbspec.Engine
+		user   dbspec.User
 		opts   *Options
 		drop   bool
 	}{
-		{"postgres_read.sql", Postgres, User{Name: "orders_reader", Access: Read}, nil, false},
-		{"postgres_write_tables.sql", Postgres, User{Name: "orders_writer", Access: Write, Tables: []string{"orders", "order_lines"}}, nil, false},
-		{"postgres_ddl.sql", Postgres, User{Name: "items_owner", Access: DDL, Schema: "app"}, nil, false},
-		{"postgres_local_password.sql", Postgres, User{Name: "orders_reader", Access: Read, Tables: []string{"orders"}}, &Options{LocalPassword: "test-only"}, false},
-		{"postgres_drop.sql", Postgres, User{Name: "orders_reader"}, nil, true},
-		{"postgres_owner.sql", Postgres, User{Name: "orders_reader", Access: Read, Tables: []string{"orders"}}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
-		{"mysql_read.sql", MySQL, User{Name: "orders_reader", Access: Read}, nil, false},
-		{"mysql_write_tables.sql", MySQL, User{Name: "orders_writer", Access: Write, Tables: []string{"orders", "order_lines"}}, nil, false},
-		{"mysql_ddl.sql", MySQL, User{Name: "items_owner", Access: DDL}, nil, false},
-		{"mysql_local_password.sql", MySQL, User{Name: "orders_reader", Access: Read}, &Options{LocalPassword: "test-only"}, false},
-		{"mysql_drop.sql", MySQL, User{Name: "orders_reader"}, nil, true},
-		{"mysql_owner.sql", MySQL, User{Name: "orders_reader", Access: Read}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
+		{"postgres_read.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, nil, false},
+		{"postgres_write_tables.sql", dbspec.Postgres, dbspec.User{Name: "orders_writer", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}, nil, false},
+		{"postgres_ddl.sql", dbspec.Postgres, dbspec.User{Name: "items_owner", Access: dbspec.DDL, Schema: "app"}, nil, false},
+		{"postgres_local_password.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read, Tables: []string{"orders"}}, &Options{LocalPassword: "test-only"}, false},
+		{"postgres_drop.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader"}, nil, true},
+		{"postgres_owner.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read, Tables: []string{"orders"}}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
+		{"mysql_read.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, nil, false},
+		{"mysql_write_tables.sql", dbspec.MySQL, dbspec.User{Name: "orders_writer", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}, nil, false},
+		{"mysql_ddl.sql", dbspec.MySQL, dbspec.User{Name: "items_owner", Access: dbspec.DDL}, nil, false},
+		{"mysql_local_password.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, &Options{LocalPassword: "test-only"}, false},
+		{"mysql_drop.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader"}, nil, true},
+		{"mysql_owner.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var stmts []string
@@ -181,9 +111,8 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
-// TestImportsOnlyStandardLibrary: CDK constructs import this package to
-// validate declarations at synth, and handler binaries import it too; it
-// must stay free of drivers, the AWS SDK and jsii.
+// TestImportsOnlyStandardLibrary: the provisioner's handler binary imports
+// this package; it must stay free of drivers, the AWS SDK and jsii.
 func TestImportsOnlyStandardLibrary(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -196,10 +125,12 @@ func TestImportsOnlyStandardLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
-	const self = "github.com/lambdards/lambdards/functions/provision/dbuser"
+	// Besides itself: the shared vocabulary, which imports only the standard library too.
+	allowed := []string{"github.com/lambdards/lambdards/functions/provision/dbuser",
+		"github.com/lambdards/lambdards/dbspec", "github.com/lambdards/lambdards/internal/fields"}
 	for _, pkg := range strings.Fields(string(out)) {
-		if pkg != self {
-			t.Errorf("dbuser depends on %s, want the standard library only", pkg)
+		if !slices.Contains(allowed, pkg) {
+			t.Errorf("dbuser depends on %s, want the standard library and %s only", pkg, strings.Join(allowed[1:], ", "))
 		}
 	}
 }

@@ -3,6 +3,8 @@ package dbuser
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // marker is the comment lambdards puts on the PostgreSQL roles it creates,
@@ -41,7 +43,7 @@ func pgOwner(comment string) (owner string, managed bool) {
 // ATTRIBUTE; MariaDB has neither), so lambdards lists the users it created
 // in a table of its own.
 const (
-	bookkeepingDatabase = "lambdards"
+	bookkeepingDatabase = dbspec.Bookkeeping
 	bookkeepingTable    = "managed_users"
 )
 
@@ -56,12 +58,12 @@ const (
 // PostgreSQL the statements must run in one transaction, as Apply does.
 // A declaration or database name that does not validate is reported, with
 // every problem, in a *ValidationError.
-func Plan(engine Engine, database string, u User, opts *Options) ([]string, error) {
+func Plan(engine dbspec.Engine, database string, u dbspec.User, opts *Options) ([]string, error) {
 	if err := check(engine, database, u, opts); err != nil {
 		return nil, err
 	}
-	u = u.withDefaults(engine, database)
-	if engine == Postgres {
+	u = u.WithDefaults(engine, database)
+	if engine == dbspec.Postgres {
 		return postgresPlan(database, u, opts), nil
 	}
 	setup, user := mysqlPlan(u, opts)
@@ -72,11 +74,11 @@ func Plan(engine Engine, database string, u User, opts *Options) ([]string, erro
 // Drop runs them after checking that lambdards created it. They keep every
 // table: on PostgreSQL the user's tables pass to the user running the
 // statements (the master user). Running them again changes nothing.
-func DropPlan(engine Engine, name string) ([]string, error) {
-	if err := check(engine, "", User{Name: name}, nil); err != nil {
+func DropPlan(engine dbspec.Engine, name string) ([]string, error) {
+	if err := check(engine, "", dbspec.User{Name: name}, nil); err != nil {
 		return nil, err
 	}
-	if engine == Postgres {
+	if engine == dbspec.Postgres {
 		return postgresDrop(name), nil
 	}
 	return mysqlDrop(name), nil
@@ -84,20 +86,20 @@ func DropPlan(engine Engine, name string) ([]string, error) {
 
 // check validates everything Plan and DropPlan take; database "" is not
 // checked.
-func check(engine Engine, database string, u User, opts *Options) error {
+func check(engine dbspec.Engine, database string, u dbspec.User, opts *Options) error {
 	var p []string
 	switch engine {
-	case Postgres, MySQL:
+	case dbspec.Postgres, dbspec.MySQL:
 	default:
-		p = append(p, fmt.Sprintf("engine %q is not supported, want %s or %s", engine, Postgres, MySQL))
+		p = append(p, fmt.Sprintf("engine %q is not supported, want %s or %s", engine, dbspec.Postgres, dbspec.MySQL))
 	}
 	if database != "" {
 		p = append(p, databaseProblems(database)...)
 	}
-	p = append(p, u.problems()...)
+	p = append(p, u.Problems()...)
 	p = append(p, opts.problems()...)
 	if len(p) > 0 {
-		return &ValidationError{Problems: p}
+		return &dbspec.ValidationError{Problems: p}
 	}
 	return nil
 }
@@ -106,21 +108,21 @@ func check(engine Engine, database string, u User, opts *Options) error {
 // problem in a *ValidationError.
 func ValidateDatabase(name string) error {
 	if p := databaseProblems(name); len(p) > 0 {
-		return &ValidationError{Problems: p}
+		return &dbspec.ValidationError{Problems: p}
 	}
 	return nil
 }
 
 func databaseProblems(name string) []string {
-	if problem := identProblem(name); problem != "" {
+	if problem := dbspec.IdentifierProblem(name); problem != "" {
 		return []string{fmt.Sprintf("database %q %s", name, problem)}
 	}
 	return nil
 }
 
 // privileges returns the table privileges of an access level.
-func privileges(a Access) string {
-	if a == Read {
+func privileges(a dbspec.Access) string {
+	if a == dbspec.Read {
 		return "SELECT"
 	}
 	return "SELECT, INSERT, UPDATE, DELETE"
@@ -152,7 +154,7 @@ func pgLiteral(s string) string {
 // nested grants too (Amazon RDS User Guide, "Database authentication with
 // Amazon RDS"). One statement cannot be left half done, even outside a
 // transaction.
-func postgresPlan(database string, u User, opts *Options) []string {
+func postgresPlan(database string, u dbspec.User, opts *Options) []string {
 	role := pgIdent(u.Name)
 	stmts := []string{
 		// No password: the user logs in with IAM tokens only.
@@ -179,7 +181,7 @@ func postgresPlan(database string, u User, opts *Options) []string {
 
 // postgresPrivileges returns the DO block that sets u's privileges in the
 // current database to exactly what u declares.
-func postgresPrivileges(u User) string {
+func postgresPrivileges(u dbspec.User) string {
 	schema := pgIdent(u.Schema)
 	privs := privileges(u.Access)
 	var b strings.Builder
@@ -233,12 +235,12 @@ BEGIN
   -- Grant what is declared.
   GRANT USAGE ON SCHEMA {schema} TO {role};
 `)
-	if u.Access == DDL {
+	if u.Access == dbspec.DDL {
 		b.WriteString("  GRANT CREATE ON SCHEMA {schema} TO {role};\n")
 	}
 	if len(u.Tables) == 0 {
 		b.WriteString("  GRANT " + privs + " ON ALL TABLES IN SCHEMA {schema} TO {role};\n")
-		if u.Access != Read {
+		if u.Access != dbspec.Read {
 			b.WriteString("  GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role};\n")
 		}
 	} else {
@@ -249,7 +251,7 @@ BEGIN
 			regs[i] = pgLiteral(tables[i]) + "::regclass"
 		}
 		b.WriteString("  GRANT " + privs + " ON TABLE " + strings.Join(tables, ", ") + " TO {role};\n")
-		if u.Access != Read {
+		if u.Access != dbspec.Read {
 			// The sequences behind the tables' serial (deptype 'a') and
 			// identity (deptype 'i') columns.
 			b.WriteString(`  FOR r IN SELECT d.objid::regclass AS seq FROM pg_catalog.pg_depend d
@@ -281,14 +283,14 @@ BEGIN
     EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT ` + privs + ` ON TABLES TO %I',
       r.creator, {schema_lit}, {role_lit});
 `)
-		if u.Access != Read {
+		if u.Access != dbspec.Read {
 			b.WriteString(`    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO %I',
       r.creator, {schema_lit}, {role_lit});
 `)
 		}
 		b.WriteString("  END LOOP;\n")
 	}
-	if u.Access == DDL {
+	if u.Access == dbspec.DDL {
 		// The other half of the rule above: users applied before this
 		// one learn of its tables here. What the master user's defaults
 		// give a lambdards user, this user's defaults give it too.
@@ -316,7 +318,7 @@ BEGIN
     EXECUTE format('REVOKE %I FROM CURRENT_USER', borrowed[i]);
   END LOOP;
 `)
-	if u.Access != DDL {
+	if u.Access != dbspec.DDL {
 		// PostgreSQL 14 and older grant CREATE on schema public to PUBLIC;
 		// 15 stopped (PostgreSQL 15 release notes). No revoke from this
 		// user takes away what PUBLIC has.
@@ -395,7 +397,7 @@ const mysqlOwnerColumn = "`owner` VARCHAR(1024) CHARACTER SET ascii COLLATE asci
 // GRANT and REVOKE commit implicitly on MySQL, so no transaction holds the
 // plan together; between REVOKE and GRANT the user briefly has no
 // privileges.
-func mysqlPlan(u User, opts *Options) (setup, user []string) {
+func mysqlPlan(u dbspec.User, opts *Options) (setup, user []string) {
 	setup = []string{
 		"CREATE DATABASE IF NOT EXISTS " + mysqlIdent(bookkeepingDatabase),
 		"CREATE TABLE IF NOT EXISTS " + bookkeeping + " (" +
@@ -428,7 +430,7 @@ func mysqlPlan(u User, opts *Options) (setup, user []string) {
 		"REVOKE ALL PRIVILEGES, GRANT OPTION FROM " + account,
 	}
 	privs := privileges(u.Access)
-	if u.Access == DDL {
+	if u.Access == dbspec.DDL {
 		privs += ", CREATE"
 	}
 	db := mysqlIdent(u.Schema)

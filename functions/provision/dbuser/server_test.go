@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/lambdards/lambdards/internal/testdb"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // testPassword is the LocalPassword every test user gets.
@@ -24,7 +26,7 @@ const testPassword = "local-test-password"
 // server is a throwaway database server set up as RDS sets one up: the
 // tests provision as a master user that is not a superuser.
 type server struct {
-	engine Engine
+	engine dbspec.Engine
 	pg     *testdb.Postgres
 	my     *testdb.MariaDB
 	// master and masterPassword log in as the master user.
@@ -39,7 +41,7 @@ type server struct {
 func startPostgres(t *testing.T) *server {
 	t.Helper()
 	pg := testdb.StartPostgres(t, testdb.PostgresOptions{MaxConnections: 60})
-	s := &server{engine: Postgres, pg: pg, master: "master", masterPassword: "master-password"}
+	s := &server{engine: dbspec.Postgres, pg: pg, master: "master", masterPassword: "master-password"}
 	pg.Exec(t, "CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD 'master-password'")
 	pg.Exec(t, "CREATE ROLE rds_iam NOLOGIN")
 	return s
@@ -51,7 +53,7 @@ func startPostgres(t *testing.T) *server {
 func startMariaDB(t *testing.T) *server {
 	t.Helper()
 	m := testdb.StartMariaDB(t, testdb.MariaDBOptions{SSL: true, MaxConnections: 60})
-	s := &server{engine: MySQL, my: m, master: "master", masterPassword: "master-password"}
+	s := &server{engine: dbspec.MySQL, my: m, master: "master", masterPassword: "master-password"}
 	m.CreateUser(t, "master", "master-password")
 	m.Exec(t, "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "+
 		"SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, REPLICATION CLIENT, "+
@@ -70,7 +72,7 @@ func (s *server) name(label string) string {
 func (s *server) newDatabase(t *testing.T) (string, *sql.DB) {
 	t.Helper()
 	name := s.name("db")
-	if s.engine == Postgres {
+	if s.engine == dbspec.Postgres {
 		// CREATE DATABASE runs outside a transaction, on a connection
 		// to the database that always exists.
 		s.masterExec(t, s.open(t, s.master, s.masterPassword, s.pg.Database), "CREATE DATABASE "+name)
@@ -85,7 +87,7 @@ func (s *server) newDatabase(t *testing.T) (string, *sql.DB) {
 func (s *server) open(t *testing.T, user, password, database string) *sql.DB {
 	t.Helper()
 	var db *sql.DB
-	if s.engine == Postgres {
+	if s.engine == dbspec.Postgres {
 		cfg, err := pgx.ParseConfig(s.pg.UserDSN(user, password, database))
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +134,7 @@ func (s *server) createTable(t *testing.T, db *sql.DB, table string) {
 }
 
 func (s *server) createTableSQL(table string) string {
-	if s.engine == Postgres {
+	if s.engine == dbspec.Postgres {
 		return "CREATE TABLE " + table + " (id serial PRIMARY KEY, v text)"
 	}
 	return "CREATE TABLE " + table + " (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(50))"
@@ -142,7 +144,7 @@ func (s *server) createTableSQL(table string) string {
 func (s *server) userExists(t *testing.T, master *sql.DB, name string) bool {
 	t.Helper()
 	q := "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
-	if s.engine == MySQL {
+	if s.engine == dbspec.MySQL {
 		q = "SELECT EXISTS (SELECT 1 FROM mysql.user WHERE User = ?)"
 	}
 	var exists bool
@@ -152,7 +154,7 @@ func (s *server) userExists(t *testing.T, master *sql.DB, name string) bool {
 	return exists
 }
 
-func (s *server) apply(t *testing.T, master *sql.DB, database string, u User) {
+func (s *server) apply(t *testing.T, master *sql.DB, database string, u dbspec.User) {
 	t.Helper()
 	if err := Apply(testContext(t), master, s.engine, database, u, &Options{LocalPassword: testPassword}); err != nil {
 		t.Fatalf("Apply(%+v) = %v", u, err)
