@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -73,6 +74,10 @@ type ClusterAttributes struct {
 	// at 2,000), MaxCapacity none.
 	MinCapacity *float64
 	MaxCapacity float64
+	// DataAPI says that the cluster's RDS Data API is on, so that a pool in
+	// pool.ModeDataAPI may use it; lambdards does not turn it on.
+	// Default: false.
+	DataAPI bool
 }
 
 // Imported is a database that exists already, as a pool and the users provisioner see
@@ -146,6 +151,17 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
+	if a.DataAPI {
+		// arn:PARTITION:rds:REGION:ACCOUNT:cluster:IDENTIFIER (Service Authorization
+		// Reference, "Actions, resources, and condition keys for Amazon RDS Data API",
+		// resource type cluster).
+		im.dataAPIArn = awscdk.Stack_Of(this).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("rds"),
+			Resource:     jsii.String("cluster"),
+			ResourceName: jsii.String(a.Identifier),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
 	im.target = func() awsrds.ProxyTarget {
 		return awsrds.ProxyTarget_FromCluster(awsrds.DatabaseCluster_FromDatabaseClusterAttributes(this, jsii.String("Cluster"),
 			&awsrds.DatabaseClusterAttributes{

@@ -39,6 +39,11 @@ type ServerlessProps struct {
 	// MinCapacity is 0 (300-86,400).
 	// Default: 300.
 	AutoPauseSeconds int
+	// DataAPI turns on the RDS Data API (the cluster's HTTP endpoint), through which the
+	// functions of a pool in pool.ModeDataAPI query it over HTTPS, from outside the VPC
+	// (see CheckDataAPI for the engine versions that offer it).
+	// Default: false.
+	DataAPI bool
 }
 
 // Serverless is an Aurora Serverless v2 cluster, PostgreSQL- or MySQL-compatible.
@@ -82,7 +87,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	}
 	// CheckServerless is exported so that the app's context layer reports the same
 	// problems before synthesis.
-	for _, problem := range CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity) {
+	problems := CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity)
+	if p.DataAPI {
+		problems = append(problems, CheckDataAPI(p.Engine, version)...)
+	}
+	for _, problem := range problems {
 		errs = append(errs, problem.raw())
 	}
 	maxConns := p.MaxConnections
@@ -165,6 +174,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		Port:                          jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
+		EnableDataApi:                 jsii.Bool(p.DataAPI),
 	})
 	secure(this, p.Props, cluster, sg, monitor,
 		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
@@ -178,6 +188,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	if p.Reader {
 		reader = " + reader"
 	}
+	var dataAPIArn *string
+	if p.DataAPI {
+		dataAPIArn = cluster.ClusterArn()
+		reader += ", Data API on"
+	}
 	return &Serverless{
 		base: base{
 			Construct:      this,
@@ -190,6 +205,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			description:    fmt.Sprintf("Aurora %s %s Serverless v2 %s-%s ACU%s", p.Engine, version, acu(*p.MinCapacity), acu(p.MaxCapacity), reader),
 			endpoint:       cluster.ClusterEndpoint().Hostname(),
 			resourceID:     cluster.ClusterResourceIdentifier(),
+			dataAPIArn:     dataAPIArn,
 		},
 		minCapacity:           *p.MinCapacity,
 		Cluster:               cluster,
