@@ -316,3 +316,22 @@ func TestFunctionAfterMonitoring(t *testing.T) {
 	panictest.Contains(t, func() { f.App.Synth(nil) },
 		"Monitoring/Budget", "sized from the budget of pool Data/Pool with 1 function, but 2 have joined it; build the monitoring after every function")
 }
+
+// TestDataAPI: a pool whose functions use the RDS Data API has no proxy and no
+// connection of the functions' own; the budget counts their statements in flight as
+// connections, and the database's alarm and the functions' still apply.
+func TestDataAPI(t *testing.T) {
+	f := fixture.NewDataAPI()
+	function.New(f.Functions, jsii.String("Jobs"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry()})
+	stack := awscdk.NewStack(f.App, jsii.String("Monitoring"), nil)
+	monitoring.New(stack, jsii.String("Budget"), &monitoring.Props{Pool: f.Pool})
+	res, _ := f.Pool.Budget()
+	want := res.Thresholds(0)
+	tmpl := assertions.Template_FromStack(stack, nil)
+	got := alarms(t, tmpl)
+	if g, w := strings.Join(ids(got), " "), "CapacityAtMaximum DatabaseConnections FunctionsNearCap1 FunctionsThrottled1"; g != w {
+		t.Errorf("alarms = %s, want %s", g, w)
+	}
+	threshold(t, got, "DatabaseConnections", float64(want.DatabaseConnections), "GreaterThanThreshold")
+	checkDashboard(t, tmpl, res, want)
+}
