@@ -54,6 +54,10 @@ type Config struct {
 	RotationDays         int
 	MonitoringInterval   int
 	Functions            []FunctionConfig
+	// Alarms, AlarmTopicArn and Dashboard configure the Monitoring stack (issue 13).
+	Alarms        bool
+	AlarmTopicArn string
+	Dashboard     *bool
 
 	// origin says where each key's value came from: absent for a key the user set in
 	// context, "env = NAME" for a preset's value, "default" for the key's default.
@@ -95,7 +99,7 @@ var Presets = map[string]map[string]string{
 	// prod: Aurora Serverless v2 with a reader in a second AZ for failover, 30 days of
 	// backups, retained on delete with deletion protection.
 	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "connection": "proxy",
-		"backupRetentionDays": "30", "removalPolicy": "retain"},
+		"backupRetentionDays": "30", "removalPolicy": "retain", "alarms": "true"},
 	// cheapest: Aurora Serverless v2 pausing at 0 ACU when idle, queried through its RDS
 	// Data API: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
 	// cluster from pausing), functions and the users provisioner outside the VPC, and no
@@ -223,6 +227,20 @@ var Keys = []Key{
 		c.Functions, err = functions(v)
 		return
 	}},
+	// Monitoring (stacks/monitoring.go).
+	{"alarms", "false", "CloudWatch alarms whose thresholds come from the connection budget (see Monitoring), in a stack of their own, `<prefix>Monitoring`.", func(c *Config, v any) (err error) {
+		c.Alarms, err = boolean(v)
+		return
+	}},
+	{"alarmTopicArn", "", "SNS topic the alarms notify (needs `alarms`), e.g. `arn:aws:sns:us-east-1:123456789012:ops`; default: a KMS-encrypted topic of the Monitoring stack.", func(c *Config, v any) (err error) {
+		c.AlarmTopicArn, err = pattern(v, topicArn, "an SNS topic ARN, e.g. arn:aws:sns:us-east-1:123456789012:ops")
+		return
+	}},
+	{"dashboard", "", "CloudWatch dashboard of the connection budget, in the Monitoring stack (default: on when `alarms` is).", func(c *Config, v any) error {
+		b, err := boolean(v)
+		c.Dashboard = &b
+		return err
+	}},
 }
 
 var (
@@ -230,6 +248,10 @@ var (
 	instanceClass = regexp.MustCompile(`^(db\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	engineVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,2}$`)
 	functionName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+	// topicArn is an SNS topic's ARN: arn:PARTITION:sns:REGION:ACCOUNT:NAME, a name of up to
+	// 256 letters, digits, hyphens and underscores (Amazon SNS API Reference, CreateTopic,
+	// Name), ".fifo" ending a FIFO topic's.
+	topicArn = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	// fullServiceName is an endpoint service's full name, com.amazonaws.REGION.NAME.
 	fullServiceName = regexp.MustCompile(`(?i)^com\.amazonaws\.[a-z0-9-]+\.(.+)$`)
 )
@@ -405,6 +427,10 @@ func (c Config) inapplicable() []string {
 		refuse("interfaceEndpoints", strings.Join(c.InterfaceEndpoints, ","), c.is("connection", c.Connection)+
 			": the functions run outside the VPC, where interface endpoints do not reach; remove interfaceEndpoints, "+
 			"or set connection = proxy or direct")
+	}
+	if !c.Alarms {
+		refuse("alarmTopicArn", c.AlarmTopicArn, c.is("alarms", false)+": only alarms notify a topic; remove alarmTopicArn, "+
+			"or set alarms = true")
 	}
 	if n := len(c.AvailabilityZones); n > 0 && c.set("maxAzs") && c.MaxAzs != n {
 		errs = append(errs, fmt.Sprintf("maxAzs = %d with availabilityZones naming %d zones: the zones named decide how many "+

@@ -19,6 +19,10 @@ import (
 // ReportFile is the budget report's file name in the cloud assembly directory.
 const ReportFile = "lambdards-budget.json"
 
+// PictureFile is the file name, beside ReportFile, of the budget drawn as an SVG image
+// (budget.Result.SVG).
+const PictureFile = "lambdards-budget.svg"
+
 // ENIs counts the Hyperplane network interfaces the app's VPC-attached functions use: one
 // per distinct pair of subnet and security group, shared by every function with that pair
 // (AWS Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon
@@ -100,7 +104,7 @@ func (a *App) account() *pool.AccountBudget {
 }
 
 // Report prints the connection budget as a table to w, with the Hyperplane ENIs below it,
-// and writes both as JSON to dir.
+// and writes both as JSON to dir, with the budget drawn as an SVG image beside them.
 func (a *App) Report(dir string, w io.Writer) error {
 	res, err := a.Pool.Budget()
 	if err != nil {
@@ -134,6 +138,9 @@ func (a *App) Report(dir string, w io.Writer) error {
 	fmt.Fprintln(w)
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, PictureFile), []byte(res.SVG()), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ReportFile), append(b, '\n'), 0o644)

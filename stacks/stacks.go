@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/monitoring"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
@@ -40,6 +41,10 @@ type App struct {
 	Pool           *pool.Pool
 	Users          *users.Provisioner
 	Handlers       []*function.Function
+	// Monitoring is the stack of the alarms and the dashboard, and Monitor what it holds;
+	// both nil unless the alarms or the dashboard are on.
+	Monitoring awscdk.Stack
+	Monitor    *monitoring.Monitoring
 }
 
 // New builds the stacks for cfg in scope (usually the app). It panics with a clear error
@@ -176,6 +181,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	for i, defs := range groups {
 		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}
+	a.monitor(scope, cfg)
 	return a
 }
 

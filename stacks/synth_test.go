@@ -45,6 +45,14 @@ var variants = append(combinations(), []variant{
 		"rotationDays": 0, "monitoringInterval": 0, "removalPolicy": "destroy"}},
 	{"retained-unprotected", map[string]any{"engine": "postgres", "database": "serverless", "reader": true,
 		"removalPolicy": "retain", "deletionProtection": false}},
+	// The presets that leave the alarms off, with them on (prod has them): the policy packs
+	// and TestAlarmThresholds see the Monitoring stack of every preset × engine; one
+	// notifies a topic of its own.
+	{"alarms-dev-postgres", map[string]any{"env": "dev", "engine": "postgres", "alarms": true}},
+	{"alarms-dev-mysql", map[string]any{"env": "dev", "engine": "mysql", "alarms": true}},
+	{"alarms-cheapest-postgres", map[string]any{"env": "cheapest", "engine": "postgres", "alarms": true}},
+	{"alarms-cheapest-mysql", map[string]any{"env": "cheapest", "engine": "mysql", "alarms": true,
+		"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}},
 }...)
 
 // combinations returns a variant for each of stacks.Combinations.

@@ -228,6 +228,8 @@ var badInputs = []struct {
 		invalid + `maxIdleConnectionsPercent = 20 with connection = direct: idle connections are kept by RDS Proxy's pool, and there is no proxy; remove maxIdleConnectionsPercent, or set connection = proxy`},
 	{"borrowTimeoutSeconds with cheapest's Data API", map[string]any{"env": `cheapest`, "borrowTimeoutSeconds": 5}, false,
 		invalid + `borrowTimeoutSeconds = 5 with connection = dataapi (from env = cheapest): the borrow timeout is RDS Proxy's, and there is no proxy; remove borrowTimeoutSeconds, or set connection = proxy`},
+	{"alarmTopicArn without alarms", map[string]any{"alarmTopicArn": `arn:aws:sns:us-east-1:123456789012:ops`}, false,
+		invalid + `alarmTopicArn = arn:aws:sns:us-east-1:123456789012:ops with alarms = false (the default): only alarms notify a topic; remove alarmTopicArn, or set alarms = true`},
 	{"proxy with cheapest's auto-pause", map[string]any{"env": "cheapest", "connection": "proxy"}, false,
 		invalid + "the database pauses when idle (minAcu 0 ACU), but an RDS Proxy keeps connections open, so it would never pause; set minAcu to 0.5 ACU or more, or set connection = direct or connection = dataapi to do without a proxy [minAcu = 0 (from env = cheapest)]"},
 

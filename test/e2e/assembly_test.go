@@ -67,6 +67,12 @@ type assembly struct {
 	Env map[string]string
 	// Bootstrap is the function's binary in its asset directory.
 	Bootstrap string
+	// ConnectionsAlarm is the Monitoring stack's alarm on the database's connections:
+	// DatabaseConnections above Threshold (GreaterThanThreshold).
+	ConnectionsAlarm struct {
+		Threshold          float64
+		ComparisonOperator string
+	}
 }
 
 // ProxyConnections is how many database connections RDS Proxy may open: the target's
@@ -121,6 +127,9 @@ func synth() (*assembly, error) {
 	}
 	ctx := cdktest.ProjectContext()
 	ctx["maxConnections"] = strconv.Itoa(maxConnections)
+	// The alarms too, whose threshold on the database's connections the scenarios evaluate
+	// against what PostgreSQL holds.
+	ctx["alarms"] = "true"
 	b, err := json.Marshal(ctx)
 	if err != nil {
 		return nil, err
@@ -168,7 +177,7 @@ func readAssembly(dir string) (*assembly, error) {
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
 		return nil, err
 	}
-	var foundDB, foundProxy, foundFn bool
+	var foundDB, foundProxy, foundFn, foundAlarm bool
 	for id, art := range manifest.Artifacts {
 		if art.Type != "aws:cloudformation:stack" {
 			continue
@@ -237,6 +246,18 @@ func readAssembly(dir string) (*assembly, error) {
 					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
 				}
 				foundFn = true
+			case "AWS::CloudWatch::Alarm":
+				var p struct {
+					Namespace, MetricName, ComparisonOperator string
+					Threshold                                 float64
+				}
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				if p.Namespace == "AWS/RDS" && p.MetricName == "DatabaseConnections" {
+					a.ConnectionsAlarm.Threshold, a.ConnectionsAlarm.ComparisonOperator = p.Threshold, p.ComparisonOperator
+					foundAlarm = true
+				}
 			}
 		}
 	}
@@ -247,6 +268,8 @@ func readAssembly(dir string) (*assembly, error) {
 		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs proxy=true)", dir)
 	case !foundFn:
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
+	case !foundAlarm:
+		return nil, fmt.Errorf("%s: no alarm on the database's DatabaseConnections (the harness needs alarms=true)", dir)
 	}
 	return a, a.check()
 }
@@ -331,6 +354,12 @@ func (a *assembly) check() error {
 	}
 	if a.Env["LAMBDARDS_DB_ENGINE"] != "postgres" || a.Env["LAMBDARDS_DB_USER"] == "" || a.Env["LAMBDARDS_DB_NAME"] == "" {
 		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres, a user and a database", a.Env))
+	}
+	// The alarm's threshold is the budget's figure, as package budget computes it.
+	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.ConnectionsAlarm.Threshold != float64(want) ||
+		a.ConnectionsAlarm.ComparisonOperator != "GreaterThanThreshold" {
+		bad = append(bad, fmt.Sprintf("connections alarm: %s %v, budget's threshold %d", a.ConnectionsAlarm.ComparisonOperator,
+			a.ConnectionsAlarm.Threshold, want))
 	}
 	if a.TimeoutSeconds <= a.BorrowTimeoutSeconds {
 		bad = append(bad, fmt.Sprintf("function timeout %d s not above the borrow timeout %d s", a.TimeoutSeconds, a.BorrowTimeoutSeconds))
