@@ -85,9 +85,11 @@ type ClusterAttributes struct {
 // in.
 type Imported struct {
 	base
-	aurora    bool
-	autoPause bool
-	target    func() awsrds.ProxyTarget
+	identifier     string
+	aurora         bool
+	autoPause      bool
+	minACU, maxACU float64 // an Aurora Serverless v2 cluster's capacity, when given
+	target         func() awsrds.ProxyTarget
 }
 
 var _ Database = (*Imported)(nil)
@@ -151,6 +153,7 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
+	im.minACU, im.maxACU = minACU, a.MaxCapacity
 	if a.DataAPI {
 		// arn:PARTITION:rds:REGION:ACCOUNT:cluster:IDENTIFIER (Service Authorization
 		// Reference, "Actions, resources, and condition keys for Amazon RDS Data API",
@@ -214,7 +217,8 @@ func (a Attributes) imported(this constructs.Construct, aurora bool, maxConns in
 		kind = "Aurora"
 	}
 	return &Imported{
-		aurora: aurora,
+		identifier: a.Identifier,
+		aurora:     aurora,
 		base: base{
 			Construct:      this,
 			props:          p,

@@ -2,6 +2,7 @@ package database
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/lambdards/lambdards/internal/metric"
 )
@@ -77,4 +78,42 @@ func (s *Serverless) MetricACUUtilization(opts *awscloudwatch.MetricOptions) aws
 // derives from the maximum.
 func (s *Serverless) Capacity() (minACU, maxACU float64) {
 	return s.minCapacity, *s.Cluster.ServerlessV2MaxCapacity()
+}
+
+// Metric returns the existing database's CloudWatch metric metricName: an instance's
+// (dimension DBInstanceIdentifier), or a cluster's writer's (DBClusterIdentifier and Role
+// WRITER), as Instance.Metric and Serverless.Metric do.
+func (im *Imported) Metric(metricName string, opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return im.spec(metricName).Metric(opts)
+}
+
+// spec is the definition of the existing database's metric metricName.
+func (im *Imported) spec(metricName string) metric.Spec {
+	id := jsii.String(im.identifier)
+	if im.aurora {
+		return metric.Writer(id, metricName)
+	}
+	return metric.Instance(id, metricName)
+}
+
+// MetricDatabaseConnections is the number of client network connections (Average).
+func (im *Imported) MetricDatabaseConnections(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return im.Metric("DatabaseConnections", opts)
+}
+
+// MetricCPUUtilization is the percentage of CPU in use (Average).
+func (im *Imported) MetricCPUUtilization(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return im.Metric("CPUUtilization", opts)
+}
+
+// MetricFreeableMemory is the available random access memory, in bytes (Average).
+func (im *Imported) MetricFreeableMemory(opts *awscloudwatch.MetricOptions) awscloudwatch.Metric {
+	return im.Metric("FreeableMemory", opts)
+}
+
+// Watched returns what the metrics of the existing database are named by: its identifier,
+// whether it is an Aurora cluster, and an Aurora Serverless v2 cluster's capacity in ACUs
+// (maxACU 0 when ClusterAttributes gave none).
+func (im *Imported) Watched() (identifier string, aurora bool, minACU, maxACU float64) {
+	return im.identifier, im.aurora, im.minACU, im.maxACU
 }

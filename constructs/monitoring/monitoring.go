@@ -123,10 +123,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Monitoring {
 	}
 	if p.Pool != nil {
 		switch p.Pool.Database.(type) {
-		case *database.Instance, *database.Serverless:
+		case *database.Instance, *database.Serverless, *database.Imported:
 		default:
 			errs.Add("{Pool}: its database is a %T, whose CloudWatch metrics monitoring does not know; "+
-				"it watches database.Instance and database.Serverless", p.Pool.Database)
+				"it watches database.Instance, database.Serverless and database.Imported", p.Pool.Database)
 		}
 	}
 	errs.Fail(*scope.Node().Path()+"/"+*id, "monitoring")
@@ -184,6 +184,19 @@ func watch(pl *pool.Pool, members []*pool.Member, res *budget.Result, t budget.T
 		w.capacity = func(name string) metric.Spec { return metric.Cluster(cluster, name) }
 		w.minACU, w.maxACU = db.Capacity()
 		w.grow = "a higher {MaxCapacity}"
+	case *database.Imported:
+		id, aurora, minACU, maxACU := db.Watched()
+		w.db = func(name string) metric.Spec { return metric.Instance(jsii.String(id), name) }
+		w.grow = "a larger instance class"
+		if aurora {
+			w.db = func(name string) metric.Spec { return metric.Writer(jsii.String(id), name) }
+			w.grow = "a larger writer"
+		}
+		if aurora && maxACU > 0 {
+			w.capacity = func(name string) metric.Spec { return metric.Cluster(jsii.String(id), name) }
+			w.minACU, w.maxACU = minACU, maxACU
+			w.grow = "a higher maximum capacity"
+		}
 	}
 	w.description = pl.Database.Description()
 	if pl.Proxy != nil {

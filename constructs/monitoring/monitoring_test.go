@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/monitoring"
 	"github.com/lambdards/lambdards/constructs/pool"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/internal/fixture"
 	"github.com/lambdards/lambdards/internal/panictest"
@@ -334,4 +337,38 @@ func TestDataAPI(t *testing.T) {
 	}
 	threshold(t, got, "DatabaseConnections", float64(want.DatabaseConnections), "GreaterThanThreshold")
 	checkDashboard(t, tmpl, res, want)
+}
+
+// TestExistingCluster watches a team's existing Aurora Serverless v2 cluster by its
+// identifier: its writer's connections, and its capacity when the pool knows its range.
+func TestExistingCluster(t *testing.T) {
+	app := cdktest.NewApp(nil)
+	team := awscdk.NewStack(app, jsii.String("Team"), nil)
+	vpc := awsec2.NewVpc(team, jsii.String("Vpc"), nil)
+	sg := awsec2.NewSecurityGroup(team, jsii.String("Db"), &awsec2.SecurityGroupProps{Vpc: vpc})
+	db := database.FromClusterAttributes(team, jsii.String("Orders"), &database.ClusterAttributes{
+		Attributes: database.Attributes{Engine: dbspec.Postgres, Identifier: "orders", Endpoint: "orders.cluster-x.us-east-1.rds.amazonaws.com",
+			ResourceID: "cluster-ABC", SecurityGroups: []awsec2.ISecurityGroup{sg}, DatabaseName: "orders"},
+		MaxCapacity: 8,
+	})
+	pl := pool.New(team, jsii.String("Pool"), &pool.Props{Database: db, Vpc: vpc, Mode: pool.ModeDirect})
+	fn := awslambda.NewFunction(team, jsii.String("Api"), &awslambda.FunctionProps{
+		Runtime: awslambda.Runtime_NODEJS_22_X(), Handler: jsii.String("index.handler"),
+		Code: awslambda.Code_FromInline(jsii.String("exports.handler = async () => ({})")), Vpc: vpc,
+	})
+	pl.Attach(fn, &pool.AttachOptions{DatabaseUser: "api"})
+	stack := awscdk.NewStack(app, jsii.String("Monitoring"), nil)
+	monitoring.New(stack, jsii.String("Budget"), &monitoring.Props{Pool: pl})
+	res, _ := pl.Budget()
+	want := res.Thresholds(0)
+	got := alarms(t, assertions.Template_FromStack(stack, nil))
+	if g, w := strings.Join(ids(got), " "), "CapacityAtMaximum DatabaseConnections FunctionsNearCap1 FunctionsThrottled1"; g != w {
+		t.Errorf("alarms = %s, want %s", g, w)
+	}
+	threshold(t, got, "DatabaseConnections", float64(want.DatabaseConnections), "GreaterThanThreshold")
+	threshold(t, got, "CapacityAtMaximum", 8, "GreaterThanOrEqualToThreshold")
+	dims, _ := json.Marshal(got["DatabaseConnections"]["Dimensions"])
+	if string(dims) != `[{"Name":"DBClusterIdentifier","Value":"orders"},{"Name":"Role","Value":"WRITER"}]` {
+		t.Errorf("DatabaseConnections dimensions = %s, want the cluster orders and Role WRITER", dims)
+	}
 }
