@@ -28,4 +28,6 @@ var keyNames = map[string]string{
 	"Mode=direct":  "connection = direct",
 	"Mode=dataapi": "connection = dataapi",
 	"Proxy=false":  "connection = direct or dataapi",
+	// The database's Data API is on exactly when the connection is dataapi.
+	"DataAPI=false": "connection = proxy or direct",
 }

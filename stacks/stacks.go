@@ -129,7 +129,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		AccountConcurrency: cfg.AccountConcurrency,
 	}
 	if mode == pool.ModeDataAPI {
-		poolProps.ClientSubnets = nil // the functions run outside the VPC
+		poolProps.Vpc, poolProps.ClientSubnets = nil, nil // the functions run outside the VPC
 	}
 	a.Pool = pool.New(a.Data, jsii.String("Pool"), poolProps)
 

@@ -525,7 +525,7 @@ func validateDatabase(c Config, errs *problems) bool {
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
 	}
 	if c.Proxy && c.DataAPI {
-		errs.add("{Proxy} and {DataAPI} both set: functions either connect through the proxy or query through the Data API")
+		errs.add("{Proxy} and {DataAPI} both set: functions either connect through the proxy or query through the Data API; unset one")
 	}
 	if pct := c.ProxyMaxConnectionsPercent; pct != 0 {
 		switch {

@@ -139,9 +139,9 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 	p, errs := withDefaults(props)
 	if p.Pool != nil {
 		errs = append(errs, p.Pool.Check(name, &p.AttachOptions)...)
-		if p.Pool.Mode == pool.ModeDataAPI && (p.SecurityGroup != nil || p.VpcSubnets != nil) {
-			errs = append(errs, "{SecurityGroup}, {VpcSubnets}: set, but the pool's functions query the RDS Data API from outside "+
-				"any VPC; remove them")
+		if set := fields.Set(map[string]bool{"SecurityGroup": p.SecurityGroup != nil, "VpcSubnets": p.VpcSubnets != nil}); set != "" &&
+			p.Pool.Mode == pool.ModeDataAPI {
+			errs = append(errs, set+": set, but the pool's functions query the RDS Data API from outside any VPC; remove them")
 		}
 	}
 	fields.Problems(errs).Fail(name, "function")

@@ -162,19 +162,72 @@ func TestDataAPIRefuses(t *testing.T) {
 			other := fixture.New(nil, nil)
 			function.New(f.Functions, jsii.String("Fn"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
 				SecurityGroup: other.Pool.ClientSecurityGroup})
-		}, "SecurityGroup, VpcSubnets: set, but the pool's functions query the RDS Data API from outside any VPC"},
+		}, "SecurityGroup: set, but the pool's functions query the RDS Data API from outside any VPC; remove them"},
+		{"no users provisioner", func() {
+			f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, &database.ServerlessProps{DataAPI: true})
+			pool.New(f.Data, jsii.String("Other"), &pool.Props{Mode: pool.ModeDataAPI, Database: f.Database})
+		}, "Users: required with Mode dataapi: each function's secret holds a password generated at deploy"},
+		{"a VPC", func() {
+			f := fixture.NewDataAPI()
+			pool.New(f.Data, jsii.String("Other"), &pool.Props{Mode: pool.ModeDataAPI, Database: f.Database, Users: f.Users, Vpc: f.Network.Vpc})
+		}, "Vpc with Mode dataapi: the functions query the Data API over HTTPS from outside any VPC; remove Vpc"},
+		{"a Data API provisioner in a VPC", func() {
+			f := fixture.NewDataAPI()
+			users.New(f.Data, jsii.String("Other"), &users.Props{Database: f.Database, DataAPI: true, Vpc: f.Network.Vpc})
+		}, "Vpc with DataAPI: the provisioner then runs outside the VPC"},
+		{"a Data API provisioner without the Data API", func() {
+			f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, &database.ServerlessProps{})
+			users.New(f.Data, jsii.String("Users"), &users.Props{Database: f.Database, DataAPI: true})
+		}, "DataAPI: the database's RDS Data API is off; turn it on (database.ServerlessProps.DataAPI, or ClusterAttributes.DataAPI"},
 		{"a Data API provisioner on MySQL", func() {
 			f := fixture.New(&pool.Props{Mode: pool.ModeDirect}, &database.ServerlessProps{Props: database.Props{Engine: dbspec.MySQL}, DataAPI: true})
 			users.New(f.Data, jsii.String("Users"), &users.Props{Database: f.Database, DataAPI: true})
 		}, "DataAPI on MySQL: the provisioner orders its changes with GET_LOCK"},
 		{"an old engine version", func() {
 			fixture.New(&pool.Props{Mode: pool.ModeDataAPI}, &database.ServerlessProps{Props: database.Props{EngineVersion: "14.6"}, DataAPI: true})
-		}, "the RDS Data API needs Aurora PostgreSQL 14.8 or later"},
+		}, "the RDS Data API needs Aurora PostgreSQL 14.8 or later; choose a later EngineVersion, or set DataAPI false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := panictest.Message(t, tc.run); !strings.Contains(msg, tc.want) {
 				t.Errorf("panicked with %q, want it to contain %q", msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestDataAPISecretNames checks that each function's secret has a name of its own, short
+// enough for the Data API whatever the user's name, under the pool's prefix, and that a
+// function of the same user in another stack gets another name (CloudFormation creates a
+// moved function's new secret before it deletes the old one).
+func TestDataAPISecretNames(t *testing.T) {
+	f := fixture.NewDataAPI()
+	other := awscdk.NewStack(f.App, jsii.String("Other"), nil)
+	long := "a_database_user_name_of_32_chars"
+	function.New(f.Functions, jsii.String("Long"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry(),
+		AttachOptions: pool.AttachOptions{DatabaseUser: long}})
+	function.New(f.Functions, jsii.String("Short"), &function.Props{Pool: f.Pool, Entry: fixture.SampleEntry()})
+	f.Pool.Attach(nodeFunction(other, "Moved", nil, 20), &pool.AttachOptions{DatabaseUser: "short2"})
+	names := map[string]bool{}
+	prefixes := map[string]bool{}
+	for _, stack := range []awscdk.Stack{f.Functions, other} {
+		for _, s := range cdktest.Resources(assertions.Template_FromStack(stack, nil), "AWS::SecretsManager::Secret") {
+			name := cdktest.Props(s)["Name"].(string)
+			if len(name) > 28 || names[name] {
+				t.Errorf("secret name %q: longer than 28 characters or not unique", name)
+			}
+			names[name] = true
+			prefixes[name[:strings.LastIndex(name, "/")+1]] = true
+		}
+	}
+	if len(names) != 3 || len(prefixes) != 1 {
+		t.Errorf("secret names %v, want 3 names under one prefix", names)
+	}
+	cut := false
+	for n := range names {
+		last := n[strings.LastIndex(n, "/")+1:]
+		cut = cut || strings.HasPrefix(last, "a_data-") && len(last) == len("a_data-")+8
+	}
+	if !cut {
+		t.Errorf("secret names %v, want the long user cut to a_data- and a hash", names)
 	}
 }

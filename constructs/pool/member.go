@@ -189,7 +189,7 @@ var dataAPIActions = []string{"rds-data:ExecuteStatement", "rds-data:BatchExecut
 func (pl *Pool) dataAPIMember(scope constructs.Construct, m *Member, o AttachOptions) {
 	key := pl.secretKey()
 	m.Secret = awssecretsmanager.NewSecret(scope, jsii.String("Secret"), &awssecretsmanager.SecretProps{
-		SecretName:    jsii.String(pl.secretName(o.DatabaseUser)),
+		SecretName:    jsii.String(pl.secretName(scope, o.DatabaseUser)),
 		Description:   jsii.Sprintf("lambdards: password of database user %s, with which %s queries through the RDS Data API", o.DatabaseUser, m.Name),
 		EncryptionKey: key,
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
@@ -251,25 +251,28 @@ func (pl *Pool) secretKey() awskms.IKey {
 	return nil
 }
 
-// secretName names a function's secret in ModeDataAPI: "ldr/POOL/USER", where POOL is a
-// hash of the pool's address and stack, so that the provisioner may read the pool's
-// secrets by one prefix (SecretPattern). The Data API takes a secret ARN of at most 100
-// characters (RDS Data API model, shape Arn); with the longest partition and Region,
-// Secrets Manager's suffix of 7 characters, and the account, 28 are left for the name
-// (arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret: is 65), so a user
-// name longer than 15 characters is shortened with a hash.
-func (pl *Pool) secretName(user string) string {
-	if len(user) > 15 {
-		sum := sha256.Sum256([]byte(user))
-		user = user[:6] + "-" + hex.EncodeToString(sum[:])[:8]
-	}
-	return pl.secretPrefix() + user
+// secretName names the secret of the function whose Lambdards things scope holds, in
+// ModeDataAPI: "ldr/POOL/USER-PLACE". POOL hashes the pool's stack and address, so that
+// the provisioner may read the pool's secrets by one prefix (GrantReadPasswords); USER is
+// the user's name, cut to 6 characters; PLACE hashes scope's stack and address, so that a
+// function that moves to another stack or construct ID gets a secret of a new name, which
+// CloudFormation can create before it deletes the old one. The name stays within 28
+// characters, and the secret's ARN within the 100 characters the Data API's model gives
+// its secretArn (RDS Data API model rds-data 2018-08-01, shape Arn) in every partition
+// and Region.
+func (pl *Pool) secretName(scope constructs.Construct, user string) string {
+	return pl.secretPrefix() + user[:min(len(user), 6)] + "-" + shortHash(*awscdk.Stack_Of(scope).StackName()+"/"+*scope.Node().Addr())
+}
+
+// shortHash is 8 hexadecimal digits of s's SHA-256.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:8]
 }
 
 // secretPrefix begins the name of every function secret of the pool.
 func (pl *Pool) secretPrefix() string {
-	sum := sha256.Sum256([]byte(*awscdk.Stack_Of(pl).StackName() + "/" + *pl.Node().Addr()))
-	return "ldr/" + hex.EncodeToString(sum[:])[:8] + "/"
+	return "ldr/" + shortHash(*awscdk.Stack_Of(pl).StackName()+"/"+*pl.Node().Addr()) + "/"
 }
 
 // Check reports every problem that Build would refuse opts for, for a function called

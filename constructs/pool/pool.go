@@ -38,8 +38,8 @@ import (
 type Props struct {
 	// Database is the database the pool leads to. Required.
 	Database database.Database
-	// Vpc is the database's VPC. Required, but for ModeDataAPI, whose functions run outside
-	// any VPC.
+	// Vpc is the database's VPC. Required, but not with ModeDataAPI, whose functions run
+	// outside any VPC.
 	Vpc awsec2.IVpc
 	// ClientSubnets selects the subnets the pool's functions run in. They must not be
 	// public.
@@ -72,7 +72,8 @@ type Props struct {
 	// pool of the app shares it: give each the same value, or leave it 0.
 	// Default: 1000 (AWS Lambda Developer Guide, "Lambda quotas").
 	AccountConcurrency int
-	// Users provisions each function's database user at deploy (package users).
+	// Users provisions each function's database user at deploy (package users). Required
+	// with ModeDataAPI, where it gives each user the password of the function's secret.
 	// Default: none; functions connect as users that exist already.
 	Users *users.Provisioner
 	// UnreservedMinimum is the concurrency Lambda keeps unreserved for the account's other
@@ -168,6 +169,13 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		errs.Add("{Mode=%s} with {Proxy} or {ExistingProxy}: the pool has no proxy in this mode; remove them, or use {Mode=proxy}", p.Mode)
 	}
 	if dataAPI {
+		if p.Users == nil {
+			errs.Add("{Users}: required with {Mode=dataapi}: each function's secret holds a password generated at deploy, which " +
+				"only the pool's users provisioner gives its database user; give the pool a users.Provisioner, or use {Mode=direct}")
+		}
+		if p.Vpc != nil {
+			errs.Add("{Vpc} with {Mode=dataapi}: the functions query the Data API over HTTPS from outside any VPC; remove {Vpc}")
+		}
 		if p.ClientSubnets != nil {
 			errs.Add("{ClientSubnets} with {Mode=dataapi}: the functions query the Data API over HTTPS from outside any VPC; remove {ClientSubnets}")
 		}
@@ -241,9 +249,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 
 	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users, Mode: p.Mode,
 		config: cfg, subnetsErr: subnetsErr}
-	if dataAPI {
-		pl.Vpc = nil
-	}
 	// Built as a Go construct of its own (not a plain Construct beside a Go struct), so
 	// that the pool itself passes to aws-cdk-lib wherever it takes an IConnectable.
 	constructs.NewConstruct_Override(pl, scope, id)

@@ -129,16 +129,18 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 
 // checkDataAPI reports what a provisioner that signs in through the Data API cannot take.
 func checkDataAPI(errs *fields.Problems, p Props) {
-	if p.Vpc != nil || p.VpcSubnets != nil || p.SecretsManagerEndpoint != nil {
-		errs.Add("{Vpc}, {VpcSubnets}, {SecretsManagerEndpoint} with {DataAPI}: the provisioner then runs outside the VPC and " +
-			"reaches Secrets Manager and the Data API over their public endpoints; remove them, or turn {DataAPI} off")
+	if set := fields.Set(map[string]bool{"Vpc": p.Vpc != nil, "VpcSubnets": p.VpcSubnets != nil,
+		"SecretsManagerEndpoint": p.SecretsManagerEndpoint != nil}); set != "" {
+		errs.Add("%s with {DataAPI}: the provisioner then runs outside the VPC and reaches Secrets Manager and the Data API "+
+			"over their public endpoints; remove them, or turn {DataAPI} off", set)
 	}
 	if p.Database == nil {
 		return
 	}
 	if p.Database.DataAPIArn() == nil {
-		errs.Add("{DataAPI}: the database's RDS Data API is off; turn it on (database.ServerlessProps.DataAPI), or turn {DataAPI} off " +
-			"to connect from inside the VPC")
+		errs.Add("{DataAPI}: the database's RDS Data API is off; turn it on (database.ServerlessProps.DataAPI, or " +
+			"ClusterAttributes.DataAPI for a cluster whose Data API is on; an RDS instance has none), or turn {DataAPI} off to " +
+			"connect from inside the VPC")
 	}
 	if p.Database.Engine() == dbspec.MySQL {
 		errs.Add("{DataAPI} on MySQL: the provisioner orders its changes with GET_LOCK, which holds only within one session, and the " +
@@ -166,11 +168,11 @@ func newProvisioner(scope constructs.Construct, id *string, p Props) *Provisione
 	where, dataAPI := "attach to the VPC", ""
 	if p.DataAPI {
 		where, dataAPI = "query the Data API", ", query the Data API"
-		// The calls dbconn's Data API mode makes, on this cluster (Amazon Aurora User Guide,
-		// "Authorizing access to the Amazon RDS Data API").
+		// The calls the provisioner makes, on this cluster only (Amazon Aurora User Guide,
+		// "Authorizing access to the Amazon RDS Data API"): statements in a transaction.
 		statements = append(statements, golambda.Statement{
-			Actions: []string{"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement", "rds-data:BeginTransaction",
-				"rds-data:CommitTransaction", "rds-data:RollbackTransaction"},
+			Actions: []string{"rds-data:ExecuteStatement", "rds-data:BeginTransaction", "rds-data:CommitTransaction",
+				"rds-data:RollbackTransaction"},
 			Resources: []string{*p.Database.DataAPIArn()},
 		})
 	} else {
@@ -195,19 +197,8 @@ func newProvisioner(scope constructs.Construct, id *string, p Props) *Provisione
 	if err != nil {
 		panic(fmt.Errorf("%s/%s: %v", *scope.Node().Path(), *id, err))
 	}
-	if key := secret.EncryptionKey(); key != nil {
-		// The key decrypts the master secret only when Secrets Manager asks for it, in this
-		// Region (AWS KMS Developer Guide, "AWS KMS condition keys", kms:ViaService: the
-		// request must come from secretsmanager.<region>.amazonaws.com on the principal's
-		// behalf).
-		fn.Policy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("kms:Decrypt"),
-			Resources: jsii.Strings(*key.KeyArn()),
-			Conditions: &map[string]any{"StringEquals": map[string]any{
-				"kms:ViaService": jsii.Sprintf("secretsmanager.%s.%s", *awscdk.Stack_Of(this).Region(), *awscdk.Stack_Of(this).UrlSuffix()),
-			}},
-		}))
-	}
+	pv := &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, db: p.Database, granted: map[string]bool{}}
+	pv.grantDecrypt("StringEquals", secretArn)
 	rules := append(nag.NISTAndHIPAA("LambdaDLQ"), nag.NISTAndHIPAA("LambdaConcurrency")...)
 	reason := "CloudFormation invokes the provisioner, through the custom-resource framework, only while it deploys; its " +
 		"errors fail the deploy, which is where they must show, and it needs no reserved concurrency of its own (its SQL is " +
@@ -231,8 +222,34 @@ func newProvisioner(scope constructs.Construct, id *string, p Props) *Provisione
 	if p.DataAPI {
 		shared["ClusterArn"] = p.Database.DataAPIArn()
 	}
-	return &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, Provider: provider, db: p.Database,
-		serviceToken: provider.ServiceToken(), props: shared, granted: map[string]bool{}}
+	pv.Provider, pv.serviceToken, pv.props = provider, provider.ServiceToken(), shared
+	return pv
+}
+
+// grantDecrypt lets the provisioner decrypt, with the master secret's key, the secrets
+// whose ARN matches secretArn under operator (StringEquals, or StringLike for a pattern),
+// and only when Secrets Manager asks on its behalf, in this Region: Secrets Manager
+// encrypts a secret with the encryption context SecretARN (AWS Secrets Manager User Guide,
+// "Secret encryption and decryption in AWS Secrets Manager"), and kms:ViaService names the
+// service the request comes through (AWS KMS Developer Guide, "AWS KMS condition keys").
+func (p *Provisioner) grantDecrypt(operator string, secretArn *string) {
+	key := p.db.Secret().EncryptionKey()
+	if key == nil {
+		return // Secrets Manager's AWS managed key, which its own key policy governs
+	}
+	stack := awscdk.Stack_Of(p.Construct)
+	via := map[string]any{"kms:ViaService": jsii.Sprintf("secretsmanager.%s.%s", *stack.Region(), *stack.UrlSuffix())}
+	conditions := map[string]any{"StringEquals": via}
+	if operator == "StringEquals" {
+		via["kms:EncryptionContext:SecretARN"] = secretArn
+	} else {
+		conditions[operator] = map[string]any{"kms:EncryptionContext:SecretARN": secretArn}
+	}
+	p.Function.Policy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings(*key.KeyArn()),
+		Conditions: &conditions,
+	}))
 }
 
 // newSecurityGroup is the security group of a provisioner in the VPC: the database port,
@@ -344,6 +361,7 @@ func (p *Provisioner) GrantReadPasswords(prefix string) {
 		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
 		Resources: jsii.Strings(*arn),
 	}))
+	p.grantDecrypt("StringLike", arn)
 	nag.SuppressFindings(p.Function.Policy, "The provisioner reads the password of every function user it creates; each "+
 		"function's secret is created with the user, so the policy names them by the prefix that the pool gives them all.",
 		[]string{"Resource::" + nagArn(stack, "secretsmanager", "secret:"+prefix+"*")}, "AwsSolutions-IAM5")

@@ -123,9 +123,13 @@ func TestProvisionerReachesOnlyTheDatabaseAndSecretsManager(t *testing.T) {
 			// Only through Secrets Manager in the stack's Region.
 			map[string]any{"Action": "kms:Decrypt", "Effect": "Allow",
 				"Resource": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("DatabaseKey")), "Arn"}},
-				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": map[string]any{"Fn::Join": []any{"", []any{
-					"secretsmanager.", map[string]any{"Ref": "AWS::Region"}, ".", map[string]any{"Ref": "AWS::URLSuffix"},
-				}}}}}},
+				// For the master secret only, when Secrets Manager asks.
+				"Condition": map[string]any{"StringEquals": map[string]any{
+					"kms:ViaService": map[string]any{"Fn::Join": []any{"", []any{
+						"secretsmanager.", map[string]any{"Ref": "AWS::Region"}, ".", map[string]any{"Ref": "AWS::URLSuffix"},
+					}}},
+					"kms:EncryptionContext:SecretARN": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("SecretAttachment"))},
+				}}},
 		})},
 	})
 	tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), &map[string]any{

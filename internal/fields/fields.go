@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -103,6 +104,20 @@ func Of[T any](props *T) T {
 // Problems collects a construct's invalid settings, each message naming its settings as
 // {GoName}, so that one Fail reports them all.
 type Problems []string
+
+// Set lists, as {GoName} placeholders joined by ", " in sorted order, the settings that
+// set marks true: the ones a message about settings that do not apply should name. ""
+// when none is.
+func Set(set map[string]bool) string {
+	var names []string
+	for name, ok := range set {
+		if ok {
+			names = append(names, "{"+name+"}")
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
 
 // Add records a problem.
 func (p *Problems) Add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
