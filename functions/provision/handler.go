@@ -161,6 +161,8 @@ func parseProperties(raw json.RawMessage) (target, error) {
 
 // dataAPIProblems checks the properties of a provisioner that reaches the
 // database through the RDS Data API, and sets t.region from ClusterArn.
+// Host and Port are not used then, and not checked: a construct may pass
+// them either way.
 func dataAPIProblems(p Properties, t *target) []string {
 	var problems []string
 	a, err := arn.Parse(p.ClusterArn)
@@ -169,11 +171,6 @@ func dataAPIProblems(p Properties, t *target) []string {
 	} else {
 		// The Data API is called in the cluster's Region.
 		t.region = a.Region
-	}
-	for _, s := range []struct{ name, value string }{{"Host", p.Host}, {"Port", p.Port}} {
-		if s.value != "" {
-			problems = append(problems, fmt.Sprintf("%s is set but so is ClusterArn: the provisioner goes through the RDS Data API and would not use %s; unset one of them", s.name, s.name))
-		}
 	}
 	if t.engine == dbspec.MySQL {
 		problems = append(problems, "ClusterArn is set with Engine mysql: the provisioner cannot reach MySQL through the RDS Data API. "+

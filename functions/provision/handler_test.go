@@ -392,8 +392,6 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 		{"invalid user", with(map[string]string{"User": `{"name":"root","access":"admin"}`}), []string{`User.Name "root" is reserved`, `User.Access "admin"`}},
 		{"cluster arn of another service", with(map[string]string{"Host": "", "Port": "", "ClusterArn": secretARN}), []string{"ClusterArn = "}},
 		{"cluster arn of an instance", with(map[string]string{"Host": "", "Port": "", "ClusterArn": "arn:aws:rds:eu-west-1:123456789012:db:app"}), []string{"ClusterArn = "}},
-		{"cluster arn and host", with(map[string]string{"ClusterArn": "arn:aws:rds:eu-west-1:123456789012:cluster:app"}),
-			[]string{"Host is set but so is ClusterArn", "Port is set but so is ClusterArn"}},
 		{"mysql through the data api", with(map[string]string{"Engine": "mysql", "Host": "", "Port": "", "ClusterArn": "arn:aws:rds:eu-west-1:123456789012:cluster:app"}),
 			[]string{"cannot reach MySQL through the RDS Data API. Apply and Drop on MySQL wait for each other on a named lock (GET_LOCK)"}},
 		{"everything", map[string]string{"User": `{"name":"x y"}`},

@@ -26,8 +26,8 @@
 // secretsmanager:GetSecretValue on SecretArn.
 //
 // With ClusterArn (Aurora PostgreSQL only) it sends the SQL to the RDS Data
-// API, signed in as the master user of SecretArn, and Host and Port must be
-// unset. It then runs outside the VPC: it needs no path to the database,
+// API, signed in as the master user of SecretArn, and does not use Host and
+// Port, which may then be left out. It then runs outside the VPC: it needs no path to the database,
 // no Secrets Manager endpoint and no NAT gateway, only
 // rds-data:BeginTransaction, ExecuteStatement, CommitTransaction and
 // RollbackTransaction on the cluster, and secretsmanager:GetSecretValue on

@@ -356,6 +356,11 @@ func TestParseDataAPIProperties(t *testing.T) {
 		got.secret != want.secret || got.passwordSecret != want.passwordSecret || got.user.Name != "fn" {
 		t.Errorf("parseProperties(%s) = %+v, want %+v", raw, got, want)
 	}
+	// Host and Port, which a construct may pass along, are not used.
+	withHost := strings.Replace(raw, `"ClusterArn"`, `"Host":"db.example.internal","Port":"not used","ClusterArn"`, 1)
+	if got, err := parseProperties([]byte(withHost)); err != nil || got.cluster != clusterARN || got.port != 0 {
+		t.Errorf("parseProperties(%s) = %+v, %v; want the Data API target, Port unused", withHost, got, err)
+	}
 	var perr *PropertiesError
 	if _, err := parseProperties([]byte(`{"Engine":"postgres"}`)); !errors.As(err, &perr) {
 		t.Errorf("parseProperties(no settings) = %v, want a *PropertiesError", err)
