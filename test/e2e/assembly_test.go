@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/internal/gobuild"
 	"github.com/lambdards/lambdards/internal/testdb"
@@ -65,6 +67,8 @@ type assembly struct {
 	// Env is the function's environment as synthesized; values that are not plain
 	// strings (the proxy endpoint, a cross-stack reference) are left out.
 	Env map[string]string
+	// User is the database user the function declares: its custom resource's User.
+	User dbspec.User
 	// Bootstrap is the function's binary in its asset directory.
 	Bootstrap string
 }
@@ -168,7 +172,7 @@ func readAssembly(dir string) (*assembly, error) {
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
 		return nil, err
 	}
-	var foundDB, foundProxy, foundFn bool
+	var foundDB, foundProxy, foundFn, foundUser bool
 	for id, art := range manifest.Artifacts {
 		if art.Type != "aws:cloudformation:stack" {
 			continue
@@ -237,6 +241,18 @@ func readAssembly(dir string) (*assembly, error) {
 					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
 				}
 				foundFn = true
+			case users.ResourceType:
+				if !strings.HasPrefix(paths[lid], "/"+a.Function.Name+"/") {
+					continue
+				}
+				var p struct{ User string }
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				if err := json.Unmarshal([]byte(p.User), &a.User); err != nil {
+					return nil, fmt.Errorf("%s %s: User %q: %v", id, lid, p.User, err)
+				}
+				foundUser = true
 			}
 		}
 	}
@@ -247,6 +263,8 @@ func readAssembly(dir string) (*assembly, error) {
 		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs proxy=true)", dir)
 	case !foundFn:
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
+	case !foundUser:
+		return nil, fmt.Errorf("%s: no %s under %s", dir, users.ResourceType, a.Function.Name)
 	}
 	return a, a.check()
 }
@@ -331,6 +349,9 @@ func (a *assembly) check() error {
 	}
 	if a.Env["LAMBDARDS_DB_ENGINE"] != "postgres" || a.Env["LAMBDARDS_DB_USER"] == "" || a.Env["LAMBDARDS_DB_NAME"] == "" {
 		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres, a user and a database", a.Env))
+	}
+	if a.User.Name != a.Env["LAMBDARDS_DB_USER"] {
+		bad = append(bad, fmt.Sprintf("the function's declared user %q is not the one it signs in as, LAMBDARDS_DB_USER %q", a.User.Name, a.Env["LAMBDARDS_DB_USER"]))
 	}
 	if a.TimeoutSeconds <= a.BorrowTimeoutSeconds {
 		bad = append(bad, fmt.Sprintf("function timeout %d s not above the borrow timeout %d s", a.TimeoutSeconds, a.BorrowTimeoutSeconds))
