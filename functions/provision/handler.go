@@ -175,7 +175,7 @@ func dataAPIProblems(p Properties, t *target) []string {
 	if t.engine == dbspec.MySQL {
 		problems = append(problems, "ClusterArn is set with Engine mysql: the provisioner cannot reach MySQL through the RDS Data API. "+
 			"Apply and Drop on MySQL wait for each other on a named lock (GET_LOCK), which belongs to one database session, "+
-			"and the Data API keeps no session between statements outside a transaction, while MySQL's CREATE USER and GRANT "+
+			"and the Data API may run each statement outside a transaction on another session, while MySQL's CREATE USER and GRANT "+
 			"end any transaction with an implicit commit (AWS recommends running each MySQL DDL statement in a call of its own: "+
 			"Amazon Aurora User Guide, \"Calling the Amazon RDS Data API with the AWS CLI\"); "+
 			"give Host and Port instead and run the provisioner where it reaches the database")

@@ -36,9 +36,10 @@
 // run in one Data API transaction, which holds their advisory lock as a
 // connection's transaction does. Engine mysql with ClusterArn is refused:
 // on MySQL they wait for each other on a named lock (GET_LOCK) that belongs
-// to a session, which the Data API does not keep between statements
-// outside a transaction, and MySQL's CREATE USER and GRANT commit any
-// transaction implicitly. A cluster resuming from auto-pause is retried
+// to a session, the Data API may run each statement outside a transaction
+// on another session (it "doesn't require a persistent connection": Amazon
+// Aurora User Guide, "Using the Amazon RDS Data API"), and MySQL's CREATE
+// USER and GRANT commit any transaction implicitly. A cluster resuming from auto-pause is retried
 // for up to dbconn's Data API retry policy.
 //
 // # Authentication of the user
