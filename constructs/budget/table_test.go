@@ -27,6 +27,8 @@ func TestTable(t *testing.T) {
 				{Name: "nightly-import", ReservedConcurrency: 1, ConnectionsPerEnvironment: 4},
 			},
 		}},
+		{"dataapi.golden", Config{Database: "aurora postgres serverless v2", Engine: dbspec.Postgres, MaxConnections: 105,
+			ReservedConnections: 5, Headroom: 11, DataAPI: true, Functions: []Function{{Name: "items"}}}},
 		{"empty.golden", Config{Database: "idle", Engine: dbspec.Postgres, MaxConnections: 112, ReservedConnections: 5,
 			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: ptr(10)}},
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -73,6 +74,10 @@ type ClusterAttributes struct {
 	// at 2,000), MaxCapacity none.
 	MinCapacity *float64
 	MaxCapacity float64
+	// DataAPI says that the cluster's RDS Data API is on, so that a pool in
+	// pool.ModeDataAPI may use it; lambdards does not turn it on.
+	// Default: false.
+	DataAPI bool
 }
 
 // Imported is a database that exists already, as a pool and the users provisioner see
@@ -80,9 +85,11 @@ type ClusterAttributes struct {
 // in.
 type Imported struct {
 	base
-	aurora    bool
-	autoPause bool
-	target    func() awsrds.ProxyTarget
+	identifier     string
+	aurora         bool
+	autoPause      bool
+	minACU, maxACU float64 // an Aurora Serverless v2 cluster's capacity, when given
+	target         func() awsrds.ProxyTarget
 }
 
 var _ Database = (*Imported)(nil)
@@ -146,6 +153,18 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
+	im.minACU, im.maxACU = minACU, a.MaxCapacity
+	if a.DataAPI {
+		// arn:PARTITION:rds:REGION:ACCOUNT:cluster:IDENTIFIER (Service Authorization
+		// Reference, "Actions, resources, and condition keys for Amazon RDS Data API",
+		// resource type cluster).
+		im.dataAPIArn = awscdk.Stack_Of(this).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("rds"),
+			Resource:     jsii.String("cluster"),
+			ResourceName: jsii.String(a.Identifier),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
 	im.target = func() awsrds.ProxyTarget {
 		return awsrds.ProxyTarget_FromCluster(awsrds.DatabaseCluster_FromDatabaseClusterAttributes(this, jsii.String("Cluster"),
 			&awsrds.DatabaseClusterAttributes{
@@ -198,7 +217,8 @@ func (a Attributes) imported(this constructs.Construct, aurora bool, maxConns in
 		kind = "Aurora"
 	}
 	return &Imported{
-		aurora: aurora,
+		identifier: a.Identifier,
+		aurora:     aurora,
 		base: base{
 			Construct:      this,
 			props:          p,

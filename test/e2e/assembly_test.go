@@ -71,6 +71,12 @@ type assembly struct {
 	User dbspec.User
 	// Bootstrap is the function's binary in its asset directory.
 	Bootstrap string
+	// ConnectionsAlarm is the Monitoring stack's alarm on the database's connections:
+	// DatabaseConnections above Threshold (GreaterThanThreshold).
+	ConnectionsAlarm struct {
+		Threshold          float64
+		ComparisonOperator string
+	}
 }
 
 // ProxyConnections is how many database connections RDS Proxy may open: the target's
@@ -125,6 +131,9 @@ func synth() (*assembly, error) {
 	}
 	ctx := cdktest.ProjectContext()
 	ctx["maxConnections"] = strconv.Itoa(maxConnections)
+	// The alarms too, whose threshold on the database's connections the scenarios evaluate
+	// against what PostgreSQL holds.
+	ctx["alarms"] = "true"
 	b, err := json.Marshal(ctx)
 	if err != nil {
 		return nil, err
@@ -172,7 +181,7 @@ func readAssembly(dir string) (*assembly, error) {
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
 		return nil, err
 	}
-	var foundDB, foundProxy, foundFn, foundUser bool
+	var foundDB, foundProxy, foundFn, foundUser, foundAlarm bool
 	for id, art := range manifest.Artifacts {
 		if art.Type != "aws:cloudformation:stack" {
 			continue
@@ -253,6 +262,18 @@ func readAssembly(dir string) (*assembly, error) {
 					return nil, fmt.Errorf("%s %s: User %q: %v", id, lid, p.User, err)
 				}
 				foundUser = true
+			case "AWS::CloudWatch::Alarm":
+				var p struct {
+					Namespace, MetricName, ComparisonOperator string
+					Threshold                                 float64
+				}
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				if p.Namespace == "AWS/RDS" && p.MetricName == "DatabaseConnections" {
+					a.ConnectionsAlarm.Threshold, a.ConnectionsAlarm.ComparisonOperator = p.Threshold, p.ComparisonOperator
+					foundAlarm = true
+				}
 			}
 		}
 	}
@@ -265,6 +286,8 @@ func readAssembly(dir string) (*assembly, error) {
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
 	case !foundUser:
 		return nil, fmt.Errorf("%s: no %s under %s", dir, users.ResourceType, a.Function.Name)
+	case !foundAlarm:
+		return nil, fmt.Errorf("%s: no alarm on the database's DatabaseConnections (the harness needs alarms=true)", dir)
 	}
 	return a, a.check()
 }
@@ -352,6 +375,12 @@ func (a *assembly) check() error {
 	}
 	if a.User.Name != a.Env["LAMBDARDS_DB_USER"] {
 		bad = append(bad, fmt.Sprintf("the function's declared user %q is not the one it signs in as, LAMBDARDS_DB_USER %q", a.User.Name, a.Env["LAMBDARDS_DB_USER"]))
+	}
+	// The alarm's threshold is the budget's figure, as package budget computes it.
+	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.ConnectionsAlarm.Threshold != float64(want) ||
+		a.ConnectionsAlarm.ComparisonOperator != "GreaterThanThreshold" {
+		bad = append(bad, fmt.Sprintf("connections alarm: %s %v, budget's threshold %d", a.ConnectionsAlarm.ComparisonOperator,
+			a.ConnectionsAlarm.Threshold, want))
 	}
 	if a.TimeoutSeconds <= a.BorrowTimeoutSeconds {
 		bad = append(bad, fmt.Sprintf("function timeout %d s not above the borrow timeout %d s", a.TimeoutSeconds, a.BorrowTimeoutSeconds))

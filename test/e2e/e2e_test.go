@@ -109,6 +109,13 @@ func TestCap(t *testing.T) {
 	if held != n {
 		t.Errorf("connections of %s after the run = %d, want one per environment, %d", db.User, held, n)
 	}
+	// At the cap the connections alarm must not fire: the function's connections and the
+	// harness's superuser sessions (as an administrator's would be) stay within its threshold.
+	alarm := a.ConnectionsAlarm.Threshold
+	t.Logf("connections alarm: DatabaseConnections > %v; PostgreSQL held at most %d client connections", alarm, s.Clients())
+	if float64(s.Clients()) > alarm {
+		t.Errorf("at the cap PostgreSQL held %d client connections, above the connections alarm's threshold %v: it would fire", s.Clients(), alarm)
+	}
 	checkPutsStored(t, db, outs)
 }
 
@@ -247,6 +254,12 @@ func TestOverCap(t *testing.T) {
 	}
 	if peak > slots {
 		t.Errorf("peak connections of %s = %d, above the %d PostgreSQL allows an ordinary user", db.User, peak, slots)
+	}
+	// Over the cap the connections alarm must fire: more clients than the budget allows for.
+	alarm := a.ConnectionsAlarm.Threshold
+	t.Logf("connections alarm: DatabaseConnections > %v; PostgreSQL held at most %d client connections", alarm, s.Clients())
+	if float64(s.Clients()) <= alarm {
+		t.Errorf("over the cap PostgreSQL held at most %d client connections, not above the connections alarm's threshold %v: it would not fire", s.Clients(), alarm)
 	}
 	checkPutsStored(t, db, outs)
 }
