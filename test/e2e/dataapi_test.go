@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -20,9 +22,10 @@ import (
 	"github.com/lambdards/lambdards/internal/testdb"
 )
 
-// The Data API scenarios run the function with LAMBDARDS_DB_MODE=dataapi against the RDS
-// Data API stand-in (internal/dataapi) over a real PostgreSQL: the function signs in as its
-// own user with the password in its own secret, as in a deploy with connection=dataapi.
+// The Data API scenarios synthesize the app as the cheapest preset does (connection=dataapi,
+// Aurora PostgreSQL Serverless v2) and run its function against the RDS Data API stand-in
+// (internal/dataapi) over a real PostgreSQL: the function signs in as its own user with
+// the password in its own secret.
 const (
 	// dataAPIRegion is the Region of the stand-in's ARNs: the emulators' AWS_REGION, in
 	// which dbconn signs its Data API requests.
@@ -54,7 +57,8 @@ type dataAPIDatabase struct {
 // dataAPISecret is the ARN of user's secret on the stand-in.
 func dataAPISecret(user string) string { return dataAPISecretPrefix + user }
 
-// startDataAPI starts PostgreSQL with the budget's max_connections and reserved slots,
+// startDataAPI starts PostgreSQL with the budget's max_connections and reserved slots
+// (Aurora PostgreSQL's, which PostgreSQL 15 keeps as superuser_reserved_connections),
 // the function's database owned by the master user, and the Data API stand-in in front
 // of it, which knows the master's secret and one for the function's declared user and
 // each of others. It then provisions those users as the provisioner does with
@@ -109,22 +113,17 @@ func startDataAPI(t testing.TB, a *assembly, others ...dbspec.User) *dataAPIData
 	}
 }
 
-// FunctionEnv is the function's environment in dataapi mode, signed in as user: what
-// synth gives a function with connection=dataapi (mode, cluster, the function's own
-// secret, database, engine; no host, port, user, auth or TLS), with the template's tokens
-// replaced by the stand-in's ARNs, and what Lambda gives every function: credentials to
-// sign with. AWS_ENDPOINT_URL_RDS_DATA sends the SDK's requests to the stand-in.
+// FunctionEnv is the function's environment as the Data API app synthesizes it (mode,
+// engine, database, connections per environment; no host, port, user, auth or TLS, as
+// readAssembly has checked), signed in as user: the template's tokens for the cluster and
+// the function's secret become the stand-in's ARNs. It adds what Lambda gives every
+// function, credentials to sign with, and AWS_ENDPOINT_URL_RDS_DATA, which sends the
+// SDK's requests to the stand-in.
 func (d *dataAPIDatabase) FunctionEnv(a *assembly, user string) map[string]string {
 	env := map[string]string{}
 	for k, v := range a.Env {
 		env[k] = v
 	}
-	// The connection settings dbconn refuses in dataapi mode, present while the harness
-	// synthesizes the proxy app.
-	for _, k := range []string{dbenv.Host, dbenv.Port, dbenv.User, dbenv.Auth, dbenv.Password, dbenv.TLS} {
-		delete(env, k)
-	}
-	env[dbenv.Mode] = string(dbconn.ModeDataAPI)
 	env[dbenv.ClusterARN] = dataAPIClusterARN
 	env[dbenv.SecretARN] = dataAPISecret(user)
 	env["AWS_ENDPOINT_URL_RDS_DATA"] = d.Standin.URL
@@ -141,7 +140,7 @@ func (d *dataAPIDatabase) FunctionEnv(a *assembly, user string) map[string]strin
 // (LAMBDARDS_DB_MAX_CONNS=1), and the stand-in runs each on a connection of its own.
 func TestDataAPICap(t *testing.T) {
 	t.Parallel()
-	a := synthesize(t)
+	a := synthesizeDataAPI(t)
 	db := startDataAPI(t, a)
 	n := a.ReservedConcurrency
 	envs := startEnvironments(t, a, n, db.FunctionEnv(a, a.User.Name))
@@ -176,7 +175,7 @@ func TestDataAPICap(t *testing.T) {
 // error not to retry, and leave no row.
 func TestDataAPIReadOnly(t *testing.T) {
 	t.Parallel()
-	a := synthesize(t)
+	a := synthesizeDataAPI(t)
 	reader := dbspec.User{Name: a.User.Name + "_reader", Access: dbspec.Read}
 	db := startDataAPI(t, a, reader)
 	native := nativeBootstrap(t)
@@ -223,7 +222,7 @@ const resumeTime = 15 * time.Second
 // to success within the function's timeout.
 func TestDataAPIResume(t *testing.T) {
 	t.Parallel()
-	a := synthesize(t)
+	a := synthesizeDataAPI(t)
 	db := startDataAPI(t, a)
 	n := a.ReservedConcurrency
 	envs := startEnvironmentsOf(t, a, nativeBootstrap(t), n, db.FunctionEnv(a, a.User.Name))
@@ -259,4 +258,40 @@ func TestDataAPIResume(t *testing.T) {
 		t.Errorf("slowest request took %v, want it within the function's %v timeout", slowest, limit)
 	}
 	checkPutsStored(t, db.database, outs)
+}
+
+// TestDataAPIAssemblyChecks: the harness refuses a Data API app whose function is not
+// wired as the scenarios assume, each fault with its own message.
+func TestDataAPIAssemblyChecks(t *testing.T) {
+	t.Parallel()
+	good := synthesizeDataAPI(t)
+	if err := good.check(); err != nil {
+		t.Fatalf("check() of the synthesized Data API app = %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(a *assembly)
+		want   string
+	}{
+		{"in a VPC", func(a *assembly) { a.InVPC = true }, "has a VpcConfig"},
+		{"a host", func(a *assembly) { a.Env[dbenv.Host] = "db.example.internal" }, dbenv.Host + " is set"},
+		{"connection mode", func(a *assembly) { a.Env[dbenv.Mode] = "connection" }, dbenv.Mode + ` = "connection"`},
+		{"another secret for the user", func(a *assembly) { a.UserProps["PasswordSecretArn"] = json.RawMessage(`{"Ref":"OtherSecret"}`) }, "the user's PasswordSecretArn is"},
+		{"a secret of another user", func(a *assembly) {
+			a.Secrets = map[string]string{}
+			for k := range good.Secrets {
+				a.Secrets[k] = "someone_else"
+			}
+		}, "want the declared user"},
+		{"a cluster ARN as a string", func(a *assembly) { delete(a.EnvTokens, dbenv.ClusterARN) }, dbenv.ClusterARN + " is not a token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := *good
+			a.Env, a.EnvTokens, a.UserProps = maps.Clone(good.Env), maps.Clone(good.EnvTokens), maps.Clone(good.UserProps)
+			tc.change(&a)
+			if err := a.check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("check() with %s = %v, want it to say %q", tc.name, err, tc.want)
+			}
+		})
+	}
 }
