@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbconn"
 	"github.com/lambdards/lambdards/functions/provision/dbuser"
@@ -59,22 +62,30 @@ type Response struct {
 // Properties are the resource properties, all strings as CloudFormation
 // passes them. The package documentation describes each.
 type Properties struct {
-	Engine       string `json:"Engine"`
-	Host         string `json:"Host"`
-	Port         string `json:"Port"`
-	DatabaseName string `json:"DatabaseName"`
-	SecretArn    string `json:"SecretArn"`
-	User         string `json:"User"`
+	Engine            string `json:"Engine"`
+	Host              string `json:"Host"`
+	Port              string `json:"Port"`
+	ClusterArn        string `json:"ClusterArn"`
+	DatabaseName      string `json:"DatabaseName"`
+	SecretArn         string `json:"SecretArn"`
+	PasswordSecretArn string `json:"PasswordSecretArn"`
+	User              string `json:"User"`
 }
 
 // target is a checked set of properties.
 type target struct {
-	engine   dbspec.Engine
-	host     string
-	port     int
-	database string
-	secret   string
-	user     dbspec.User
+	engine dbspec.Engine
+	// host and port are set when the provisioner connects to the
+	// database; cluster and region when it goes through the Data API.
+	host            string
+	port            int
+	cluster, region string
+	database        string
+	secret          string
+	// passwordSecret is the function's own secret, or "" for IAM
+	// authentication.
+	passwordSecret string
+	user           dbspec.User
 }
 
 // physicalID names the user on its database: engine:database:user.
@@ -99,24 +110,30 @@ func parseProperties(raw json.RawMessage) (target, error) {
 		return target{}, &PropertiesError{Problems: []string{fmt.Sprintf("not a JSON object of string properties: %v", err)}}
 	}
 	t := target{
-		engine:   dbspec.Engine(p.Engine),
-		host:     p.Host,
-		database: p.DatabaseName,
-		secret:   p.SecretArn,
+		engine:         dbspec.Engine(p.Engine),
+		host:           p.Host,
+		cluster:        p.ClusterArn,
+		database:       p.DatabaseName,
+		secret:         p.SecretArn,
+		passwordSecret: p.PasswordSecretArn,
 	}
 	var problems []string
 	engineOK := t.engine == dbspec.Postgres || t.engine == dbspec.MySQL
 	if !engineOK {
 		problems = append(problems, fmt.Sprintf("Engine = %q, want %s or %s", p.Engine, dbspec.Postgres, dbspec.MySQL))
 	}
-	if t.host == "" {
-		problems = append(problems, "Host is not set, want the database endpoint")
+	if t.cluster != "" {
+		problems = append(problems, dataAPIProblems(p, &t)...)
+	} else {
+		if t.host == "" {
+			problems = append(problems, "Host is not set, want the database endpoint (or ClusterArn, to go through the RDS Data API)")
+		}
+		port, err := strconv.Atoi(p.Port)
+		if err != nil || port < 1 || port > 65535 {
+			problems = append(problems, fmt.Sprintf("Port = %q, want a TCP port, 1 to 65535", p.Port))
+		}
+		t.port = port
 	}
-	port, err := strconv.Atoi(p.Port)
-	if err != nil || port < 1 || port > 65535 {
-		problems = append(problems, fmt.Sprintf("Port = %q, want a TCP port, 1 to 65535", p.Port))
-	}
-	t.port = port
 	if t.database == "" {
 		problems = append(problems, "DatabaseName is not set, want the database the user gets access to")
 	} else if err := dbuser.ValidateDatabase(t.database); err != nil {
@@ -140,6 +157,30 @@ func parseProperties(raw json.RawMessage) (target, error) {
 		return target{}, &PropertiesError{Problems: problems}
 	}
 	return t, nil
+}
+
+// dataAPIProblems checks the properties of a provisioner that reaches the
+// database through the RDS Data API, and sets t.region from ClusterArn.
+// Host and Port are not used then, and not checked: a construct may pass
+// them either way.
+func dataAPIProblems(p Properties, t *target) []string {
+	var problems []string
+	a, err := arn.Parse(p.ClusterArn)
+	if err != nil || a.Service != "rds" || !strings.HasPrefix(a.Resource, "cluster:") {
+		problems = append(problems, fmt.Sprintf("ClusterArn = %q, want the Aurora DB cluster's ARN, arn:aws:rds:REGION:ACCOUNT:cluster:NAME", p.ClusterArn))
+	} else {
+		// The Data API is called in the cluster's Region.
+		t.region = a.Region
+	}
+	if t.engine == dbspec.MySQL {
+		problems = append(problems, "ClusterArn is set with Engine mysql: the provisioner cannot reach MySQL through the RDS Data API. "+
+			"Apply and Drop on MySQL wait for each other on a named lock (GET_LOCK), which belongs to one database session, "+
+			"and the Data API may run each statement outside a transaction on another session, while MySQL's CREATE USER and GRANT "+
+			"end any transaction with an implicit commit (AWS recommends running each MySQL DDL statement in a call of its own: "+
+			"Amazon Aurora User Guide, \"Calling the Amazon RDS Data API with the AWS CLI\"); "+
+			"give Host and Port instead and run the provisioner where it reaches the database")
+	}
+	return problems
 }
 
 // problemsOf returns the problems in a *dbspec.ValidationError, with the
@@ -167,8 +208,18 @@ func userField(goName string) string {
 
 // Handler serves the Provider framework's requests.
 type Handler struct {
-	// Secrets reads the master user's credentials.
+	// Secrets reads the master user's credentials (unless the Data API
+	// reads them) and the functions' own.
 	Secrets SecretSource
+	// DataAPIEndpoint is the RDS Data API's base URL, for a local
+	// stand-in.
+	// Default: the AWS SDK's choice: AWS_ENDPOINT_URL_RDS_DATA when set,
+	// else the cluster's Region's endpoint.
+	DataAPIEndpoint string
+	// Credentials sign Data API requests.
+	// Default: nil, the AWS SDK's default chain (in Lambda: the
+	// function's role).
+	Credentials aws.CredentialsProvider
 	// Log gets one record per request.
 	// Default: slog.Default().
 	Log *slog.Logger
@@ -191,8 +242,12 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (Response, error) {
 				return Response{}, err
 			}
 		}
+		opts := &dbuser.Options{Owner: ev.owner()}
+		if opts.Password, err = h.password(ctx, t); err != nil {
+			return Response{}, fmt.Errorf("provision: %s of user %s: %w", ev.RequestType, t.physicalID(), err)
+		}
 		err = h.withMaster(ctx, t, func(ctx context.Context, db *sql.DB) error {
-			return dbuser.Apply(ctx, db, t.engine, t.database, t.user, &dbuser.Options{Owner: ev.owner()})
+			return dbuser.Apply(ctx, db, t.engine, t.database, t.user, opts)
 		})
 		if err != nil {
 			return Response{}, fmt.Errorf("provision: %s of user %s: %w", ev.RequestType, t.physicalID(), err)
@@ -257,27 +312,67 @@ func refuseMove(ev Event, t target) error {
 	return fmt.Errorf("provision: Update moves user %q from %s to %s under the same name; CloudFormation would then drop the user the new database needs: give it a new name", t.user.Name, ev.PhysicalResourceID, t.physicalID())
 }
 
-// withMaster runs fn with a connection pool logged in as the master user,
-// straight to the database (not through RDS Proxy), over TLS, and closes
-// the pool afterwards: deploys are rare, and the master's connections
-// should not outlive them. Busy databases and lost connections are retried
-// as dbconn.DB.Do does; Apply and Drop may run twice.
-func (h *Handler) withMaster(ctx context.Context, t target, fn func(context.Context, *sql.DB) error) error {
-	creds, err := h.Secrets.MasterCredentials(ctx, t.secret)
-	if err != nil {
-		return err
+// password returns the password the user signs in with: the one in the
+// function's own secret, or "" for IAM authentication. The secret must name
+// the declared user: the function signs in as the secret's user. Its errors
+// never quote the secret.
+func (h *Handler) password(ctx context.Context, t target) (string, error) {
+	if t.passwordSecret == "" {
+		return "", nil
 	}
-	db, err := dbconn.New(dbconn.Config{
-		Engine:   dbspec.Engine(t.engine),
-		Host:     t.host,
-		Port:     t.port,
-		User:     creds.Username,
-		Database: t.database,
-		Auth:     dbconn.AuthPassword,
-		Password: creds.Password,
-		// Encrypted but unverified: see the package documentation.
-		TLS: dbconn.TLSRequire,
-	})
+	creds, err := h.Secrets.Credentials(ctx, t.passwordSecret)
+	if err != nil {
+		return "", fmt.Errorf("PasswordSecretArn: %w", err)
+	}
+	if creds.Username != t.user.Name {
+		return "", fmt.Errorf("PasswordSecretArn: secret %s holds the password of another database user than %q, the declared user; "+
+			"the function would sign in as that other user: store the declared user's name in the secret's username", t.passwordSecret, t.user.Name)
+	}
+	if err := dbuser.CheckPassword(creds.Password); err != nil {
+		return "", fmt.Errorf("PasswordSecretArn: the password in secret %s: %s (generate it with quotes and backslashes excluded)",
+			t.passwordSecret, strings.Join(problemsOf(err), "; "))
+	}
+	return creds.Password, nil
+}
+
+// withMaster runs fn with a connection pool logged in as the master user
+// and closes the pool afterwards: deploys are rare, and the master's
+// connections should not outlive them. The pool goes straight to the
+// database (not through RDS Proxy) over TLS, or, with ClusterArn, through
+// the RDS Data API, which signs in with the master secret itself. Busy
+// databases, lost connections and a cluster resuming from auto-pause are
+// retried as dbconn.DB.Do does; Apply and Drop may run twice.
+func (h *Handler) withMaster(ctx context.Context, t target, fn func(context.Context, *sql.DB) error) error {
+	var cfg dbconn.Config
+	if t.cluster != "" {
+		cfg = dbconn.Config{
+			Mode:        dbconn.ModeDataAPI,
+			Engine:      t.engine,
+			Database:    t.database,
+			ClusterARN:  t.cluster,
+			SecretARN:   t.secret,
+			Region:      t.region,
+			Endpoint:    h.DataAPIEndpoint,
+			Credentials: h.Credentials,
+		}
+	} else {
+		creds, err := h.Secrets.Credentials(ctx, t.secret)
+		if err != nil {
+			return err
+		}
+		cfg = dbconn.Config{
+			Engine:   t.engine,
+			Host:     t.host,
+			Port:     t.port,
+			User:     creds.Username,
+			Database: t.database,
+			Auth:     dbconn.AuthPassword,
+			Password: creds.Password,
+			// Encrypted but unverified: see the package documentation.
+			TLS: dbconn.TLSRequire,
+		}
+	}
+	db, err := dbconn.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,28 +26,46 @@ const (
 	masterPassword = "master-password"
 )
 
-// fakeSecrets hands out the master's credentials for secretARN only.
+// fakeSecrets hands out the credentials of the secrets it holds, and counts
+// the calls for each secret.
 type fakeSecrets struct {
-	creds Credentials
-	calls int
+	mu      sync.Mutex
+	secrets map[string]Credentials
+	calls   map[string]int
 }
 
-func (f *fakeSecrets) MasterCredentials(_ context.Context, arn string) (Credentials, error) {
-	f.calls++
-	if arn != secretARN {
+func newFakeSecrets(secrets map[string]Credentials) *fakeSecrets {
+	return &fakeSecrets{secrets: secrets, calls: map[string]int{}}
+}
+
+func (f *fakeSecrets) Credentials(_ context.Context, arn string) (Credentials, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[arn]++
+	c, ok := f.secrets[arn]
+	if !ok {
 		return Credentials{}, fmt.Errorf("no secret %s", arn)
 	}
-	return f.creds, nil
+	return c, nil
+}
+
+// Calls returns how often secret arn was asked for.
+func (f *fakeSecrets) Calls(arn string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[arn]
 }
 
 // startPostgres starts PostgreSQL with TLS, a master user shaped like
-// RDS's (CREATEROLE CREATEDB, no superuser), a stand-in rds_iam role and a
-// database "app" owned by the master with a table of two rows.
-func startPostgres(t *testing.T) *testdb.Postgres {
+// RDS's (CREATEROLE CREATEDB, no superuser), with rdsIAM a stand-in rds_iam
+// role, and a database "app" owned by the master with a table of two rows.
+func startPostgres(t *testing.T, rdsIAM bool) *testdb.Postgres {
 	t.Helper()
 	pg := testdb.StartPostgres(t, testdb.PostgresOptions{SSL: true})
 	pg.Exec(t, "CREATE ROLE master LOGIN CREATEROLE CREATEDB PASSWORD '"+masterPassword+"'")
-	pg.Exec(t, "CREATE ROLE rds_iam NOLOGIN")
+	if rdsIAM {
+		pg.Exec(t, "CREATE ROLE rds_iam NOLOGIN")
+	}
 	pg.CreateDatabase(t, "app", "master")
 	pg.CreateDatabase(t, "other", "master")
 	master := masterDB(t, pg, "app")
@@ -115,7 +135,7 @@ func stackEvent(t *testing.T, stackID, logicalID, requestType, physicalID string
 // user exists afterwards in both orders, and goes with B's Delete.
 func TestHandlerFunctionMovesStack(t *testing.T) {
 	t.Parallel()
-	pg := startPostgres(t)
+	pg := startPostgres(t, true)
 	master := masterDB(t, pg, "app")
 	h, _ := newHandler()
 	ctx := testContext(t)
@@ -188,8 +208,14 @@ func props(pg *testdb.Postgres, database, user string) map[string]string {
 	}
 }
 
-func newHandler() (*Handler, *fakeSecrets) {
-	secrets := &fakeSecrets{creds: Credentials{Username: "master", Password: masterPassword}}
+// newHandler returns a Handler whose secrets are the master's and the
+// given functions' ones.
+func newHandler(functions ...map[string]Credentials) (*Handler, *fakeSecrets) {
+	all := map[string]Credentials{secretARN: {Username: "master", Password: masterPassword}}
+	for _, f := range functions {
+		maps.Copy(all, f)
+	}
+	secrets := newFakeSecrets(all)
 	return &Handler{Secrets: secrets, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, secrets
 }
 
@@ -197,7 +223,7 @@ func newHandler() (*Handler, *fakeSecrets) {
 // replacement and Delete as CloudFormation would, against PostgreSQL.
 func TestHandlerLifecycle(t *testing.T) {
 	t.Parallel()
-	pg := startPostgres(t)
+	pg := startPostgres(t, true)
 	master := masterDB(t, pg, "app")
 	h, secrets := newHandler()
 	ctx := testContext(t)
@@ -210,8 +236,8 @@ func TestHandlerLifecycle(t *testing.T) {
 	if want := "postgres:app:fn_reader"; resp.PhysicalResourceID != want || resp.Data["Username"] != "fn_reader" {
 		t.Errorf("Create = %+v, want PhysicalResourceId %q and Data.Username fn_reader", resp, want)
 	}
-	if secrets.calls != 1 {
-		t.Errorf("Create fetched the secret %d times, want 1", secrets.calls)
+	if n := secrets.Calls(secretARN); n != 1 {
+		t.Errorf("Create fetched the master secret %d times, want 1", n)
 	}
 	checkPrivileges(t, master, "fn_reader", "items", map[string]bool{"SELECT": true, "INSERT": false})
 	checkRdsIam(t, master, "fn_reader")
@@ -272,7 +298,7 @@ func TestHandlerLifecycle(t *testing.T) {
 
 func TestHandlerRefusals(t *testing.T) {
 	t.Parallel()
-	pg := startPostgres(t)
+	pg := startPostgres(t, true)
 	master := masterDB(t, pg, "app")
 	h, _ := newHandler()
 	ctx := testContext(t)
@@ -322,7 +348,7 @@ func TestHandlerRefusals(t *testing.T) {
 		}
 	})
 	t.Run("wrong master password", func(t *testing.T) {
-		bad := &Handler{Secrets: &fakeSecrets{creds: Credentials{Username: "master", Password: "wrong"}}, Log: h.Log}
+		bad := &Handler{Secrets: newFakeSecrets(map[string]Credentials{secretARN: {Username: "master", Password: "wrong"}}), Log: h.Log}
 		if _, err := bad.Handle(ctx, event(t, "Create", "", props(pg, "app", `{"name":"fn_badpw"}`), nil)); err == nil {
 			t.Errorf("Create with a wrong master password = nil error, want one")
 		}
@@ -364,6 +390,10 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 		{"user field misspelt", with(map[string]string{"User": `{"name":"fn_reader","acess":"write"}`}), []string{`unknown field "acess"`}},
 		{"user trailing data", with(map[string]string{"User": `{"name":"fn_reader"} {}`}), []string{"trailing data"}},
 		{"invalid user", with(map[string]string{"User": `{"name":"root","access":"admin"}`}), []string{`User.Name "root" is reserved`, `User.Access "admin"`}},
+		{"cluster arn of another service", with(map[string]string{"Host": "", "Port": "", "ClusterArn": secretARN}), []string{"ClusterArn = "}},
+		{"cluster arn of an instance", with(map[string]string{"Host": "", "Port": "", "ClusterArn": "arn:aws:rds:eu-west-1:123456789012:db:app"}), []string{"ClusterArn = "}},
+		{"mysql through the data api", with(map[string]string{"Engine": "mysql", "Host": "", "Port": "", "ClusterArn": "arn:aws:rds:eu-west-1:123456789012:cluster:app"}),
+			[]string{"cannot reach MySQL through the RDS Data API. Apply and Drop on MySQL wait for each other on a named lock (GET_LOCK)"}},
 		{"everything", map[string]string{"User": `{"name":"x y"}`},
 			[]string{"Engine", "Host", "Port", "DatabaseName", "SecretArn", `User.Name "x y"`}},
 	} {
@@ -382,8 +412,8 @@ func TestHandlerRejectsBadRequests(t *testing.T) {
 					t.Errorf("Create(%v) = %q, want it to say %q", tc.props, err, w)
 				}
 			}
-			if secrets.calls != 0 {
-				t.Errorf("Create with bad properties fetched the secret")
+			if len(secrets.calls) != 0 {
+				t.Errorf("Create with bad properties fetched secrets %v", secrets.calls)
 			}
 
 			// Nothing can have been created from these properties, so a
@@ -429,18 +459,18 @@ func TestSecretsManager(t *testing.T) {
 		{"neither", fakeSecretsManager{out: secret(`{}`)}, Credentials{}, "has no username or password"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := (&SecretsManager{Client: tc.api}).MasterCredentials(context.Background(), secretARN)
+			got, err := (&SecretsManager{Client: tc.api}).Credentials(context.Background(), secretARN)
 			if tc.wantErr == "" {
 				if err != nil || got != tc.want {
-					t.Errorf("MasterCredentials() = %+v, %v; want %+v", got, err, tc.want)
+					t.Errorf("Credentials() = %+v, %v; want %+v", got, err, tc.want)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("MasterCredentials() = %v, want an error saying %q", err, tc.wantErr)
+				t.Errorf("Credentials() = %v, want an error saying %q", err, tc.wantErr)
 			}
 			if err != nil && strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("MasterCredentials() = %v, which quotes the secret", err)
+				t.Errorf("Credentials() = %v, which quotes the secret", err)
 			}
 		})
 	}

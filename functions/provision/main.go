@@ -8,18 +8,49 @@
 //
 // CloudFormation passes every property as a string:
 //
-//	Engine        postgres | mysql (mysql also covers MariaDB and Aurora MySQL)
-//	Host          the DB instance or cluster endpoint: not the proxy
-//	Port          TCP port
-//	DatabaseName  the database the user gets access to
-//	SecretArn     the master user's secret, JSON with "username" and "password"
-//	User          JSON of dbspec.User, e.g. {"name":"orders_reader","access":"read"}
+//	Engine             postgres | mysql (mysql also covers MariaDB and Aurora MySQL)
+//	Host               the DB instance or cluster endpoint: not the proxy
+//	Port               TCP port
+//	ClusterArn         optional: the Aurora DB cluster's ARN, to go through the RDS Data API instead of Host and Port
+//	DatabaseName       the database the user gets access to
+//	SecretArn          the master user's secret, JSON with "username" and "password"
+//	PasswordSecretArn  optional: the function's own secret, JSON with "username" and "password"
+//	User               JSON of dbspec.User, e.g. {"name":"orders_reader","access":"read"}
 //
-// The function connects to Host as the master user over TLS without
-// verifying the certificate (dbconn.TLSRequire): the DB instance's
-// certificate chains to the RDS CA, which the Lambda runtime does not
-// trust. It therefore needs a network path to the database, and
+// # Reaching the database
+//
+// Without ClusterArn the function connects to Host as the master user over
+// TLS without verifying the certificate (dbconn.TLSRequire): the DB
+// instance's certificate chains to the RDS CA, which the Lambda runtime
+// does not trust. It therefore needs a network path to the database, and
 // secretsmanager:GetSecretValue on SecretArn.
+//
+// With ClusterArn (Aurora PostgreSQL only) it sends the SQL to the RDS Data
+// API, signed in as the master user of SecretArn, and does not use Host and
+// Port, which may then be left out. It then runs outside the VPC: it needs no path to the database,
+// no Secrets Manager endpoint and no NAT gateway, only
+// rds-data:BeginTransaction, ExecuteStatement, CommitTransaction and
+// RollbackTransaction on the cluster, and secretsmanager:GetSecretValue on
+// SecretArn, which the Data API checks for the caller (Amazon Aurora User
+// Guide, "Authorizing access to the Amazon RDS Data API"). Apply and Drop
+// run in one Data API transaction, which holds their advisory lock as a
+// connection's transaction does. Engine mysql with ClusterArn is refused:
+// on MySQL they wait for each other on a named lock (GET_LOCK) that belongs
+// to a session, the Data API may run each statement outside a transaction
+// on another session (it "doesn't require a persistent connection": Amazon
+// Aurora User Guide, "Using the Amazon RDS Data API"), and MySQL's CREATE
+// USER and GRANT commit any transaction implicitly. A cluster resuming from auto-pause is retried
+// for up to dbconn's Data API retry policy.
+//
+// # Authentication of the user
+//
+// Without PasswordSecretArn the user signs in with IAM tokens (dbuser's
+// default). With it, the user signs in with the password in that secret, as
+// the Data API signs in for a function (dbuser.Options.Password): the
+// provisioner needs secretsmanager:GetSecretValue on it. The secret's username
+// must be the declared user's name; the password must be printable ASCII
+// without quotes or backslashes. Create and Update read the secret; Delete
+// does not. Errors never quote a secret.
 //
 // # Requests
 //

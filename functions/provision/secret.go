@@ -15,9 +15,10 @@ type Credentials struct {
 	Password string
 }
 
-// SecretSource fetches the master user's credentials. Tests pass their own.
+// SecretSource fetches a database user's credentials: the master user's
+// and the functions' own. Tests pass their own.
 type SecretSource interface {
-	MasterCredentials(ctx context.Context, secretARN string) (Credentials, error)
+	Credentials(ctx context.Context, secretARN string) (Credentials, error)
 }
 
 // GetSecretValueAPI is the part of the Secrets Manager client that
@@ -35,9 +36,9 @@ type SecretsManager struct {
 	Client GetSecretValueAPI
 }
 
-// MasterCredentials returns the username and password in the secret. Its
-// errors never quote the secret.
-func (s *SecretsManager) MasterCredentials(ctx context.Context, secretARN string) (Credentials, error) {
+// Credentials returns the username and password in the secret. Its errors
+// never quote the secret.
+func (s *SecretsManager) Credentials(ctx context.Context, secretARN string) (Credentials, error) {
 	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretARN})
 	if err != nil {
 		return Credentials{}, fmt.Errorf("reading secret %s: %w", secretARN, err)

@@ -14,6 +14,10 @@ import (
 	"testing"
 
 	"github.com/lambdards/lambdards/constructs/budget"
+	"github.com/lambdards/lambdards/constructs/users"
+	"github.com/lambdards/lambdards/dbspec"
+	"github.com/lambdards/lambdards/functions/dbconn"
+	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/cdktest"
 	"github.com/lambdards/lambdards/internal/gobuild"
 	"github.com/lambdards/lambdards/internal/testdb"
@@ -41,8 +45,31 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// app is a way of synthesizing the default app: the harness's context for it.
+type app struct {
+	// Name names its cloud assembly directory.
+	Name string
+	// Context is added to the project's cdk.json context.
+	Context map[string]string
+	// DataAPI says its functions query through the RDS Data API.
+	DataAPI bool
+}
+
+var (
+	// proxyApp is the app as the default environment synthesizes it (RDS PostgreSQL
+	// behind RDS Proxy), with a small max_connections and the alarms.
+	proxyApp = app{Name: "proxy", Context: map[string]string{"maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
+	// dataAPIApp is the preset whose functions query through the Data API (cheapest:
+	// Aurora PostgreSQL Serverless v2 pausing at 0 ACU, connection=dataapi), with the same
+	// max_connections and alarms.
+	dataAPIApp = app{Name: "dataapi", DataAPI: true,
+		Context: map[string]string{"env": "cheapest", "maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
+)
+
 // assembly is what synth produced that the harness needs.
 type assembly struct {
+	// App is how it was synthesized.
+	App app
 	// Dir is the cloud assembly directory (cdk.out).
 	Dir string
 	// Budget is cdk.out/lambdards-budget.json.
@@ -65,6 +92,18 @@ type assembly struct {
 	// Env is the function's environment as synthesized; values that are not plain
 	// strings (the proxy endpoint, a cross-stack reference) are left out.
 	Env map[string]string
+	// EnvTokens are the function's environment variables whose values are not plain
+	// strings, as synthesized (a Ref, a cross-stack reference), by name.
+	EnvTokens map[string]json.RawMessage
+	// InVPC says the function has a VpcConfig.
+	InVPC bool
+	// User is the database user the function declares: its custom resource's User.
+	User dbspec.User
+	// UserProps are that custom resource's other properties, as synthesized.
+	UserProps map[string]json.RawMessage
+	// Secrets are the username in each Secrets Manager secret's template, by logical ID
+	// (a generated secret's SecretStringTemplate).
+	Secrets map[string]string
 	// Bootstrap is the function's binary in its asset directory.
 	Bootstrap string
 	// ConnectionsAlarm is the Monitoring stack's alarm on the database's connections:
@@ -84,26 +123,38 @@ func (a *assembly) ProxyConnections() int {
 }
 
 var (
-	synthMu     sync.Mutex
-	synthResult *assembly
-	synthErr    error
+	synthMu      sync.Mutex
+	synthResults = map[string]*assembly{}
+	synthErrs    = map[string]error{}
 )
 
 // synthesize runs the app program once per test binary, as `cdk synth -c
-// maxConnections=20` would, and reads the cloud assembly. It skips (or fails, with
-// CI=true) when Node.js is missing: synth runs aws-cdk-lib on it.
+// maxConnections=20 -c alarms=true` would, and reads the cloud assembly. It skips (or
+// fails, with CI=true) when Node.js is missing: synth runs aws-cdk-lib on it.
 func synthesize(t testing.TB) *assembly {
+	t.Helper()
+	return synthesizeApp(t, proxyApp)
+}
+
+// synthesizeDataAPI is synthesize for the Data API scenarios: `cdk synth -c env=cheapest
+// -c maxConnections=20 -c alarms=true`.
+func synthesizeDataAPI(t testing.TB) *assembly {
+	t.Helper()
+	return synthesizeApp(t, dataAPIApp)
+}
+
+func synthesizeApp(t testing.TB, a app) *assembly {
 	t.Helper()
 	prerequisites(t)
 	synthMu.Lock()
 	defer synthMu.Unlock()
-	if synthResult == nil && synthErr == nil {
-		synthResult, synthErr = synth()
+	if synthResults[a.Name] == nil && synthErrs[a.Name] == nil {
+		synthResults[a.Name], synthErrs[a.Name] = synth(a)
 	}
-	if synthErr != nil {
-		t.Fatal(synthErr)
+	if err := synthErrs[a.Name]; err != nil {
+		t.Fatal(err)
 	}
-	return synthResult
+	return synthResults[a.Name]
 }
 
 // prerequisites skips the test, or fails it with CI=true, when a program the harness
@@ -120,22 +171,24 @@ func prerequisites(t testing.TB) {
 	emulatorPath(t)
 }
 
-func synth() (*assembly, error) {
-	app, err := cdktest.BuildApp("e2e")
+// appBinary is the app program, built once per test binary.
+var appBinary = sync.OnceValues(func() (string, error) { return cdktest.BuildApp("e2e") })
+
+func synth(a app) (*assembly, error) {
+	bin, err := appBinary()
 	if err != nil {
 		return nil, fmt.Errorf("building the app: %v", err)
 	}
 	ctx := cdktest.ProjectContext()
-	ctx["maxConnections"] = strconv.Itoa(maxConnections)
-	// The alarms too, whose threshold on the database's connections the scenarios evaluate
-	// against what PostgreSQL holds.
-	ctx["alarms"] = "true"
+	for k, v := range a.Context {
+		ctx[k] = v
+	}
 	b, err := json.Marshal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := filepath.Join(workDir, "cdk.out")
-	cmd := exec.Command(app)
+	out := filepath.Join(workDir, "cdk.out."+a.Name)
+	cmd := exec.Command(bin)
 	cmd.Dir = cdktest.Root()
 	// Without aws-cdk-lib's template validation (seconds per synth): the harness runs what
 	// synth produced; test.TestCLISynth checks that the same app passes validation.
@@ -143,15 +196,15 @@ func synth() (*assembly, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("synth with maxConnections=%d: %v\n%s", maxConnections, err, stderr.String())
+		return nil, fmt.Errorf("synth with %v: %v\n%s", a.Context, err, stderr.String())
 	}
-	return readAssembly(out)
+	return readAssembly(out, a)
 }
 
 // readAssembly reads the budget, the Data stack's database settings and the sample
-// function from a cloud assembly, and checks that they agree.
-func readAssembly(dir string) (*assembly, error) {
-	a := &assembly{Dir: dir, Env: map[string]string{}}
+// function from a cloud assembly synthesized as app, and checks that they agree.
+func readAssembly(dir string, app app) (*assembly, error) {
+	a := &assembly{App: app, Dir: dir, Env: map[string]string{}, EnvTokens: map[string]json.RawMessage{}, Secrets: map[string]string{}}
 	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &a.Budget); err != nil {
 		return nil, err
 	}
@@ -177,7 +230,7 @@ func readAssembly(dir string) (*assembly, error) {
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
 		return nil, err
 	}
-	var foundDB, foundProxy, foundFn, foundAlarm bool
+	var foundDB, foundProxy, foundFn, foundUser, foundAlarm bool
 	for id, art := range manifest.Artifacts {
 		if art.Type != "aws:cloudformation:stack" {
 			continue
@@ -246,6 +299,32 @@ func readAssembly(dir string) (*assembly, error) {
 					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
 				}
 				foundFn = true
+			case users.ResourceType:
+				if !strings.HasPrefix(paths[lid], "/"+a.Function.Name+"/") {
+					continue
+				}
+				if err := json.Unmarshal(r.Properties, &a.UserProps); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				var spec string
+				if err := json.Unmarshal(a.UserProps["User"], &spec); err != nil {
+					return nil, fmt.Errorf("%s %s: User: %v", id, lid, err)
+				}
+				if err := json.Unmarshal([]byte(spec), &a.User); err != nil {
+					return nil, fmt.Errorf("%s %s: User %q: %v", id, lid, spec, err)
+				}
+				foundUser = true
+			case "AWS::SecretsManager::Secret":
+				var p struct {
+					GenerateSecretString struct{ SecretStringTemplate string }
+				}
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				var template struct{ Username string }
+				if json.Unmarshal([]byte(p.GenerateSecretString.SecretStringTemplate), &template) == nil {
+					a.Secrets[lid] = template.Username
+				}
 			case "AWS::CloudWatch::Alarm":
 				var p struct {
 					Namespace, MetricName, ComparisonOperator string
@@ -264,10 +343,14 @@ func readAssembly(dir string) (*assembly, error) {
 	switch {
 	case !foundDB:
 		return nil, fmt.Errorf("%s: no DB parameter group with max_connections", dir)
-	case !foundProxy:
-		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs proxy=true)", dir)
+	case !foundProxy && !app.DataAPI:
+		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs connection=proxy)", dir)
+	case foundProxy && app.DataAPI:
+		return nil, fmt.Errorf("%s: an RDS Proxy target group, but the functions were to query through the Data API", dir)
 	case !foundFn:
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
+	case !foundUser:
+		return nil, fmt.Errorf("%s: no %s under %s", dir, users.ResourceType, a.Function.Name)
 	case !foundAlarm:
 		return nil, fmt.Errorf("%s: no alarm on the database's DatabaseConnections (the harness needs alarms=true)", dir)
 	}
@@ -297,17 +380,22 @@ func (a *assembly) readFunction(assetManifest string, r resource) error {
 		ReservedConcurrentExecutions int
 		Timeout                      int
 		MemorySize                   int
+		VpcConfig                    json.RawMessage
 		Environment                  struct {
-			Variables map[string]any
+			Variables map[string]json.RawMessage
 		}
 	}
 	if err := json.Unmarshal(r.Properties, &p); err != nil {
 		return err
 	}
 	a.ReservedConcurrency, a.TimeoutSeconds, a.MemorySize = p.ReservedConcurrentExecutions, p.Timeout, p.MemorySize
+	a.InVPC = len(p.VpcConfig) > 0
 	for k, v := range p.Environment.Variables {
-		if s, ok := v.(string); ok {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
 			a.Env[k] = s
+		} else {
+			a.EnvTokens[k] = v
 		}
 	}
 	hash, ok := strings.CutSuffix(p.Code.S3Key, ".zip")
@@ -337,7 +425,10 @@ func (a *assembly) readFunction(assetManifest string, r resource) error {
 }
 
 // check makes sure the budget report and the templates say the same: the harness sizes
-// the local servers from the templates and asserts against the budget.
+// the local servers from the templates and asserts against the budget. For the Data API
+// app it also checks the function's wiring to the Data API: no VPC, the mode, a cluster
+// and a secret of its own that names its declared user, and the provisioner given the
+// same cluster and secret.
 func (a *assembly) check() error {
 	var bad []string
 	if a.MaxConnections != a.Budget.MaxConnections || a.MaxConnections != maxConnections {
@@ -349,11 +440,16 @@ func (a *assembly) check() error {
 	if a.ReservedConcurrency != a.Function.ReservedConcurrency || a.ReservedConcurrency < 2 {
 		bad = append(bad, fmt.Sprintf("reserved concurrency: template %d, budget %d, want the same and at least 2", a.ReservedConcurrency, a.Function.ReservedConcurrency))
 	}
-	if a.Function.ConnectionsPerEnvironment != 1 || a.Env["LAMBDARDS_DB_MAX_CONNS"] != "1" {
-		bad = append(bad, fmt.Sprintf("connections per environment: budget %d, LAMBDARDS_DB_MAX_CONNS %q, want 1", a.Function.ConnectionsPerEnvironment, a.Env["LAMBDARDS_DB_MAX_CONNS"]))
+	if a.Function.ConnectionsPerEnvironment != 1 || a.Env[dbenv.MaxConns] != "1" {
+		bad = append(bad, fmt.Sprintf("connections per environment: budget %d, %s %q, want 1", a.Function.ConnectionsPerEnvironment, dbenv.MaxConns, a.Env[dbenv.MaxConns]))
 	}
-	if a.Env["LAMBDARDS_DB_ENGINE"] != "postgres" || a.Env["LAMBDARDS_DB_USER"] == "" || a.Env["LAMBDARDS_DB_NAME"] == "" {
-		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres, a user and a database", a.Env))
+	if a.Env[dbenv.Engine] != "postgres" || a.Env[dbenv.Name] == "" {
+		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres and a database", a.Env))
+	}
+	if a.App.DataAPI {
+		bad = append(bad, a.dataAPIProblems()...)
+	} else if a.User.Name != a.Env[dbenv.User] {
+		bad = append(bad, fmt.Sprintf("the function's declared user %q is not the one it signs in as, %s %q", a.User.Name, dbenv.User, a.Env[dbenv.User]))
 	}
 	// The alarm's threshold is the budget's figure, as package budget computes it.
 	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.ConnectionsAlarm.Threshold != float64(want) ||
@@ -368,6 +464,54 @@ func (a *assembly) check() error {
 		return fmt.Errorf("cloud assembly %s is not what the harness expects:\n  %s", a.Dir, strings.Join(bad, "\n  "))
 	}
 	return nil
+}
+
+// dataAPIProblems checks what the Data API app gives the function, which the Data API
+// scenarios rely on: the environment dbconn reads in dataapi mode (the cluster and the
+// secret as tokens, which the harness replaces), no connection settings, no VPC, a
+// secret that holds the declared user, and the same cluster and secret in the user's
+// custom resource, so that the provisioner gives that user the secret's password.
+func (a *assembly) dataAPIProblems() []string {
+	var bad []string
+	if !a.Budget.DataAPI || a.Budget.Proxy {
+		bad = append(bad, fmt.Sprintf("budget: dataApi %t, proxy %t; want the Data API and no proxy", a.Budget.DataAPI, a.Budget.Proxy))
+	}
+	if a.Env[dbenv.Mode] != string(dbconn.ModeDataAPI) {
+		bad = append(bad, fmt.Sprintf("%s = %q, want %s", dbenv.Mode, a.Env[dbenv.Mode], dbconn.ModeDataAPI))
+	}
+	for _, k := range []string{dbenv.Host, dbenv.Port, dbenv.User, dbenv.Auth, dbenv.Password, dbenv.TLS} {
+		if _, set := a.Env[k]; set || a.EnvTokens[k] != nil {
+			bad = append(bad, fmt.Sprintf("%s is set, which dbconn refuses in dataapi mode", k))
+		}
+	}
+	if a.InVPC {
+		bad = append(bad, "the function has a VpcConfig, want none: it reaches the database through the Data API")
+	}
+	for _, pair := range []struct{ env, prop string }{{dbenv.ClusterARN, "ClusterArn"}, {dbenv.SecretARN, "PasswordSecretArn"}} {
+		env, prop := compact(a.EnvTokens[pair.env]), compact(a.UserProps[pair.prop])
+		switch {
+		case env == "":
+			bad = append(bad, fmt.Sprintf("%s is not a token of the template (%q), want the deploy's ARN", pair.env, a.Env[pair.env]))
+		case env != prop:
+			bad = append(bad, fmt.Sprintf("%s is %s but the user's %s is %s, want the same", pair.env, env, pair.prop, prop))
+		}
+	}
+	var secret struct{ Ref string }
+	if json.Unmarshal(a.EnvTokens[dbenv.SecretARN], &secret) != nil || secret.Ref == "" {
+		bad = append(bad, fmt.Sprintf("%s = %s, want a Ref to the function's own secret", dbenv.SecretARN, a.EnvTokens[dbenv.SecretARN]))
+	} else if got, ok := a.Secrets[secret.Ref]; !ok || got != a.User.Name {
+		bad = append(bad, fmt.Sprintf("secret %s holds username %q (found %t), want the declared user %q", secret.Ref, got, ok, a.User.Name))
+	}
+	return bad
+}
+
+// compact returns raw JSON without insignificant space, or "" for none.
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return ""
+	}
+	return b.String()
 }
 
 func readJSON(path string, v any) error {

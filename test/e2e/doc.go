@@ -30,6 +30,14 @@
 // TestCap runs that binary; the scenarios about the handler's behaviour (TestOverCap,
 // TestPoolerRestart) run the same source built for this machine with synth's flags.
 //
+// The Data API scenarios (TestDataAPICap, TestDataAPIReadOnly, TestDataAPIResume)
+// synthesize a second assembly as the cheapest preset does (connection=dataapi, Aurora
+// PostgreSQL Serverless v2; with the same maxConnections) and run its function with the
+// environment it synthesizes against the RDS Data API stand-in (internal/dataapi) over
+// PostgreSQL sized the same way, signed in as the function's declared user with the
+// password in its secret; the harness provisions that user as the provisioner does with
+// ClusterArn, through the Data API (dbuser with a Password).
+//
 // The tests need PostgreSQL, pgbouncer, the emulator (aws-lambda-rie), qemu and Node.js
 // for synth; `make deps` installs them. A missing one skips the tests, or fails them when
 // CI=true. `make e2e` runs them alone; `make bench-e2e` runs the benchmark, which prints

@@ -106,18 +106,30 @@ type querier interface {
 }
 
 // execAll runs stmts in order. An error names the statement by its number
-// and opening words, which with Plan's output locate it.
+// and opening words (see opening), which with Plan's output locate it.
 func execAll(ctx context.Context, q querier, stmts []string) error {
 	for i, s := range stmts {
 		if _, err := q.ExecContext(ctx, s); err != nil {
-			opening, _, _ := strings.Cut(s, "\n")
-			if len(opening) > 60 {
-				opening = opening[:60] + "..."
-			}
-			return fmt.Errorf("dbuser: statement %d of %d (%s): %w", i+1, len(stmts), opening, err)
+			return fmt.Errorf("dbuser: statement %d of %d (%s): %w", i+1, len(stmts), opening(s), err)
 		}
 	}
 	return nil
+}
+
+// opening returns a statement's opening words for an error message: its
+// first line, up to its first string literal, at most 60 characters. A
+// literal may be Options.Password, which no message may quote.
+func opening(stmt string) string {
+	s, _, _ := strings.Cut(stmt, "\n")
+	s, _, _ = strings.Cut(s, "'")
+	s = strings.TrimSpace(s)
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	if s != strings.TrimSpace(stmt) {
+		s += " ..."
+	}
+	return s
 }
 
 // lockKey is the PostgreSQL advisory lock that serializes lambdards'

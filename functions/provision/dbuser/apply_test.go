@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ var behaviours = []behaviour{
 	{"owner_move_then_old_drop", testOwnerMoveThenOldDrop},
 	{"owner_old_drop_then_move", testOwnerOldDropThenMove},
 	{"ownerless_users", testOwnerlessUsers},
+	{"authentication_switches_both_ways", testAuthenticationSwitches},
 }
 
 // postgresBehaviours hold on PostgreSQL only.
@@ -58,6 +60,7 @@ var postgresBehaviours = []behaviour{
 	{"named_schema", testNamedSchema},
 	{"master_keeps_no_membership", testMasterKeepsNoMembership},
 	{"drop_in_other_database", testDropInOtherDatabase},
+	{"password_hashed_with_scram", testPasswordHashedWithSCRAM},
 }
 
 func runBehaviours(t *testing.T, s *server, bs []behaviour) {
@@ -268,7 +271,7 @@ func testUnmanagedUsers(t *testing.T, s *server) {
 		s.masterExec(t, master, fmt.Sprintf("GRANT SELECT ON %s.items TO '%s'@'%%'", db, legacy))
 	}
 
-	err := Apply(ctx, master, s.engine, db, dbspec.User{Name: legacy, Access: dbspec.Write}, &Options{LocalPassword: testPassword})
+	err := Apply(ctx, master, s.engine, db, dbspec.User{Name: legacy, Access: dbspec.Write}, &Options{Password: testPassword})
 	if !errors.Is(err, ErrNotManaged) {
 		t.Errorf("Apply(user lambdards did not create) = %v, want ErrNotManaged", err)
 	}
@@ -306,7 +309,7 @@ func testConcurrentApplies(t *testing.T, s *server) {
 	var wg sync.WaitGroup
 	for i, u := range users {
 		wg.Go(func() {
-			errs[i] = Apply(ctx, master, s.engine, db, u, &Options{LocalPassword: testPassword})
+			errs[i] = Apply(ctx, master, s.engine, db, u, &Options{Password: testPassword})
 		})
 	}
 	wg.Wait()
@@ -480,7 +483,7 @@ const (
 
 func (s *server) applyAs(t *testing.T, master *sql.DB, database string, u dbspec.User, owner string) {
 	t.Helper()
-	if err := Apply(testContext(t), master, s.engine, database, u, &Options{LocalPassword: testPassword, Owner: owner}); err != nil {
+	if err := Apply(testContext(t), master, s.engine, database, u, &Options{Password: testPassword, Owner: owner}); err != nil {
 		t.Fatalf("Apply(%+v) as %q = %v", u, owner, err)
 	}
 }
@@ -588,5 +591,83 @@ func TestMySQLBookkeepingWithoutOwner(t *testing.T) {
 	s.applyAs(t, master, db, u, ownerB)
 	if err := Drop(ctx, master, s.engine, u.Name, ownerA); !errors.Is(err, ErrOwnedElsewhere) || !s.userExists(t, master, u.Name) {
 		t.Errorf("Drop as the old owner after the column was added = %v, exists %t; want ErrOwnedElsewhere and the user kept", err, s.userExists(t, master, u.Name))
+	}
+}
+
+// testAuthenticationSwitches: a user moves from IAM to a password (a
+// function switched to the Data API) and back, and each Apply, repeated or
+// not, leaves exactly one way to sign in and the declared privileges.
+func testAuthenticationSwitches(t *testing.T, s *server) {
+	db, master := s.newDatabase(t)
+	s.createTable(t, master, "items")
+	u := dbspec.User{Name: s.name("switcher"), Access: dbspec.Write}
+	check := func(step, want string, logsIn bool) {
+		t.Helper()
+		if got := s.authentication(t, master, u.Name); got != want {
+			t.Errorf("%s: authentication of %s = %q, want %q", step, u.Name, got, want)
+		}
+		if fails := s.loginFails(t, db, u.Name); fails == logsIn {
+			t.Errorf("%s: logging in with the password fails = %t, want %t", step, fails, !logsIn)
+		}
+	}
+
+	// MySQL lists the authentication among the grants; the privileges must
+	// not change with it.
+	privileges := func() []string {
+		t.Helper()
+		var out []string
+		for _, g := range s.grants(t, master, u.Name) {
+			out = append(out, mysqlAuthGrant.ReplaceAllString(g, ""))
+		}
+		return out
+	}
+	s.applyIAM(t, master, db, u)
+	check("IAM", s.iamAuth(), false)
+	grants := privileges()
+
+	s.apply(t, master, db, u)
+	check("IAM, then a password", s.passwordAuth(), true)
+	if got := s.probe(t, s.login(t, db, u.Name), "items"); got != capsWrite {
+		t.Errorf("IAM, then a password: probe(items) = %v, want %v", got, capsWrite)
+	}
+	s.apply(t, master, db, u)
+	check("the password applied again", s.passwordAuth(), true)
+	if got := privileges(); !slices.Equal(got, grants) {
+		t.Errorf("with a password: privileges %q, want those it had with IAM, %q", got, grants)
+	}
+
+	s.applyIAM(t, master, db, u)
+	check("back to IAM", s.iamAuth(), false)
+	s.applyIAM(t, master, db, u)
+	check("IAM applied again", s.iamAuth(), false)
+	if got := privileges(); !slices.Equal(got, grants) {
+		t.Errorf("back to IAM: privileges %q, want %q", got, grants)
+	}
+
+	s.apply(t, master, db, u)
+	check("a password again", s.passwordAuth(), true)
+}
+
+// mysqlAuthGrant is the authentication in MariaDB's SHOW GRANTS.
+var mysqlAuthGrant = regexp.MustCompile(` IDENTIFIED (BY PASSWORD '[^']*'|VIA \S+( USING '[^']*')?)`)
+
+// testPasswordHashedWithSCRAM: the Data API signs in to Aurora PostgreSQL
+// 14 and higher only with SCRAM-hashed passwords, so Apply hashes with
+// SCRAM even where the master's sessions would hash with md5.
+func testPasswordHashedWithSCRAM(t *testing.T, s *server) {
+	db, _ := s.newDatabase(t)
+	s.pg.Exec(t, "ALTER DATABASE "+db+" SET password_encryption = 'md5'")
+	master := s.open(t, s.master, s.masterPassword, db) // new sessions read the setting
+	var setting string
+	if err := master.QueryRowContext(testContext(t), "SHOW password_encryption").Scan(&setting); err != nil || setting != "md5" {
+		t.Fatalf("SHOW password_encryption = %q, %v; want md5, or the test shows nothing", setting, err)
+	}
+	u := dbspec.User{Name: s.name("scram")}
+	s.apply(t, master, db, u)
+	if got, want := s.authentication(t, master, u.Name), s.passwordAuth(); got != want {
+		t.Errorf("password applied where password_encryption is md5: %q, want %q", got, want)
+	}
+	if s.loginFails(t, db, u.Name) {
+		t.Errorf("%s cannot log in with its password", u.Name)
 	}
 }

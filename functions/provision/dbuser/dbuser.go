@@ -3,23 +3,31 @@ package dbuser
 import (
 	"errors"
 	"fmt"
+
+	"github.com/lambdards/lambdards/dbspec"
 )
 
 // Options changes how a user is provisioned. A nil *Options means the
-// defaults, which are right for RDS and Aurora.
+// defaults, which are right for functions that sign in with IAM tokens
+// through RDS Proxy or to the database itself.
 type Options struct {
-	// LocalPassword gives the user this password instead of IAM
-	// authentication, for servers that have no IAM support: a local
-	// PostgreSQL or MariaDB in tests. On MySQL it replaces
-	// "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'" with
-	// "IDENTIFIED BY"; on PostgreSQL the user still gets rds_iam (the
-	// local server needs a stand-in role of that name) and a password
-	// besides. Never set it against RDS: there rds_iam takes precedence
-	// over the password (Amazon RDS User Guide, "Database authentication
-	// with Amazon RDS").
-	// Printable ASCII without quotes or backslashes.
+	// Password makes the user sign in with this password instead of an
+	// IAM token. The RDS Data API needs it: it signs in to the database
+	// with the user name and password in a Secrets Manager secret (Amazon
+	// Aurora User Guide, "Authorizing access to the Amazon RDS Data
+	// API"). Local servers, which have no IAM authentication, need it in
+	// tests.
+	//
+	// On PostgreSQL the role gets the password, hashed with scram-sha-256,
+	// and is no member of rds_iam; on MySQL the user is IDENTIFIED BY it.
+	// Apply without a Password returns the user to IAM authentication: on
+	// PostgreSQL it grants rds_iam and clears the password, on MySQL it
+	// identifies the user WITH AWSAuthenticationPlugin again.
+	//
+	// Printable ASCII without quotes or backslashes (see CheckPassword):
+	// generate the secret with those characters excluded.
 	// Default: "", IAM authentication.
-	LocalPassword string
+	Password string
 
 	// Owner names who declares the user: the provisioning Lambda passes
 	// the custom resource's StackId + "/" + LogicalResourceId. Apply
@@ -31,6 +39,10 @@ type Options struct {
 	// characters.
 	// Default: "", no owner: any Drop may drop the user.
 	Owner string
+
+	// mysqlIAMPlugin replaces AWSAuthenticationPlugin, which only RDS
+	// has, in tests against a local MariaDB.
+	mysqlIAMPlugin string
 }
 
 func (o *Options) problems() []string {
@@ -38,13 +50,41 @@ func (o *Options) problems() []string {
 		return nil
 	}
 	var p []string
-	if !safeText(o.LocalPassword) {
-		p = append(p, "Options.LocalPassword has a character outside printable ASCII or a quote or backslash, want printable ASCII without them")
+	if problem := passwordProblem(o.Password); problem != "" {
+		p = append(p, "Options."+problem)
 	}
 	if problem := ownerProblem(o.Owner); problem != "" {
 		p = append(p, "Options."+problem)
 	}
 	return p
+}
+
+// password returns o.Password, or "" for nil: IAM authentication.
+func (o *Options) password() string {
+	if o == nil {
+		return ""
+	}
+	return o.Password
+}
+
+// CheckPassword reports, in a *dbspec.ValidationError, a password that
+// Options.Password cannot take: one with a character outside printable
+// ASCII, or a quote or backslash. Such characters quote differently on each
+// engine and setting (a backslash is an escape on MySQL unless
+// NO_BACKSLASH_ESCAPES is set), so they are refused rather than escaped.
+// The error never quotes the password.
+func CheckPassword(password string) error {
+	if problem := passwordProblem(password); problem != "" {
+		return &dbspec.ValidationError{Problems: []string{problem}}
+	}
+	return nil
+}
+
+func passwordProblem(password string) string {
+	if !safeText(password) {
+		return "Password has a character outside printable ASCII or a quote or backslash, want printable ASCII without them"
+	}
+	return ""
 }
 
 // owner returns o.Owner, or "" for nil.

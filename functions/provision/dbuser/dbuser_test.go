@@ -26,11 +26,11 @@ func TestPlanRejects(t *testing.T) {
 	}{
 		{"unknown engine", "oracle", "app", dbspec.User{Name: "u"}, nil, []string{`engine "oracle" is not supported, want postgres or mysql`}},
 		{"unsafe database", dbspec.Postgres, "app-db", dbspec.User{Name: "u"}, nil, []string{`database "app-db" is not a safe identifier`}},
-		{"quote in password", dbspec.MySQL, "app", dbspec.User{Name: "u"}, &Options{LocalPassword: "it's"}, []string{"Options.LocalPassword"}},
-		{"backslash in password", dbspec.Postgres, "app", dbspec.User{Name: "u"}, &Options{LocalPassword: `a\b`}, []string{"Options.LocalPassword"}},
+		{"quote in password", dbspec.MySQL, "app", dbspec.User{Name: "u"}, &Options{Password: "it's"}, []string{"Options.Password"}},
+		{"backslash in password", dbspec.Postgres, "app", dbspec.User{Name: "u"}, &Options{Password: `a\b`}, []string{"Options.Password"}},
 		{"quote in owner", dbspec.Postgres, "app", dbspec.User{Name: "u"}, &Options{Owner: "stack/it's"}, []string{"Options.Owner"}},
-		{"every problem", "db2", "a b", dbspec.User{Name: "root"}, &Options{LocalPassword: "\n"},
-			[]string{"engine", "database", "DatabaseUser", "Options.LocalPassword"}},
+		{"every problem", "db2", "a b", dbspec.User{Name: "root"}, &Options{Password: "\n"},
+			[]string{"engine", "database", "DatabaseUser", "Options.Password"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Plan(tc.engine, tc.database, tc.user, tc.opts)
@@ -59,6 +59,70 @@ func TestPlanRejects(t *testing.T) {
 	}
 }
 
+func TestCheckPassword(t *testing.T) {
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{
+		{"", true}, // IAM authentication
+		{"Abc123!#$%&()*+,-./:;<=>?@[]^_`{|}~ spaces too", true},
+		{"it's", false},
+		{`say "hi"`, false},
+		{`back\slash`, false},
+		{"tab\there", false},
+		{"caf\u00e9", false},
+	} {
+		err := CheckPassword(tc.password)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckPassword(%q) = %v, want ok %t", tc.password, err, tc.ok)
+		}
+		var verr *dbspec.ValidationError
+		if err != nil && !errors.As(err, &verr) {
+			t.Errorf("CheckPassword(%q) = %T, want a *dbspec.ValidationError", tc.password, err)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.password) {
+			t.Errorf("CheckPassword(%q) = %q, which quotes the password", tc.password, err)
+		}
+	}
+}
+
+// TestOpeningHidesPasswords: an error names the failed statement by its
+// opening words, which must not reach the password in its literal.
+func TestOpeningHidesPasswords(t *testing.T) {
+	const secret = "s3cret-Pa55word"
+	opts := &Options{Password: secret}
+	for _, engine := range []dbspec.Engine{dbspec.Postgres, dbspec.MySQL} {
+		stmts, err := Plan(engine, "app", dbspec.User{Name: "fn"}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var holding int
+		for _, s := range stmts {
+			if !strings.Contains(s, secret) {
+				continue
+			}
+			holding++
+			if got := opening(s); strings.Contains(got, secret) || got == "" {
+				t.Errorf("opening(%.40q...) = %q, want the words before the password", s, got)
+			}
+		}
+		if holding == 0 {
+			t.Errorf("Plan(%s) with a Password: no statement holds it, want the one that sets it", engine)
+		}
+	}
+	for in, want := range map[string]string{
+		"GRANT rds_iam TO \"fn\"":                       "GRANT rds_iam TO \"fn\"",
+		"ALTER ROLE \"fn\" PASSWORD 'x'":                "ALTER ROLE \"fn\" PASSWORD ...",
+		"DO $lambdards$\nDECLARE":                       "DO $lambdards$ ...",
+		strings.Repeat("x", 70):                         strings.Repeat("x", 60) + " ...",
+		"CREATE USER IF NOT EXISTS 'fn'@'%' IDENTIFIED": "CREATE USER IF NOT EXISTS ...",
+	} {
+		if got := opening(in); got != want {
+			t.Errorf("opening(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestPlanGolden pins the SQL of example declarations. Refresh with
 // go test ./functions/provision/dbuser -run TestPlanGolden -update.
 func TestPlanGolden(t *testing.T) {
@@ -72,13 +136,13 @@ func TestPlanGolden(t *testing.T) {
 		{"postgres_read.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, nil, false},
 		{"postgres_write_tables.sql", dbspec.Postgres, dbspec.User{Name: "orders_writer", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}, nil, false},
 		{"postgres_ddl.sql", dbspec.Postgres, dbspec.User{Name: "items_owner", Access: dbspec.DDL, Schema: "app"}, nil, false},
-		{"postgres_local_password.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read, Tables: []string{"orders"}}, &Options{LocalPassword: "test-only"}, false},
+		{"postgres_password.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read, Tables: []string{"orders"}}, &Options{Password: "test-only"}, false},
 		{"postgres_drop.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader"}, nil, true},
 		{"postgres_owner.sql", dbspec.Postgres, dbspec.User{Name: "orders_reader", Access: dbspec.Read, Tables: []string{"orders"}}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
 		{"mysql_read.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, nil, false},
 		{"mysql_write_tables.sql", dbspec.MySQL, dbspec.User{Name: "orders_writer", Access: dbspec.Write, Tables: []string{"orders", "order_lines"}}, nil, false},
 		{"mysql_ddl.sql", dbspec.MySQL, dbspec.User{Name: "items_owner", Access: dbspec.DDL}, nil, false},
-		{"mysql_local_password.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, &Options{LocalPassword: "test-only"}, false},
+		{"mysql_password.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, &Options{Password: "test-only"}, false},
 		{"mysql_drop.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader"}, nil, true},
 		{"mysql_owner.sql", dbspec.MySQL, dbspec.User{Name: "orders_reader", Access: dbspec.Read}, &Options{Owner: "arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser"}, false},
 	} {

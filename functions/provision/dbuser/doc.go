@@ -15,11 +15,25 @@
 // the user held, then grants what is declared now, so a changed
 // declaration both adds and removes privileges.
 //
-// Users log in with IAM tokens: on PostgreSQL they are granted rds_iam, on
-// MySQL they are identified WITH AWSAuthenticationPlugin AS 'RDS' and
-// REQUIRE SSL (Amazon RDS User Guide, "Creating a database account using
-// IAM authentication"). RDS Proxy's end-to-end IAM authentication logs in
-// to the database as the same user, so the same setup serves it.
+// # Authentication
+//
+// By default users log in with IAM tokens: on PostgreSQL they are granted
+// rds_iam and have no password, on MySQL they are identified WITH
+// AWSAuthenticationPlugin AS 'RDS' and REQUIRE SSL (Amazon RDS User Guide,
+// "Creating a database account using IAM authentication"). RDS Proxy's
+// end-to-end IAM authentication logs in to the database as the same user,
+// so the same setup serves it.
+//
+// With Options.Password a user logs in with that password instead: what
+// the RDS Data API needs, since it signs in with the user name and password
+// of a Secrets Manager secret. On PostgreSQL the password is hashed with
+// scram-sha-256 whatever the server's password_encryption says (the Data
+// API supports no other on Aurora PostgreSQL 14 and higher), and the user
+// is taken out of rds_iam, which on RDS would take precedence over the
+// password; on MySQL the user is IDENTIFIED BY the password, and still
+// REQUIRE SSL. Apply switches an existing user either way. The password
+// must be printable ASCII without quotes or backslashes (CheckPassword);
+// Plan's statements hold it, and Apply's errors never quote it.
 //
 // # Tables created later (PostgreSQL)
 //
@@ -82,9 +96,11 @@
 // # Local servers
 //
 // A local PostgreSQL has no rds_iam role and a local MySQL or MariaDB no
-// AWSAuthenticationPlugin. Tests create a NOLOGIN role named rds_iam as a
-// stand-in, and pass Options.LocalPassword so that the user can log in
-// with a password instead of a token. Never pass it against RDS.
+// AWSAuthenticationPlugin, and neither accepts IAM tokens. Tests that need
+// users to log in pass Options.Password, which works on any server. Tests
+// of IAM authentication on PostgreSQL create a NOLOGIN role named rds_iam
+// as a stand-in; on MariaDB they swap in a plugin it has for
+// AWSAuthenticationPlugin.
 //
 // # Limits
 //
@@ -101,4 +117,7 @@
 //     error says to run REVOKE CREATE ON SCHEMA public FROM PUBLIC; it does
 //     not change PUBLIC's privileges itself.
 //   - The schema must exist; Apply does not create it.
+//   - A MySQL password user must sign in over TLS (REQUIRE SSL, as IAM
+//     users must). AWS does not document whether the RDS Data API signs in
+//     to Aurora MySQL over TLS.
 package dbuser

@@ -56,6 +56,7 @@ const (
 // Plan is what Apply runs, without Apply's checks: that an existing user of
 // that name was created by lambdards and is not the master user. On
 // PostgreSQL the statements must run in one transaction, as Apply does.
+// With Options.Password the statements hold the password: do not log them.
 // A declaration or database name that does not validate is reported, with
 // every problem, in a *ValidationError.
 func Plan(engine dbspec.Engine, database string, u dbspec.User, opts *Options) ([]string, error) {
@@ -157,26 +158,50 @@ func pgLiteral(s string) string {
 func postgresPlan(database string, u dbspec.User, opts *Options) []string {
 	role := pgIdent(u.Name)
 	stmts := []string{
-		// No password: the user logs in with IAM tokens only.
 		`DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ` + pgLiteral(u.Name) +
 			`) THEN CREATE ROLE ` + role + ` LOGIN; END IF; END $lambdards$`,
 		`COMMENT ON ROLE ` + role + ` IS ` + pgLiteral(pgComment(opts.owner())),
 	}
-	if opts != nil && opts.LocalPassword != "" {
-		stmts = append(stmts, `ALTER ROLE `+role+` PASSWORD `+pgLiteral(opts.LocalPassword))
+	if password := opts.password(); password != "" {
+		stmts = append(stmts,
+			// "For Aurora PostgreSQL version 14 and higher databases,
+			// Data API only supports scram-sha-256 for password
+			// encryption" (Amazon Aurora User Guide, "Limitations for the
+			// Amazon RDS Data API"). The cluster's password_encryption
+			// may say md5; this transaction hashes with SCRAM whatever it
+			// says.
+			`SET LOCAL password_encryption = 'scram-sha-256'`,
+			`ALTER ROLE `+role+` PASSWORD `+pgLiteral(password),
+			// "If the rds_iam role is added to the master user, IAM
+			// authentication takes precedence over password
+			// authentication" (Amazon RDS User Guide, "Database
+			// authentication with Amazon RDS"): a user switched from IAM
+			// to a password must leave rds_iam, or RDS refuses its
+			// password. A server without rds_iam (not RDS) has nothing
+			// to leave.
+			`DO $lambdards$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+  JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles r ON r.oid = m.member
+  WHERE g.rolname = 'rds_iam' AND r.rolname = `+pgLiteral(u.Name)+`) THEN REVOKE rds_iam FROM `+role+`; END IF; END $lambdards$`,
+		)
+	} else {
+		stmts = append(stmts,
+			// IAM tokens only: a password left from password
+			// authentication would still let the user sign in.
+			`ALTER ROLE `+role+` PASSWORD NULL`,
+			// "CREATE USER db_userx; GRANT rds_iam TO db_userx;" (Amazon
+			// RDS User Guide, "Creating a database account using IAM
+			// authentication", PostgreSQL). RDS Proxy's end-to-end IAM
+			// authentication logs in to the database as the same user
+			// with an IAM token, so it needs this too (Amazon RDS User
+			// Guide, "Using IAM authentication for end-to-end connections
+			// with RDS Proxy").
+			`GRANT rds_iam TO `+role,
+		)
 	}
-	stmts = append(stmts,
-		// "CREATE USER db_userx; GRANT rds_iam TO db_userx;" (Amazon RDS
-		// User Guide, "Creating a database account using IAM
-		// authentication", PostgreSQL). RDS Proxy's end-to-end IAM
-		// authentication logs in to the database as the same user with an
-		// IAM token, so it needs this too (Amazon RDS User Guide, "Using
-		// IAM authentication for end-to-end connections with RDS Proxy").
-		`GRANT rds_iam TO `+role,
+	return append(stmts,
 		`GRANT CONNECT ON DATABASE `+pgIdent(database)+` TO `+role,
 		postgresPrivileges(u),
 	)
-	return stmts
 }
 
 // postgresPrivileges returns the DO block that sets u's privileges in the
@@ -414,9 +439,17 @@ func mysqlPlan(u dbspec.User, opts *Options) (setup, user []string) {
 	// in as this user with an IAM token as well (Amazon RDS User Guide,
 	// "Using IAM authentication for end-to-end connections with RDS
 	// Proxy").
-	auth := "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'"
-	if opts != nil && opts.LocalPassword != "" {
-		auth = "IDENTIFIED BY " + mysqlString(opts.LocalPassword)
+	plugin := "AWSAuthenticationPlugin"
+	if opts != nil && opts.mysqlIAMPlugin != "" {
+		plugin = opts.mysqlIAMPlugin
+	}
+	auth := "IDENTIFIED WITH " + plugin + " AS 'RDS'"
+	if password := opts.password(); password != "" {
+		// A password user keeps REQUIRE SSL. AWS does not document
+		// whether the RDS Data API signs in to Aurora MySQL over TLS; if
+		// it does not, such a user cannot sign in through it (see the
+		// package documentation, Limits).
+		auth = "IDENTIFIED BY " + mysqlString(password)
 	}
 	owner := mysqlString(opts.owner())
 	// Recorded, with its owner, before it is created: a run cut short in between leaves a
@@ -426,7 +459,10 @@ func mysqlPlan(u dbspec.User, opts *Options) (setup, user []string) {
 		"INSERT INTO " + bookkeeping + " (`name`, `owner`) VALUES (" + mysqlString(u.Name) + ", " + owner +
 			") ON DUPLICATE KEY UPDATE `owner` = " + owner,
 		"CREATE USER IF NOT EXISTS " + account + " " + auth,
-		"ALTER USER " + account + " REQUIRE SSL",
+		// CREATE USER IF NOT EXISTS leaves an existing user as it is:
+		// ALTER USER makes a switch between IAM and a password take
+		// effect.
+		"ALTER USER " + account + " " + auth + " REQUIRE SSL",
 		"REVOKE ALL PRIVILEGES, GRANT OPTION FROM " + account,
 	}
 	privs := privileges(u.Access)

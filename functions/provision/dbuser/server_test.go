@@ -20,7 +20,7 @@ import (
 	"github.com/lambdards/lambdards/dbspec"
 )
 
-// testPassword is the LocalPassword every test user gets.
+// testPassword is the Options.Password every test user gets.
 const testPassword = "local-test-password"
 
 // server is a throwaway database server set up as RDS sets one up: the
@@ -154,11 +154,69 @@ func (s *server) userExists(t *testing.T, master *sql.DB, name string) bool {
 	return exists
 }
 
+// apply applies u with password authentication, so that tests can log in
+// as it.
 func (s *server) apply(t *testing.T, master *sql.DB, database string, u dbspec.User) {
 	t.Helper()
-	if err := Apply(testContext(t), master, s.engine, database, u, &Options{LocalPassword: testPassword}); err != nil {
+	if err := Apply(testContext(t), master, s.engine, database, u, &Options{Password: testPassword}); err != nil {
 		t.Fatalf("Apply(%+v) = %v", u, err)
 	}
+}
+
+// localIAMPlugin stands in for AWSAuthenticationPlugin on MariaDB, which
+// has no such plugin: one it has, that refuses a password over TCP.
+const localIAMPlugin = "unix_socket"
+
+// applyIAM applies u with IAM authentication, as against RDS: on
+// PostgreSQL through the stand-in rds_iam role, on MariaDB with
+// localIAMPlugin.
+func (s *server) applyIAM(t *testing.T, master *sql.DB, database string, u dbspec.User) {
+	t.Helper()
+	if err := Apply(testContext(t), master, s.engine, database, u, &Options{mysqlIAMPlugin: localIAMPlugin}); err != nil {
+		t.Fatalf("Apply(%+v) for IAM = %v", u, err)
+	}
+}
+
+// authentication describes how the server would authenticate user name:
+// on PostgreSQL whether it is in rds_iam and how its password is stored
+// (pg_authid is readable by the superuser only); on MySQL its plugin.
+func (s *server) authentication(t *testing.T, master *sql.DB, name string) string {
+	t.Helper()
+	ctx := testContext(t)
+	if s.engine == dbspec.MySQL {
+		var plugin string
+		if err := master.QueryRowContext(ctx, "SELECT plugin FROM mysql.user WHERE User = ? AND Host = '%'", name).Scan(&plugin); err != nil {
+			t.Fatalf("looking up the plugin of %s: %v", name, err)
+		}
+		return "plugin " + plugin
+	}
+	var iam bool
+	if err := master.QueryRowContext(ctx, "SELECT pg_has_role($1, 'rds_iam', 'MEMBER')", name).Scan(&iam); err != nil {
+		t.Fatalf("pg_has_role(%s, rds_iam): %v", name, err)
+	}
+	var stored string
+	err := s.pg.DB(t).QueryRowContext(ctx, `SELECT CASE WHEN rolpassword IS NULL THEN 'no password'
+		ELSE split_part(rolpassword, '$', 1) END FROM pg_authid WHERE rolname = $1`, name).Scan(&stored)
+	if err != nil {
+		t.Fatalf("reading pg_authid of %s: %v", name, err)
+	}
+	return fmt.Sprintf("rds_iam %t, %s", iam, stored)
+}
+
+// iamAuth and passwordAuth are what authentication returns for a user of
+// IAM and of password authentication.
+func (s *server) iamAuth() string {
+	if s.engine == dbspec.MySQL {
+		return "plugin " + localIAMPlugin
+	}
+	return "rds_iam true, no password"
+}
+
+func (s *server) passwordAuth() string {
+	if s.engine == dbspec.MySQL {
+		return "plugin mysql_native_password" // MariaDB's for IDENTIFIED BY
+	}
+	return "rds_iam false, SCRAM-SHA-256"
 }
 
 // caps is what a user could do to one table.

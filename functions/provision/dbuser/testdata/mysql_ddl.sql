@@ -6,7 +6,7 @@ INSERT INTO `lambdards`.`managed_users` (`name`, `owner`) VALUES ('items_owner',
 
 CREATE USER IF NOT EXISTS 'items_owner'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';
 
-ALTER USER 'items_owner'@'%' REQUIRE SSL;
+ALTER USER 'items_owner'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;
 
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'items_owner'@'%';
 

@@ -6,7 +6,7 @@ INSERT INTO `lambdards`.`managed_users` (`name`, `owner`) VALUES ('orders_reader
 
 CREATE USER IF NOT EXISTS 'orders_reader'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';
 
-ALTER USER 'orders_reader'@'%' REQUIRE SSL;
+ALTER USER 'orders_reader'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;
 
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'orders_reader'@'%';
 

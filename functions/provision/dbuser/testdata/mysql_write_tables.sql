@@ -6,7 +6,7 @@ INSERT INTO `lambdards`.`managed_users` (`name`, `owner`) VALUES ('orders_writer
 
 CREATE USER IF NOT EXISTS 'orders_writer'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';
 
-ALTER USER 'orders_writer'@'%' REQUIRE SSL;
+ALTER USER 'orders_writer'@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;
 
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'orders_writer'@'%';
 

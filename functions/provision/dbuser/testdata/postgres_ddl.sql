@@ -2,6 +2,8 @@ DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolnam
 
 COMMENT ON ROLE "items_owner" IS 'managed by lambdards';
 
+ALTER ROLE "items_owner" PASSWORD NULL;
+
 GRANT rds_iam TO "items_owner";
 
 GRANT CONNECT ON DATABASE "app" TO "items_owner";

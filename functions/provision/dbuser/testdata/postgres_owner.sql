@@ -2,6 +2,8 @@ DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolnam
 
 COMMENT ON ROLE "orders_reader" IS 'managed by lambdards; owner arn:aws:cloudformation:eu-west-1:123456789012:stack/App/guid/OrdersReaderUser';
 
+ALTER ROLE "orders_reader" PASSWORD NULL;
+
 GRANT rds_iam TO "orders_reader";
 
 GRANT CONNECT ON DATABASE "app" TO "orders_reader";

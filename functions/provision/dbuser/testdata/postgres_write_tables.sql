@@ -2,6 +2,8 @@ DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolnam
 
 COMMENT ON ROLE "orders_writer" IS 'managed by lambdards';
 
+ALTER ROLE "orders_writer" PASSWORD NULL;
+
 GRANT rds_iam TO "orders_writer";
 
 GRANT CONNECT ON DATABASE "app" TO "orders_writer";

@@ -2,9 +2,13 @@ DO $lambdards$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolnam
 
 COMMENT ON ROLE "orders_reader" IS 'managed by lambdards';
 
+SET LOCAL password_encryption = 'scram-sha-256';
+
 ALTER ROLE "orders_reader" PASSWORD 'test-only';
 
-GRANT rds_iam TO "orders_reader";
+DO $lambdards$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+  JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles r ON r.oid = m.member
+  WHERE g.rolname = 'rds_iam' AND r.rolname = 'orders_reader') THEN REVOKE rds_iam FROM "orders_reader"; END IF; END $lambdards$;
 
 GRANT CONNECT ON DATABASE "app" TO "orders_reader";
 
