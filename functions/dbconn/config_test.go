@@ -127,7 +127,8 @@ func TestFromEnvErrors(t *testing.T) {
 				EnvMode: "dataapi", EnvEngine: "postgres", EnvName: "d", EnvRegion: "us-east-1",
 				EnvHost: "proxy", EnvPort: "5432", EnvUser: "u", EnvAuth: "iam", EnvTLS: "require",
 				EnvCluster: "arn:aws:rds:us-east-1:123456789012:db:instance-1",
-				EnvSecret:  "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + strings.Repeat("n", 60),
+				// A long ARN is the service's to judge (see arnProblems): not refused here.
+				EnvSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + strings.Repeat("n", 60),
 			},
 			want: []string{
 				"LAMBDARDS_DB_HOST is set but LAMBDARDS_DB_MODE is dataapi, which does not use it",
@@ -136,7 +137,6 @@ func TestFromEnvErrors(t *testing.T) {
 				"LAMBDARDS_DB_AUTH is set but",
 				"LAMBDARDS_DB_TLS is set but",
 				`LAMBDARDS_DB_CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:db:instance-1", want the Aurora DB cluster's ARN`,
-				"secret:nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\" has 113 characters, want at most 100",
 			},
 		},
 		{
