@@ -95,7 +95,7 @@ var badInputs = []struct {
 	{"the Data API on an RDS instance", map[string]any{"connection": "dataapi"}, false,
 		invalid + `connection = dataapi with database = instance (the default): an RDS instance has no Data API, which Aurora alone offers; set database = serverless, or connection = proxy or direct`},
 	{"the Data API on a version without it", map[string]any{"connection": "dataapi", "database": "serverless", "engineVersion": "14.6"}, false,
-		invalid + `engineVersion = "14.6": the RDS Data API needs Aurora PostgreSQL 14.8 or later; choose a later engineVersion, or connect through a proxy or directly`},
+		invalid + `engineVersion = "14.6": the RDS Data API needs Aurora PostgreSQL 14.8 or later; choose a later engineVersion, or set connection = proxy or direct`},
 	{"interface endpoints for functions outside the VPC", map[string]any{"env": "cheapest", "interfaceEndpoints": "sts"}, false,
 		invalid + `interfaceEndpoints = sts with connection = dataapi (from env = cheapest): the functions run outside the VPC, where interface endpoints do not reach; remove interfaceEndpoints, or set connection = proxy or direct`},
 	{"maxAcu is not a number", map[string]any{"maxAcu": "lots"}, false,
