@@ -73,6 +73,17 @@ type ClusterAttributes struct {
 	// at 2,000), MaxCapacity none.
 	MinCapacity *float64
 	MaxCapacity float64
+	// ReaderEndpoint is the cluster's reader endpoint (mycluster.cluster-ro-...), for
+	// functions that read from a reader (pool.AttachOptions.Reader). The cluster must have
+	// a reader; Aurora points the endpoint at the writer while it has none.
+	// Default: none; functions may not read from a reader.
+	ReaderEndpoint string
+	// ReaderMaxConnections is the reader's max_connections, when it differs from the
+	// writer's (a provisioned reader of another instance class, or a parameter group of
+	// its own); with several readers, the lowest.
+	// Default: the writer's (MaxConnections, or as derived), as for Serverless v2 readers
+	// that share the writer's parameter group.
+	ReaderMaxConnections int
 }
 
 // Imported is a database that exists already, as a pool and the users provisioner see
@@ -82,6 +93,7 @@ type Imported struct {
 	base
 	aurora    bool
 	autoPause bool
+	reader    *Reader
 	target    func() awsrds.ProxyTarget
 }
 
@@ -126,7 +138,7 @@ func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *Insta
 // budget needs. It panics with every missing or invalid attribute.
 func FromClusterAttributes(scope constructs.Construct, id *string, attrs *ClusterAttributes) *Imported {
 	a := fields.Of(attrs)
-	errs := a.Attributes.check()
+	errs := append(a.Attributes.check(), a.checkReader()...)
 	maxConns, how := a.MaxConnections, "given"
 	minACU := defaultMinCapacity
 	if a.MinCapacity != nil {
@@ -146,6 +158,7 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
+	im.reader = a.importedReader(im)
 	im.target = func() awsrds.ProxyTarget {
 		return awsrds.ProxyTarget_FromCluster(awsrds.DatabaseCluster_FromDatabaseClusterAttributes(this, jsii.String("Cluster"),
 			&awsrds.DatabaseClusterAttributes{

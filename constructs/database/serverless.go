@@ -45,6 +45,8 @@ type ServerlessProps struct {
 type Serverless struct {
 	base
 	minCapacity float64
+	hasReader   bool
+	reader      *Reader // built when first asked for (reader.go)
 	// Cluster is the underlying Aurora cluster.
 	Cluster awsrds.DatabaseCluster
 	// ClusterParameterGroup holds the cluster-level parameters (TLS).
@@ -192,6 +194,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			resourceID:     cluster.ClusterResourceIdentifier(),
 		},
 		minCapacity:           *p.MinCapacity,
+		hasReader:             p.Reader,
 		Cluster:               cluster,
 		ClusterParameterGroup: clusterPG,
 		ParameterGroup:        instancePG,
