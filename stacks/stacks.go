@@ -40,6 +40,8 @@ type App struct {
 	Pool           *pool.Pool
 	Users          *users.Provisioner
 	Handlers       []*function.Function
+	// Queues feed the functions configured with queue = true.
+	Queues []*pool.QueueConsumer
 }
 
 // New builds the stacks for cfg in scope (usually the app). It panics with a clear error
@@ -147,7 +149,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		shard := ShardOf(f.Name, len(shards))
 		props := &function.Props{
 			Pool: a.Pool,
-			AttachOptions: pool.AttachOptions{
+			AttachOptions: f.attachOptions(pool.AttachOptions{
 				DatabaseUser:              f.DatabaseUser,
 				Access:                    dbspec.Access(f.Access),
 				Schema:                    f.Schema,
@@ -155,7 +157,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 				Weight:                    f.Weight,
 				ReservedConcurrency:       f.ReservedConcurrency,
 				ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
-			},
+			}),
 			Entry:          entry,
 			MemorySize:     f.MemorySize,
 			TimeoutSeconds: f.TimeoutSeconds,
@@ -166,6 +168,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	for i, defs := range groups {
 		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}
+	a.Queues = feedQueues(a.Handlers, cfg.Functions)
 	return a
 }
 
