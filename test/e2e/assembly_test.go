@@ -115,17 +115,30 @@ func prerequisites(t testing.TB) {
 }
 
 func synth() (*assembly, error) {
-	app, err := cdktest.BuildApp("e2e")
-	if err != nil {
-		return nil, fmt.Errorf("building the app: %v", err)
-	}
-	ctx := cdktest.ProjectContext()
-	ctx["maxConnections"] = strconv.Itoa(maxConnections)
-	b, err := json.Marshal(ctx)
+	out, err := synthInto("cdk.out", nil)
 	if err != nil {
 		return nil, err
 	}
-	out := filepath.Join(workDir, "cdk.out")
+	return readAssembly(out)
+}
+
+// synthInto runs the app program, as synth does, into the directory name under workDir,
+// with the project's context, maxConnections=20 and extra, and returns the directory.
+func synthInto(name string, extra map[string]any) (string, error) {
+	app, err := cdktest.BuildApp("e2e")
+	if err != nil {
+		return "", fmt.Errorf("building the app: %v", err)
+	}
+	ctx := cdktest.ProjectContext()
+	ctx["maxConnections"] = strconv.Itoa(maxConnections)
+	for k, v := range extra {
+		ctx[k] = v
+	}
+	b, err := json.Marshal(ctx)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(workDir, name)
 	cmd := exec.Command(app)
 	cmd.Dir = cdktest.Root()
 	// Without aws-cdk-lib's template validation (seconds per synth): the harness runs what
@@ -134,20 +147,35 @@ func synth() (*assembly, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("synth with maxConnections=%d: %v\n%s", maxConnections, err, stderr.String())
+		return "", fmt.Errorf("synth with maxConnections=%d %v: %v\n%s", maxConnections, extra, err, stderr.String())
 	}
-	return readAssembly(out)
+	return out, nil
 }
 
 // readAssembly reads the budget, the Data stack's database settings and the sample
 // function from a cloud assembly, and checks that they agree.
-func readAssembly(dir string) (*assembly, error) {
+func readAssembly(dir string) (*assembly, error) { return readTarget(dir, false) }
+
+// readTarget is readAssembly for the writer's budget and its one function, or, with
+// reader, for the reader's budget (the report's "reader") and its one function.
+func readTarget(dir string, reader bool) (*assembly, error) {
 	a := &assembly{Dir: dir, Env: map[string]string{}}
-	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &a.Budget); err != nil {
+	var report struct {
+		budget.Result
+		Reader *budget.Result `json:"reader"`
+	}
+	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &report); err != nil {
 		return nil, err
 	}
+	a.Budget = report.Result
+	if reader {
+		if report.Reader == nil {
+			return nil, fmt.Errorf("%s: the budget report has no reader", dir)
+		}
+		a.Budget = *report.Reader
+	}
 	if len(a.Budget.Functions) != 1 {
-		return nil, fmt.Errorf("budget has %d functions, want the sample alone", len(a.Budget.Functions))
+		return nil, fmt.Errorf("budget has %d functions, want one", len(a.Budget.Functions))
 	}
 	a.Function = a.Budget.Functions[0]
 
