@@ -149,7 +149,7 @@ var Keys = []Key{
 		c.MaxAcu, err = number(v, 1, 256)
 		return
 	}},
-	{"reader", "false", "Add a Serverless v2 reader for failover (serverless only).", func(c *Config, v any) (err error) {
+	{"reader", "false", "Add a Serverless v2 reader for failover (serverless only), which functions with `reader` read from (with a proxy, through its read-only endpoint).", func(c *Config, v any) (err error) {
 		c.Reader, err = boolean(v)
 		return
 	}},
