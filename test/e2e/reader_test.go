@@ -94,8 +94,8 @@ func TestReader(t *testing.T) {
 		{Name: writerDB.User, Access: dbspec.DDL}, {Name: readerDB.User}, // read, the default
 	}, map[string]string{writerDB.User: writerDB.Password, readerDB.User: readerDB.Password})
 	readerDB.PG = testdb.StartReplica(t, primary, testdb.PostgresOptions{SuperuserReservedConnections: r.Budget.ReservedConnections, SSL: true})
-	writerDB.Pooler = pooler(t, writerDB, w)
-	readerDB.Pooler = pooler(t, readerDB, r)
+	writerDB.Pooler = startPooler(t, writerDB, w)
+	readerDB.Pooler = startPooler(t, readerDB, r)
 
 	bootstrap := nativeBootstrap(t)
 	writers := startEnvironmentsOf(t, w, bootstrap, 1, writerDB.FunctionEnv(w))
@@ -118,14 +118,8 @@ func TestReader(t *testing.T) {
 	waitReplayed(t, ctx, primary, readerDB.PG)
 
 	// The reader function at its cap.
-	s := startSampler(t, readerDB)
 	l := &load{Envs: readers, PerEnv: readerRequestsPerEnv, Timeout: r.requestTimeout(), Event: func(int, int) string { return `{"action":"list"}` }}
-	outs := l.Run(ctx)
-	peak, samples := s.Stop(t)
-	held, err := s.Count()
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs, peak, samples, held := sampled(t, ctx, readerDB, l)
 	st := summarize(outs)
 	t.Logf("%d lists in %v, p50 %v, cold p50 %v; peak %d of the reader function's connections on the replica over %d samples, %d held at the end",
 		st.Requests, st.Elapsed.Round(time.Millisecond), st.P50, st.ColdP50, peak, samples, held)
@@ -186,19 +180,6 @@ func provisionUsers(t *testing.T, pg *testdb.Postgres, database string, users []
 			t.Fatalf("provisioning %s: %v", u.Name, err)
 		}
 	}
-}
-
-// pooler starts pgbouncer in front of db.PG sized as RDS Proxy's share of a's budget.
-func pooler(t *testing.T, db *database, a *assembly) *testdb.Pgbouncer {
-	t.Helper()
-	return testdb.StartPgbouncer(t, db.PG, testdb.PgbouncerOptions{
-		PoolMode:         "session",
-		MaxDBConnections: a.ProxyConnections(),
-		DefaultPoolSize:  a.ProxyConnections(),
-		QueryWaitTimeout: time.Duration(a.BorrowTimeoutSeconds) * time.Second,
-		Users:            map[string]string{db.User: db.Password},
-		TLS:              true,
-	})
 }
 
 // waitReplayed waits until replica has replayed everything primary has written.
