@@ -14,7 +14,7 @@ func TestEveryCombination(t *testing.T) {
 			data, fns := tmpl["Data"], tmpl["Functions"]
 			kind := map[string]string{"instance": "AWS::RDS::DBInstance", "serverless": "AWS::RDS::DBCluster"}[a.cfg.Database]
 			proxies := 0
-			if a.cfg.Proxy {
+			if a.cfg.Connection == "proxy" {
 				proxies = 1
 			}
 			for typ, want := range map[string]int{"AWS::EC2::InternetGateway": 0, "AWS::EC2::NatGateway": 0, kind: 1, "AWS::RDS::DBProxy": proxies} {
@@ -40,9 +40,11 @@ func TestEveryCombination(t *testing.T) {
 			if len(lambdas) != 1 {
 				t.Fatalf("functions = %d, want 1", len(lambdas))
 			}
-			if l := lambdas[0]; l.Properties["VpcConfig"] == nil || l.Properties["ReservedConcurrentExecutions"] != float64(res.Functions[0].ReservedConcurrency) {
-				t.Errorf("function VpcConfig %v, ReservedConcurrentExecutions %v; want a VPC and the budget's %d",
-					l.Properties["VpcConfig"], l.Properties["ReservedConcurrentExecutions"], res.Functions[0].ReservedConcurrency)
+			// In a VPC, but for the Data API's functions, which run outside any.
+			inVpc := a.cfg.Connection != "dataapi"
+			if l := lambdas[0]; (l.Properties["VpcConfig"] != nil) != inVpc || l.Properties["ReservedConcurrentExecutions"] != float64(res.Functions[0].ReservedConcurrency) {
+				t.Errorf("function VpcConfig %v, ReservedConcurrentExecutions %v; want a VPC %v and the budget's %d",
+					l.Properties["VpcConfig"], l.Properties["ReservedConcurrentExecutions"], inVpc, res.Functions[0].ReservedConcurrency)
 			}
 		})
 	}

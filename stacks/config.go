@@ -38,7 +38,7 @@ type Config struct {
 	MinAcu               float64
 	MaxAcu               float64
 	Reader               bool
-	Proxy                bool
+	Connection           string
 	MaxAzs               int
 	AvailabilityZones    []string
 	NatGateways          int
@@ -54,6 +54,10 @@ type Config struct {
 	RotationDays         int
 	MonitoringInterval   int
 	Functions            []FunctionConfig
+	// Alarms, AlarmTopicArn and Dashboard configure the Monitoring stack (issue 13).
+	Alarms        bool
+	AlarmTopicArn string
+	Dashboard     *bool
 
 	// origin says where each key's value came from: absent for a key the user set in
 	// context, "env = NAME" for a preset's value, "default" for the key's default.
@@ -98,13 +102,15 @@ var Presets = map[string]map[string]string{
 	"dev": {"backupRetentionDays": "1"},
 	// prod: Aurora Serverless v2 with a reader in a second AZ for failover, 30 days of
 	// backups, retained on delete with deletion protection.
-	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "proxy": "true",
-		"backupRetentionDays": "30", "removalPolicy": "retain"},
-	// cheapest: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
-	// cluster from pausing), Aurora Serverless v2 pausing at 0 ACU when idle; the budget
-	// caps the functions' direct connections.
-	"cheapest": {"database": "serverless", "minAcu": "0", "maxAcu": "2", "proxy": "false", "backupRetentionDays": "1",
-		"removalPolicy": "snapshot"},
+	"prod": {"database": "serverless", "minAcu": "1", "maxAcu": "16", "reader": "true", "connection": "proxy",
+		"backupRetentionDays": "30", "removalPolicy": "retain", "alarms": "true"},
+	// cheapest: Aurora Serverless v2 pausing at 0 ACU when idle, queried through its RDS
+	// Data API: no proxy (RDS Proxy bills Serverless v2 at 8 ACU at least and keeps the
+	// cluster from pausing), functions and the users provisioner outside the VPC, and no
+	// master-password rotation, so the VPC needs no Secrets Manager interface endpoint;
+	// the budget caps the functions' statements in flight.
+	"cheapest": {"database": "serverless", "minAcu": "0", "maxAcu": "2", "connection": "dataapi", "rotationDays": "0",
+		"backupRetentionDays": "1", "removalPolicy": "snapshot"},
 }
 
 // PresetNames lists the presets in the order README documents them.
@@ -141,7 +147,7 @@ var Keys = []Key{
 		c.MultiAz, err = boolean(v)
 		return
 	}},
-	{"minAcu", "0.5", "Minimum Aurora capacity units (serverless only); 0 pauses when idle and needs `proxy=false`.", func(c *Config, v any) (err error) {
+	{"minAcu", "0.5", "Minimum Aurora capacity units (serverless only); 0 pauses when idle and needs `connection` `direct` or `dataapi`.", func(c *Config, v any) (err error) {
 		c.MinAcu, err = number(v, 0, 256)
 		return
 	}},
@@ -153,8 +159,8 @@ var Keys = []Key{
 		c.Reader, err = boolean(v)
 		return
 	}},
-	{"proxy", "true", "Put RDS Proxy between functions and the database; `false` connects directly.", func(c *Config, v any) (err error) {
-		c.Proxy, err = boolean(v)
+	{"connection", "proxy", "How functions reach the database: `proxy` (through RDS Proxy), `direct` (their own connections, capped by the budget) or `dataapi` (Aurora Serverless v2's RDS Data API, from outside the VPC).", func(c *Config, v any) (err error) {
+		c.Connection, err = oneOf(v, string(pool.ModeProxy), string(pool.ModeDirect), string(pool.ModeDataAPI))
 		return
 	}},
 	{"maxAzs", "2", "Availability Zones the VPC spans (2-6; more than 2 needs `availabilityZones`).", func(c *Config, v any) (err error) {
@@ -225,6 +231,20 @@ var Keys = []Key{
 		c.Functions, err = functions(v)
 		return
 	}},
+	// Monitoring (stacks/monitoring.go).
+	{"alarms", "false", "CloudWatch alarms whose thresholds come from the connection budget (see Monitoring), in a stack of their own, `<prefix>Monitoring`.", func(c *Config, v any) (err error) {
+		c.Alarms, err = boolean(v)
+		return
+	}},
+	{"alarmTopicArn", "", "SNS topic the alarms notify (needs `alarms`), e.g. `arn:aws:sns:us-east-1:123456789012:ops`; default: a KMS-encrypted topic of the Monitoring stack.", func(c *Config, v any) (err error) {
+		c.AlarmTopicArn, err = pattern(v, topicArn, "an SNS topic ARN, e.g. arn:aws:sns:us-east-1:123456789012:ops")
+		return
+	}},
+	{"dashboard", "", "CloudWatch dashboard of the connection budget, in the Monitoring stack (default: on when `alarms` is).", func(c *Config, v any) error {
+		b, err := boolean(v)
+		c.Dashboard = &b
+		return err
+	}},
 }
 
 var (
@@ -232,6 +252,10 @@ var (
 	instanceClass = regexp.MustCompile(`^(db\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	engineVersion = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,2}$`)
 	functionName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+	// topicArn is an SNS topic's ARN: arn:PARTITION:sns:REGION:ACCOUNT:NAME, a name of up to
+	// 256 letters, digits, hyphens and underscores (Amazon SNS API Reference, CreateTopic,
+	// Name), ".fifo" ending a FIFO topic's.
+	topicArn = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	// fullServiceName is an endpoint service's full name, com.amazonaws.REGION.NAME.
 	fullServiceName = regexp.MustCompile(`(?i)^com\.amazonaws\.[a-z0-9-]+\.(.+)$`)
 )
@@ -288,6 +312,8 @@ func Configure(ctx Context) (Config, error) {
 	var unknown []string
 	for name := range all {
 		switch {
+		case retired[name] != nil:
+			errs = append(errs, retired[name](all[name]))
 		case slices.Contains(ToolKeys, name):
 			if _, err := boolean(all[name]); err != nil {
 				errs = append(errs, fmt.Sprintf("%s = %s: %v", name, show(all[name]), err))
@@ -314,6 +340,19 @@ func Configure(ctx Context) (Config, error) {
 		return c, invalid(errs)
 	}
 	return c, nil
+}
+
+// retired are the context keys that earlier versions read, each with its message: what
+// to write instead, for the value given.
+var retired = map[string]func(v any) string{
+	"proxy": func(v any) string {
+		instead := "connection = proxy (for proxy = true) or connection = direct (for proxy = false)"
+		if b, err := boolean(v); err == nil {
+			instead = map[bool]string{true: "connection = proxy", false: "connection = direct"}[b]
+		}
+		return fmt.Sprintf("proxy = %s: the proxy key is now connection, which also offers dataapi; write %s instead",
+			show(v), instead)
+	},
 }
 
 // defaultOf says what a key falls back to when it is removed.
@@ -379,14 +418,23 @@ func (c Config) inapplicable() []string {
 		refuse("multiAz", c.MultiAz, db+": multiAz applies to an RDS instance; "+
 			"for a failover target in another Availability Zone set reader = true")
 	}
-	if !c.Proxy {
-		p := c.is("proxy", false)
-		refuse("borrowTimeoutSeconds", c.BorrowTimeoutSeconds, p+": the borrow timeout is RDS Proxy's, and without a "+
-			"proxy the functions connect directly; remove borrowTimeoutSeconds, or set proxy = true")
+	if c.Connection != string(pool.ModeProxy) {
+		p := c.is("connection", c.Connection)
+		refuse("borrowTimeoutSeconds", c.BorrowTimeoutSeconds, p+": the borrow timeout is RDS Proxy's, and there is no "+
+			"proxy; remove borrowTimeoutSeconds, or set connection = proxy")
 		if c.MaxIdlePercent != nil {
 			refuse("maxIdleConnectionsPercent", *c.MaxIdlePercent, p+": idle connections are kept by RDS Proxy's pool, "+
-				"and without a proxy the functions connect directly; remove maxIdleConnectionsPercent, or set proxy = true")
+				"and there is no proxy; remove maxIdleConnectionsPercent, or set connection = proxy")
 		}
+	}
+	if c.Connection == string(pool.ModeDataAPI) {
+		refuse("interfaceEndpoints", strings.Join(c.InterfaceEndpoints, ","), c.is("connection", c.Connection)+
+			": the functions run outside the VPC, where interface endpoints do not reach; remove interfaceEndpoints, "+
+			"or set connection = proxy or direct")
+	}
+	if !c.Alarms {
+		refuse("alarmTopicArn", c.AlarmTopicArn, c.is("alarms", false)+": only alarms notify a topic; remove alarmTopicArn, "+
+			"or set alarms = true")
 	}
 	if n := len(c.AvailabilityZones); n > 0 && c.set("maxAzs") && c.MaxAzs != n {
 		errs = append(errs, fmt.Sprintf("maxAzs = %d with availabilityZones naming %d zones: the zones named decide how many "+
@@ -400,8 +448,12 @@ func (c Config) inapplicable() []string {
 // this names the context keys a user of the app typed, and where a value came from.
 func (c Config) contradictions() []string {
 	var errs []string
-	if p := pool.CheckAutoPause(c.Database == "serverless" && c.MinAcu == 0, !c.Proxy); p != "" {
+	if p := pool.CheckAutoPause(c.Database == "serverless" && c.MinAcu == 0, c.Connection != string(pool.ModeProxy)); p != "" {
 		errs = append(errs, c.render(p))
+	}
+	if c.Connection == string(pool.ModeDataAPI) && c.Database == "instance" {
+		errs = append(errs, fmt.Sprintf("%s with %s: an RDS instance has no Data API, which Aurora alone offers; set "+
+			"database = serverless, or connection = proxy or direct", c.is("connection", c.Connection), c.is("database", c.Database)))
 	}
 	if c.MaxAzs > 2 && len(c.AvailabilityZones) == 0 {
 		// A stack without an account and Region sees only two AZs (aws-cdk-lib Stack
@@ -431,6 +483,9 @@ func (c Config) unsupported() []string {
 	var problems []database.Problem
 	if c.Database == "serverless" {
 		problems = database.CheckServerless(e, c.EngineVersion, c.MinAcu, c.MaxAcu)
+		if c.Connection == string(pool.ModeDataAPI) {
+			problems = append(problems, database.CheckDataAPI(e, c.EngineVersion)...)
+		}
 	} else {
 		problems = database.CheckInstance(e, c.EngineVersion, c.InstanceClass)
 	}

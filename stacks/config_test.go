@@ -17,7 +17,7 @@ func TestConfigureDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Configure(defaults) = %v", err)
 	}
-	if c.Engine != "postgres" || c.Database != "instance" || c.InstanceClass != "t4g.micro" || !c.Proxy ||
+	if c.Engine != "postgres" || c.Database != "instance" || c.InstanceClass != "t4g.micro" || c.Connection != "proxy" ||
 		c.MaxAzs != 2 || c.NatGateways != 0 || c.MinAcu != 0.5 || c.MaxAcu != 4 || c.AccountConcurrency != 1000 ||
 		c.BorrowTimeoutSeconds != 10 || c.RemovalPolicy != "snapshot" || c.BackupRetentionDays != 1 || c.Prefix != "LambdaRds" ||
 		c.Env != "dev" {
@@ -34,10 +34,10 @@ func TestConfigureDefaults(t *testing.T) {
 func TestConfigureReadsStringsAndJSON(t *testing.T) {
 	// -c key=value gives strings; cdk.json gives JSON types.
 	for _, ctx := range []mapContext{
-		{"engine": "MySQL", "database": "serverless", "maxAcu": "16", "minAcu": "1", "proxy": "false", "headroom": "20",
+		{"engine": "MySQL", "database": "serverless", "maxAcu": "16", "minAcu": "1", "connection": "Direct", "headroom": "20",
 			"availabilityZones": "us-east-1a,us-east-1b,us-east-1c", "maxAzs": "3",
 			"functions": `{"b":{"entry":"x","weight":3},"a":{"entry":"y","reservedConcurrency":5}}`},
-		{"engine": "mysql", "database": "serverless", "maxAcu": 16.0, "minAcu": 1.0, "proxy": false, "headroom": 20.0,
+		{"engine": "mysql", "database": "serverless", "maxAcu": 16.0, "minAcu": 1.0, "connection": "direct", "headroom": 20.0,
 			"availabilityZones": []any{"us-east-1a", "us-east-1b", "us-east-1c"}, "maxAzs": 3.0,
 			"functions": map[string]any{"b": map[string]any{"entry": "x", "weight": 3.0}, "a": map[string]any{"entry": "y", "reservedConcurrency": 5.0}}},
 	} {
@@ -45,7 +45,7 @@ func TestConfigureReadsStringsAndJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Configure(%v) = %v", ctx, err)
 		}
-		if c.Engine != "mysql" || c.Database != "serverless" || c.MaxAcu != 16 || c.MinAcu != 1 || c.Proxy || *c.Headroom != 20 ||
+		if c.Engine != "mysql" || c.Database != "serverless" || c.MaxAcu != 16 || c.MinAcu != 1 || c.Connection != "direct" || *c.Headroom != 20 ||
 			len(c.AvailabilityZones) != 3 || c.MaxAzs != 3 {
 			t.Errorf("Configure(%v) = %+v", ctx, c)
 		}
@@ -65,7 +65,15 @@ func TestConfigureErrors(t *testing.T) {
 		{mapContext{"database": 3.0}, `database = 3: must be one of instance, serverless`},
 		{mapContext{"maxAcu": "lots"}, `maxAcu = "lots": must be a number from 1 to 256`},
 		{mapContext{"maxAzs": "2.5"}, `maxAzs = "2.5": must be a whole number from 2 to 6`},
-		{mapContext{"proxy": "yes"}, `proxy = "yes": must be true or false`},
+		{mapContext{"connection": "yes"}, `connection = "yes": must be one of proxy, direct, dataapi`},
+		// The key that connection replaced is refused with what to write instead.
+		{mapContext{"proxy": "false"}, `proxy = "false": the proxy key is now connection, which also offers dataapi; write connection = direct instead`},
+		{mapContext{"proxy": true}, `write connection = proxy instead`},
+		{mapContext{"proxy": "maybe"}, `write connection = proxy (for proxy = true) or connection = direct (for proxy = false) instead`},
+		{mapContext{"connection": "dataapi"}, `connection = dataapi with database = instance (the default): an RDS instance has no Data API`},
+		{mapContext{"connection": "dataapi", "database": "serverless", "engineVersion": "14.6"}, `engineVersion = "14.6": the RDS Data API needs Aurora PostgreSQL 14.8 or later`},
+		{mapContext{"env": "cheapest", "interfaceEndpoints": "sts"}, `interfaceEndpoints = sts with connection = dataapi (from env = cheapest): the functions run outside the VPC`},
+		{mapContext{"env": "cheapest", "borrowTimeoutSeconds": "20"}, `borrowTimeoutSeconds = 20 with connection = dataapi (from env = cheapest): the borrow timeout is RDS Proxy's`},
 		{mapContext{"instanceClass": "huge"}, `instanceClass = "huge": must be a class such as t4g.micro or r6g.large`},
 		{mapContext{"functions": `{"items":{}}`}, `function "items" needs an entry`},
 		{mapContext{"functions": `{"items":{"entry":"x","wieght":2}}`}, `unknown field "wieght"`},
@@ -78,7 +86,7 @@ func TestConfigureErrors(t *testing.T) {
 		}
 	}
 	// Every problem is reported at once.
-	_, err := Configure(mapContext{"engine": "oracle", "maxAcu": "0", "proxy": "maybe"})
+	_, err := Configure(mapContext{"engine": "oracle", "maxAcu": "0", "connection": "maybe"})
 	if err == nil || strings.Count(err.Error(), "\n  - ") != 3 {
 		t.Errorf("Configure(three bad keys) = %v, want three problems", err)
 	}
@@ -90,10 +98,10 @@ func TestPresets(t *testing.T) {
 		check func(Config) bool
 	}{
 		{mapContext{"env": "prod"}, func(c Config) bool {
-			return c.Database == "serverless" && c.Reader && c.Proxy && c.RemovalPolicy == "retain" && c.BackupRetentionDays == 30 && c.MaxAcu == 16
+			return c.Database == "serverless" && c.Reader && c.Connection == "proxy" && c.RemovalPolicy == "retain" && c.BackupRetentionDays == 30 && c.MaxAcu == 16
 		}},
 		{mapContext{"env": "cheapest"}, func(c Config) bool {
-			return c.Database == "serverless" && c.MinAcu == 0 && !c.Proxy && c.BackupRetentionDays == 1
+			return c.Database == "serverless" && c.MinAcu == 0 && c.Connection == "dataapi" && c.RotationDays == 0 && c.BackupRetentionDays == 1
 		}},
 		// Every setting of a preset can be overridden on its own.
 		{mapContext{"env": "prod", "reader": "false", "engine": "mysql"}, func(c Config) bool {

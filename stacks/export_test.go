@@ -9,8 +9,8 @@ type Combination struct {
 }
 
 // Combinations are the configurations the tests build and keep golden files for: every
-// preset with each engine, and each database variant with each engine, with and without
-// RDS Proxy.
+// preset with each engine, and each database variant with each engine and each connection
+// it takes (the Data API is Aurora's alone).
 func Combinations() []Combination {
 	var out []Combination
 	for _, engine := range []string{"postgres", "mysql"} {
@@ -20,10 +20,12 @@ func Combinations() []Combination {
 	}
 	for _, database := range []string{"instance", "serverless"} {
 		for _, engine := range []string{"postgres", "mysql"} {
-			for _, proxy := range []bool{true, false} {
-				via := map[bool]string{true: "proxy", false: "direct"}[proxy]
+			for _, via := range []string{"proxy", "direct", "dataapi"} {
+				if via == "dataapi" && database == "instance" {
+					continue
+				}
 				out = append(out, Combination{fmt.Sprintf("%s-%s-%s", database, engine, via),
-					map[string]any{"database": database, "engine": engine, "proxy": proxy}})
+					map[string]any{"database": database, "engine": engine, "connection": via}})
 			}
 		}
 	}

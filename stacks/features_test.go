@@ -17,7 +17,7 @@ func TestFeatures(t *testing.T) {
 			tmpl := a.templates(t)
 			data, fns := tmpl["Data"], tmpl["Functions"]
 			endpoints := 0
-			if a.cfg.Proxy {
+			if a.cfg.Connection == "proxy" {
 				endpoints = 1
 			}
 			if got := len(data.ofType("AWS::RDS::DBProxyEndpoint")); got != endpoints {
@@ -43,7 +43,7 @@ func TestFeatures(t *testing.T) {
 						continue
 					}
 					env, _ := json.Marshal(res.Properties["Environment"])
-					wantHost := map[bool]string{true: "ReaderEndpoint", false: "ReadEndpoint"}[a.cfg.Proxy]
+					wantHost := map[bool]string{true: "ReaderEndpoint", false: "ReadEndpoint"}[a.cfg.Connection == "proxy"]
 					if !strings.Contains(string(env), `"LAMBDARDS_DB_TARGET":"reader"`) || !strings.Contains(string(env), wantHost) {
 						t.Errorf("reports environment = %s, want the reader's host (%s) and target", env, wantHost)
 					}

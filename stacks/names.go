@@ -22,9 +22,10 @@ var keyNames = map[string]string{
 	"MaxCapacity":               "maxAcu",
 	"MinCapacity":               "minAcu",
 	"MonitoringIntervalSeconds": "monitoringInterval",
-	// The pool's Mode is the app's proxy key: direct is proxy = false.
-	"Mode":        "proxy",
-	"Mode=proxy":  "proxy = true",
-	"Mode=direct": "proxy = false",
-	"Proxy=false": "proxy = false",
+	// The pool's Mode is the app's connection key.
+	"Mode":         "connection",
+	"Mode=proxy":   "connection = proxy",
+	"Mode=direct":  "connection = direct",
+	"Mode=dataapi": "connection = dataapi",
+	"Proxy=false":  "connection = direct or dataapi",
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lambdards/lambdards/constructs/monitoring"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's generated tables")
@@ -23,6 +25,7 @@ func TestReadmeListsEveryKey(t *testing.T) {
 	if *updateReadme {
 		readme = replaceBetween(t, readme, "context-keys", keysTable())
 		readme = replaceBetween(t, readme, "presets", presetsTable())
+		readme = replaceBetween(t, readme, "alarms", alarmsTable())
 		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +47,24 @@ func TestReadmeListsEveryKey(t *testing.T) {
 	if got, want := readme[start+len("<!-- presets:start -->\n"):end], presetsTable(); got != want {
 		t.Errorf("README.md's presets table is out of date; want:\n%s", want)
 	}
+	start = strings.Index(readme, "<!-- alarms:start -->\n")
+	end = strings.Index(readme, "<!-- alarms:end -->")
+	if start < 0 || end < start {
+		t.Fatal("README.md has no alarms markers")
+	}
+	if got, want := readme[start+len("<!-- alarms:start -->\n"):end], alarmsTable(); got != want {
+		t.Errorf("README.md's alarms table is out of date; want:\n%s", want)
+	}
+}
+
+// alarmsTable renders monitoring.Kinds as README's Markdown table.
+func alarmsTable() string {
+	var b strings.Builder
+	b.WriteString("| alarm | fires when | threshold: the budget's figure | missing data | what to do |\n|---|---|---|---|---|\n")
+	for _, k := range monitoring.Kinds {
+		fmt.Fprintf(&b, "| `%s` (%s) | %s %s | %s | %s | %s |\n", k.ID, k.When, k.Metric, k.Condition, k.Threshold, k.Missing, k.Action)
+	}
+	return b.String()
 }
 
 // keysTable renders Keys as README's Markdown table.

@@ -19,6 +19,10 @@ import (
 // ReportFile is the budget report's file name in the cloud assembly directory.
 const ReportFile = "lambdards-budget.json"
 
+// PictureFile is the file name, beside ReportFile, of the budget drawn as an SVG image
+// (budget.Result.SVG).
+const PictureFile = "lambdards-budget.svg"
+
 // ENIs counts the Hyperplane network interfaces the app's VPC-attached functions use: one
 // per distinct pair of subnet and security group, shared by every function with that pair
 // (AWS Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon
@@ -30,6 +34,9 @@ type ENIs struct {
 	SecurityGroups int `json:"securityGroups"`
 	// Functions is the number of functions, the users provisioner included, behind them.
 	Functions int `json:"functions"`
+	// OutsideVpc is the number of functions, the users provisioner included, that run
+	// outside the VPC (connection = dataapi) and use none.
+	OutsideVpc int `json:"outsideVpc"`
 }
 
 // Report is what the app reports after synth: the connection budget of its pool, the
@@ -63,17 +70,24 @@ type PoolShare struct {
 	TotalReservedConcurrency int    `json:"totalReservedConcurrency"`
 }
 
-// ENIs counts the app's Hyperplane ENIs. Every function and the users provisioner sit in
-// the Functions subnets.
+// ENIs counts the app's Hyperplane ENIs. Every function and the users provisioner in the
+// VPC sit in the Functions subnets; those with no security group run outside it.
 func (a *App) ENIs() ENIs {
 	groups := map[awsec2.ISecurityGroup]bool{}
-	for _, h := range a.Handlers {
-		groups[h.SecurityGroup] = true
-	}
-	e := ENIs{Functions: len(a.Handlers)}
-	if a.Users != nil {
-		groups[a.Users.SecurityGroup] = true
+	var e ENIs
+	count := func(sg awsec2.ISecurityGroup) {
+		if sg == nil {
+			e.OutsideVpc++
+			return
+		}
+		groups[sg] = true
 		e.Functions++
+	}
+	for _, h := range a.Handlers {
+		count(h.SecurityGroup)
+	}
+	if a.Users != nil {
+		count(a.Users.SecurityGroup)
 	}
 	e.SecurityGroups = len(groups)
 	subnets := a.Network.Vpc.SelectSubnets(&awsec2.SubnetSelection{SubnetGroupName: jsii.String(network.FunctionSubnets)})
@@ -93,7 +107,7 @@ func (a *App) account() *pool.AccountBudget {
 }
 
 // Report prints the connection budget as a table to w, with the Hyperplane ENIs below it,
-// and writes both as JSON to dir.
+// and writes both as JSON to dir, with the budget drawn as an SVG image beside them.
 func (a *App) Report(dir string, w io.Writer) error {
 	res, err := a.Pool.Budget()
 	if err != nil {
@@ -130,10 +144,17 @@ func (a *App) Report(dir string, w io.Writer) error {
 		fmt.Fprint(w, "\n"+acct.Table())
 	}
 	e := r.HyperplaneENIs
-	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)\n",
-		e.Count, e.Subnets, e.SecurityGroups, e.Functions)
+	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)", e.Count, e.Subnets,
+		e.SecurityGroups, e.Functions)
+	if e.OutsideVpc > 0 {
+		fmt.Fprintf(w, "; %d functions run outside the VPC and use none", e.OutsideVpc)
+	}
+	fmt.Fprintln(w)
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, PictureFile), []byte(res.SVG()), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ReportFile), append(b, '\n'), 0o644)

@@ -7,19 +7,21 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lambdards/lambdards/constructs/monitoring"
 	"github.com/lambdards/lambdards/internal/cdktest"
 )
 
-// TestTwoHundredFunctions synthesizes 200 functions on one database and checks every
-// stack against CloudFormation's quotas (AWS CloudFormation User Guide, "CloudFormation
-// quotas": 500 resources, 200 outputs, 1 MB template body) and the budget across all of them.
+// TestTwoHundredFunctions synthesizes 200 functions on one database, with the alarms and
+// the dashboard on, and checks every stack against CloudFormation's quotas (AWS
+// CloudFormation User Guide, "CloudFormation quotas": 500 resources, 200 outputs, 1 MB
+// template body) and the budget across all of them.
 func TestTwoHundredFunctions(t *testing.T) {
 	fns := map[string]any{}
 	for i := range 200 {
 		fns[fmt.Sprintf("fn%03d", i)] = map[string]any{"entry": "functions/items"}
 	}
 	b, _ := json.Marshal(fns)
-	cfg, err := Configure(mapContext{"database": "serverless", "maxAcu": "16", "functions": string(b)})
+	cfg, err := Configure(mapContext{"database": "serverless", "maxAcu": "16", "functions": string(b), "alarms": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,10 @@ func TestTwoHundredFunctions(t *testing.T) {
 		t.Errorf("function stacks = %d, want 200 functions spread over at least 3", len(a.FunctionStacks))
 	}
 	total := 0
-	for _, s := range a.FunctionStacks {
+	if a.Monitoring == nil {
+		t.Fatal("no Monitoring stack with alarms on")
+	}
+	for _, s := range append(a.FunctionStacks, a.Monitoring) {
 		raw, err := os.ReadFile(filepath.Join(*asm.Directory(), *s.TemplateFile()))
 		if err != nil {
 			t.Fatal(err)
@@ -54,8 +59,17 @@ func TestTwoHundredFunctions(t *testing.T) {
 		if len(tmpl.Resources) > 500 || len(tmpl.Outputs) > 200 || len(raw) > 1<<20 {
 			t.Errorf("%s: %d resources, %d outputs, %d bytes; quotas are 500, 200, 1 MB", *s.StackName(), len(tmpl.Resources), len(tmpl.Outputs), len(raw))
 		}
+		t.Logf("%s: %d resources, %d outputs, %d bytes", *s.StackName(), len(tmpl.Resources), len(tmpl.Outputs), len(raw))
 		if fnCount > FunctionsPerStack {
 			t.Errorf("%s holds %d functions, more than %d", *s.StackName(), fnCount, FunctionsPerStack)
+		}
+		if s == a.Monitoring {
+			// One alarm of each kind per group of functions, and the pool's own.
+			groups := (200 + monitoring.FunctionsPerAlarm - 1) / monitoring.FunctionsPerAlarm
+			if alarms := len(a.Monitor.Alarms); alarms != 2*groups+len(monitoring.Kinds)-2 {
+				t.Errorf("%d alarms, want 2 × %d groups of functions + %d", alarms, groups, len(monitoring.Kinds)-2)
+			}
+			continue
 		}
 		for _, dep := range *s.Dependencies() {
 			if *dep.StackName() != *a.Data.StackName() {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
+	"github.com/lambdards/lambdards/constructs/monitoring"
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/constructs/pool"
 	"github.com/lambdards/lambdards/constructs/proxy"
@@ -42,6 +43,10 @@ type App struct {
 	Handlers       []*function.Function
 	// Queues feed the functions configured with queue = true.
 	Queues []*pool.QueueConsumer
+	// Monitoring is the stack of the alarms and the dashboard, and Monitor what it holds;
+	// both nil unless the alarms or the dashboard are on.
+	Monitoring awscdk.Stack
+	Monitor    *monitoring.Monitoring
 }
 
 // New builds the stacks for cfg in scope (usually the app). It panics with a clear error
@@ -52,11 +57,14 @@ func New(scope constructs.Construct, cfg Config) *App {
 		Description: jsii.String("lambdards: VPC, database, RDS Proxy and connection budget"),
 	})
 	removal := removalPolicy(cfg.RemovalPolicy)
+	mode := pool.Mode(cfg.Connection)
+	// The users provisioner queries through the Data API when the functions do, except on
+	// MySQL (see users.Props.DataAPI); else it runs in the isolated subnets, like secret
+	// rotation, and both then reach Secrets Manager through an interface endpoint.
+	provisionerDataAPI := mode == pool.ModeDataAPI && cfg.Engine == string(dbspec.Postgres)
 	var endpoints []awsec2.InterfaceVpcEndpointAwsService
 	names := cfg.InterfaceEndpoints
-	// Secret rotation and the users provisioner run in isolated subnets and read the master
-	// secret: give them a way to Secrets Manager.
-	if !slices.Contains(names, secretsManager) {
+	if (cfg.RotationDays > 0 || !provisionerDataAPI) && !slices.Contains(names, secretsManager) {
 		names = append(slices.Clone(names), secretsManager)
 	}
 	for _, name := range names {
@@ -87,7 +95,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	if cfg.Database == "serverless" {
 		min := cfg.MinAcu
 		a.Database = database.NewServerless(a.Data, jsii.String("Database"), &database.ServerlessProps{
-			Props: common, MinCapacity: &min, MaxCapacity: cfg.MaxAcu, Reader: cfg.Reader,
+			Props: common, MinCapacity: &min, MaxCapacity: cfg.MaxAcu, Reader: cfg.Reader, DataAPI: mode == pool.ModeDataAPI,
 		})
 	} else {
 		a.Database = database.NewInstance(a.Data, jsii.String("Database"), &database.InstanceProps{
@@ -95,30 +103,37 @@ func New(scope constructs.Construct, cfg Config) *App {
 		})
 	}
 	var proxyProps *proxy.Props
-	if cfg.Proxy {
+	if mode == pool.ModeProxy {
 		borrow := cfg.BorrowTimeoutSeconds
 		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
 			MaxIdleConnectionsPercent: cfg.MaxIdlePercent}
 	}
-	a.Users = users.New(a.Data, jsii.String("Users"), &users.Props{
-		Database:               a.Database,
-		Vpc:                    a.Network.Vpc,
-		SecretsManagerEndpoint: a.Network.Endpoints[secretsManager],
-		VpcSubnets:             a.Network.FunctionSubnets,
-		LogKey:                 a.Network.LogKey,
-		LogRemovalPolicy:       logRemovalPolicy(removal),
-		Entry:                  filepath.Join(cfg.Root, "functions", "provision"),
-	})
-	a.Pool = pool.New(a.Data, jsii.String("Pool"), &pool.Props{
+	usersProps := &users.Props{
+		Database:         a.Database,
+		DataAPI:          provisionerDataAPI,
+		LogKey:           a.Network.LogKey,
+		LogRemovalPolicy: logRemovalPolicy(removal),
+		Entry:            filepath.Join(cfg.Root, "functions", "provision"),
+	}
+	if !provisionerDataAPI {
+		usersProps.Vpc, usersProps.VpcSubnets = a.Network.Vpc, a.Network.FunctionSubnets
+		usersProps.SecretsManagerEndpoint = a.Network.Endpoints[secretsManager]
+	}
+	a.Users = users.New(a.Data, jsii.String("Users"), usersProps)
+	poolProps := &pool.Props{
 		Users:              a.Users,
 		Database:           a.Database,
 		Vpc:                a.Network.Vpc,
 		ClientSubnets:      a.Network.FunctionSubnets,
-		Mode:               mode(cfg.Proxy),
+		Mode:               mode,
 		Proxy:              proxyProps,
 		Headroom:           cfg.Headroom,
 		AccountConcurrency: cfg.AccountConcurrency,
-	})
+	}
+	if mode == pool.ModeDataAPI {
+		poolProps.ClientSubnets = nil // the functions run outside the VPC
+	}
+	a.Pool = pool.New(a.Data, jsii.String("Pool"), poolProps)
 
 	// Functions may reach the interface endpoints the user asked for; the Secrets Manager
 	// endpoint added for rotation and the provisioner is not theirs.
@@ -169,6 +184,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}
 	a.Queues = feedQueues(a.Handlers, cfg.Functions)
+	a.monitor(scope, cfg)
 	return a
 }
 
@@ -178,14 +194,6 @@ func functionNames(fns []FunctionConfig) []string {
 		out[i] = f.Name
 	}
 	return out
-}
-
-// mode is the pool's Mode for the proxy key.
-func mode(proxy bool) pool.Mode {
-	if proxy {
-		return pool.ModeProxy
-	}
-	return pool.ModeDirect
 }
 
 // secretsManager is the Secrets Manager interface endpoint's service short name.

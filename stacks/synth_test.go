@@ -42,10 +42,18 @@ var deployable = map[string]bool{"env-dev-postgres": true, "instance-mysql-proxy
 // suppression and removal policy is exercised.
 var variants = append(append(combinations(), []variant{
 	{"prod-like", map[string]any{"engine": "postgres", "database": "instance", "removalPolicy": "retain", "multiAz": true, "natGateways": 1}},
-	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "proxy": false, "minAcu": 0,
+	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "connection": "direct", "minAcu": 0,
 		"rotationDays": 0, "monitoringInterval": 0, "removalPolicy": "destroy"}},
 	{"retained-unprotected", map[string]any{"engine": "postgres", "database": "serverless", "reader": true,
 		"removalPolicy": "retain", "deletionProtection": false}},
+	// The presets that leave the alarms off, with them on (prod has them): the policy packs
+	// and TestAlarmThresholds see the Monitoring stack of every preset × engine; one
+	// notifies a topic of its own.
+	{"alarms-dev-postgres", map[string]any{"env": "dev", "engine": "postgres", "alarms": true}},
+	{"alarms-dev-mysql", map[string]any{"env": "dev", "engine": "mysql", "alarms": true}},
+	{"alarms-cheapest-postgres", map[string]any{"env": "cheapest", "engine": "postgres", "alarms": true}},
+	{"alarms-cheapest-mysql", map[string]any{"env": "cheapest", "engine": "mysql", "alarms": true,
+		"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}},
 }...), features...)
 
 // features are the configurations of the ways a function reaches the database besides
@@ -53,9 +61,9 @@ var variants = append(append(combinations(), []variant{
 // proxy's read-only endpoint, or the reader endpoint when direct), with provisioned
 // concurrency, and fed by a queue. The snapshot tests keep goldens for them too.
 var features = []variant{
-	{"readers-proxy", map[string]any{"engine": "postgres", "database": "serverless", "reader": true, "proxy": true,
+	{"readers-proxy", map[string]any{"engine": "postgres", "database": "serverless", "reader": true, "connection": "proxy",
 		"functions": readerFunctions}},
-	{"readers-direct", map[string]any{"engine": "mysql", "database": "serverless", "reader": true, "proxy": false,
+	{"readers-direct", map[string]any{"engine": "mysql", "database": "serverless", "reader": true, "connection": "direct",
 		"functions": readerFunctions}},
 }
 

@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,5 +43,18 @@ func TestBudgetReport(t *testing.T) {
 	if report.MaxConnections != 73 || len(report.Functions) != 1 ||
 		float64(report.Functions[0].ReservedConcurrency) != fn["ReservedConcurrentExecutions"] {
 		t.Errorf("report = %+v, template reserved concurrency %v; want them to agree on 73 connections", report, fn["ReservedConcurrentExecutions"])
+	}
+	// The picture of the budget lies beside the report (package budget checks its figures).
+	svg, err := os.ReadFile(filepath.Join(dir, "lambdards-budget.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(svg, new(struct{})); err != nil || !strings.Contains(string(svg), "max_connections 73") {
+		t.Errorf("lambdards-budget.svg: %v; want an SVG image of max_connections 73:\n%.300s", err, svg)
+	}
+	// README shows the default app's picture: docs/budget.svg is this one.
+	docs, err := os.ReadFile(filepath.Join("..", "docs", "budget.svg"))
+	if err != nil || string(docs) != string(svg) {
+		t.Errorf("docs/budget.svg (%v) is not the default app's lambdards-budget.svg; copy cdk.out/lambdards-budget.svg there", err)
 	}
 }

@@ -94,6 +94,18 @@ type Config struct {
 	// Proxy says the functions connect through RDS Proxy. Default: false
 	// (direct connections).
 	Proxy bool
+	// DataAPI says the functions query through the RDS Data API instead of
+	// connecting (not with Proxy). They hold no connection between requests,
+	// but each statement in flight runs on one of the database connections
+	// the Data API opens, so a function is budgeted as if it connected
+	// directly, ConnectionsPerEnvironment counting the statements one
+	// environment runs at once. On Aurora Serverless v2 the Data API has no
+	// request-rate quota (Amazon Aurora User Guide, "Comparing Amazon RDS Data
+	// API behaviors for Aurora Serverless v2 and provisioned clusters with
+	// Aurora Serverless v1 clusters": "Data APIs can make an unlimited number
+	// of requests per second"), so reserved concurrency is what stands between
+	// a burst and max_connections. Default: false.
+	DataAPI bool
 	// MaxIdleConnectionsPercent is the proxy's MaxIdleConnectionsPercent, a
 	// whole number from 0 to the computed MaxConnectionsPercent; 0 keeps no
 	// idle connection. Only with Proxy. Default: nil, the proxy default of
@@ -173,6 +185,8 @@ type Result struct {
 	// Usable is MaxConnections - ReservedConnections - Headroom.
 	Usable int  `json:"usableConnections"`
 	Proxy  bool `json:"proxy"`
+	// DataAPI says the functions query through the RDS Data API (Config.DataAPI).
+	DataAPI bool `json:"dataApi,omitempty"`
 	// ProxyMaxConnectionsPercent is the proxy's MaxConnectionsPercent:
 	// floor(100 * Usable / MaxConnections).
 	ProxyMaxConnectionsPercent int `json:"proxyMaxConnectionsPercent,omitempty"`
@@ -376,6 +390,7 @@ func databaseBase(c Config, account, unreserved int, p *problems) *Result {
 		Headroom:            c.Headroom,
 		Usable:              usable,
 		Proxy:               c.Proxy,
+		DataAPI:             c.DataAPI,
 		Available:           usable,
 		Functions:           []Allocation{},
 		AccountConcurrency:  account,
@@ -519,6 +534,9 @@ func validateDatabase(c Config, errs *problems) bool {
 	if c.Headroom < 0 {
 		errs.add("{Headroom} %d is negative: use 0 or more (DefaultHeadroom gives %d for {MaxConnections} %d)",
 			c.Headroom, DefaultHeadroom(c.MaxConnections), c.MaxConnections)
+	}
+	if c.Proxy && c.DataAPI {
+		errs.add("{Proxy} and {DataAPI} both set: functions either connect through the proxy or query through the Data API")
 	}
 	if pct := c.ProxyMaxConnectionsPercent; pct != 0 {
 		switch {

@@ -127,6 +127,20 @@ func TestComputeRules(t *testing.T) {
 			},
 		},
 		{
+			// The Data API: budgeted as direct connections, each statement in flight one.
+			name: "data API: available is usable, as direct",
+			in: func() Config {
+				c := small(Function{Name: "api", ConnectionsPerEnvironment: 2})
+				c.DataAPI = true
+				return c
+			}(),
+			want: func(r *Result) {
+				r.DataAPI, r.Available = true, 85
+				r.Functions = []Allocation{weighted("api", 2, 1, 42, LimitedByConnections)}
+				r.TotalReservedConcurrency, r.TotalConnections, r.Spare, r.UnreservedConcurrency = 42, 84, 1, 958
+			},
+		},
+		{
 			// usable = 90 - 5 - 9 = 76; pct = floor(7600/90) = floor(84.4) = 84;
 			// proxy = floor(90*84/100) = floor(75.6) = 75: rounding costs 1.
 			name: "proxy: both floors round down",
@@ -436,6 +450,8 @@ func TestComputeInvalid(t *testing.T) {
 			[][]string{{`Engine ""`, `"postgres"`, `"mysql"`}}},
 		{"negative reserved", edit(func(c *Config) { c.ReservedConnections = -1 }),
 			[][]string{{"ReservedConnections -1 is negative"}}},
+		{"proxy and data API", edit(func(c *Config) { c.Proxy, c.DataAPI = true, true }),
+			[][]string{{"Proxy and DataAPI both set"}}},
 		{"negative headroom", edit(func(c *Config) { c.Headroom = -1 }),
 			[][]string{{"Headroom -1 is negative", "DefaultHeadroom gives 10"}}},
 		{"idle percent above 100", edit(func(c *Config) { c.Proxy, c.MaxIdleConnectionsPercent = true, ptr(150) }),

@@ -208,3 +208,18 @@ func TestJoinPrefixed(t *testing.T) {
 		t.Error("Join(nil, nil) != nil")
 	}
 }
+
+func TestThresholdsWithReader(t *testing.T) {
+	w := mustCompute(t, withProxy(small(Function{Name: "api"})))
+	r := mustCompute(t, withProxy(small(Function{Name: "reports"}, Function{Name: "search"})))
+	got := w.Thresholds(10).WithReader(w, r)
+	if want := w.Thresholds(10); got.DatabaseConnections != want.DatabaseConnections ||
+		got.ProxyClientConnections != near(w.TotalConnections+r.TotalConnections) ||
+		got.PinnedConnections != near(w.ProxyConnections+r.ProxyConnections) || len(got.Functions) != 3 ||
+		got.Functions[2].Name != "search" {
+		t.Errorf("WithReader = %+v, want the writer's database threshold, both targets' proxy figures and three functions", got)
+	}
+	if alone := w.Thresholds(10); len(alone.WithReader(w, nil).Functions) != 1 {
+		t.Error("WithReader(w, nil) changed the thresholds")
+	}
+}

@@ -33,6 +33,8 @@ func (r *Result) Table() string {
 	if r.Proxy {
 		row("proxy", fmt.Sprintf("MaxConnectionsPercent %d%% = %d connections, MaxIdleConnectionsPercent %d%%",
 			r.ProxyMaxConnectionsPercent, r.ProxyConnections, r.ProxyMaxIdleConnectionsPercent))
+	} else if r.DataAPI {
+		row("proxy", "none (functions query through the RDS Data API: each statement in flight takes one of its connections)")
 	} else {
 		row("proxy", "none (functions connect directly)")
 	}

@@ -35,6 +35,8 @@ func TestTable(t *testing.T) {
 				{Name: "search", Scaling: Scaling{QueueConsumer: true}},
 			},
 		}},
+		{"dataapi.golden", Config{Database: "aurora postgres serverless v2", Engine: dbspec.Postgres, MaxConnections: 105,
+			ReservedConnections: 5, Headroom: 11, DataAPI: true, Functions: []Function{{Name: "items"}}}},
 		{"empty.golden", Config{Database: "idle", Engine: dbspec.Postgres, MaxConnections: 112, ReservedConnections: 5,
 			Headroom: 12, Proxy: true, MaxIdleConnectionsPercent: ptr(10)}},
 	}

@@ -59,6 +59,9 @@ type Database interface {
 	// any user). Lambda functions get it by joining a pool (package pool), which counts
 	// their connections.
 	ConnectArn(user string) *string
+	// DataAPIArn is the cluster's ARN when its RDS Data API is on (ServerlessProps.DataAPI,
+	// ClusterAttributes.DataAPI), the resource that rds-data calls name; nil otherwise.
+	DataAPIArn() *string
 }
 
 // Props holds the settings every variant shares.
@@ -335,6 +338,7 @@ type base struct {
 	endpoint       *string
 	resourceID     *string
 	connectPrefix  *string // ConnectArn without the user
+	dataAPIArn     *string
 }
 
 func (b *base) Engine() dbspec.Engine             { return b.props.Engine }
@@ -347,6 +351,7 @@ func (b *base) Connections() awsec2.Connections   { return b.connections }
 func (b *base) MaxConnections() int               { return b.maxConnections }
 func (b *base) ReservedConnections() int          { return b.reserved }
 func (b *base) Description() string               { return b.description }
+func (b *base) DataAPIArn() *string               { return b.dataAPIArn }
 
 // ConnectArn is arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE-ID/USER (same source).
 func (b *base) ConnectArn(user string) *string {

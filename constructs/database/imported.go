@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -84,6 +85,10 @@ type ClusterAttributes struct {
 	// Default: the writer's (MaxConnections, or as derived), as for Serverless v2 readers
 	// that share the writer's parameter group.
 	ReaderMaxConnections int
+	// DataAPI says that the cluster's RDS Data API is on, so that a pool in
+	// pool.ModeDataAPI may use it; lambdards does not turn it on.
+	// Default: false.
+	DataAPI bool
 }
 
 // Imported is a database that exists already, as a pool and the users provisioner see
@@ -91,10 +96,12 @@ type ClusterAttributes struct {
 // in.
 type Imported struct {
 	base
-	aurora    bool
-	autoPause bool
-	reader    *Reader
-	target    func() awsrds.ProxyTarget
+	identifier     string
+	aurora         bool
+	autoPause      bool
+	reader         *Reader
+	minACU, maxACU float64 // an Aurora Serverless v2 cluster's capacity, when given
+	target         func() awsrds.ProxyTarget
 }
 
 var _ Database = (*Imported)(nil)
@@ -159,6 +166,18 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
 	im.reader = a.importedReader(im)
+	im.minACU, im.maxACU = minACU, a.MaxCapacity
+	if a.DataAPI {
+		// arn:PARTITION:rds:REGION:ACCOUNT:cluster:IDENTIFIER (Service Authorization
+		// Reference, "Actions, resources, and condition keys for Amazon RDS Data API",
+		// resource type cluster).
+		im.dataAPIArn = awscdk.Stack_Of(this).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("rds"),
+			Resource:     jsii.String("cluster"),
+			ResourceName: jsii.String(a.Identifier),
+			ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
 	im.target = func() awsrds.ProxyTarget {
 		return awsrds.ProxyTarget_FromCluster(awsrds.DatabaseCluster_FromDatabaseClusterAttributes(this, jsii.String("Cluster"),
 			&awsrds.DatabaseClusterAttributes{
@@ -211,7 +230,8 @@ func (a Attributes) imported(this constructs.Construct, aurora bool, maxConns in
 		kind = "Aurora"
 	}
 	return &Imported{
-		aurora: aurora,
+		identifier: a.Identifier,
+		aurora:     aurora,
 		base: base{
 			Construct:      this,
 			props:          p,

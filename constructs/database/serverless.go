@@ -39,6 +39,11 @@ type ServerlessProps struct {
 	// MinCapacity is 0 (300-86,400).
 	// Default: 300.
 	AutoPauseSeconds int
+	// DataAPI turns on the RDS Data API (the cluster's HTTP endpoint), through which the
+	// functions of a pool in pool.ModeDataAPI query it over HTTPS, from outside the VPC
+	// (see CheckDataAPI for the engine versions that offer it).
+	// Default: false.
+	DataAPI bool
 }
 
 // Serverless is an Aurora Serverless v2 cluster, PostgreSQL- or MySQL-compatible.
@@ -84,7 +89,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	}
 	// CheckServerless is exported so that the app's context layer reports the same
 	// problems before synthesis.
-	for _, problem := range CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity) {
+	problems := CheckServerless(p.Engine, version, *p.MinCapacity, p.MaxCapacity)
+	if p.DataAPI {
+		problems = append(problems, CheckDataAPI(p.Engine, version)...)
+	}
+	for _, problem := range problems {
 		errs = append(errs, problem.raw())
 	}
 	maxConns := p.MaxConnections
@@ -134,6 +143,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			CaCertificate:           awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		})}
 	}
+	// Left out unless on, so that the templates of clusters without it stay as they were.
+	var dataAPI *bool
+	if p.DataAPI {
+		dataAPI = jsii.Bool(true)
+	}
 	var autoPause awscdk.Duration
 	if *p.MinCapacity == 0 {
 		autoPause = awscdk.Duration_Seconds(jsii.Number(p.AutoPauseSeconds))
@@ -167,6 +181,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 		Port:                          jsii.Number(defaultPort(p.Engine)),
 		MonitoringInterval:            monitor.interval,
 		MonitoringRole:                monitor.role,
+		EnableDataApi:                 dataAPI,
 	})
 	secure(this, p.Props, cluster, sg, monitor,
 		func(o *awsrds.RotationSingleUserOptions) { cluster.AddRotationSingleUser(o) }, dbInstances(cluster))
@@ -180,6 +195,11 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 	if p.Reader {
 		reader = " + reader"
 	}
+	var dataAPIArn *string
+	if p.DataAPI {
+		dataAPIArn = cluster.ClusterArn()
+		reader += ", Data API on"
+	}
 	return &Serverless{
 		base: base{
 			Construct:      this,
@@ -192,6 +212,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			description:    fmt.Sprintf("Aurora %s %s Serverless v2 %s-%s ACU%s", p.Engine, version, acu(*p.MinCapacity), acu(p.MaxCapacity), reader),
 			endpoint:       cluster.ClusterEndpoint().Hostname(),
 			resourceID:     cluster.ClusterResourceIdentifier(),
+			dataAPIArn:     dataAPIArn,
 		},
 		minCapacity:           *p.MinCapacity,
 		hasReader:             p.Reader,

@@ -93,6 +93,38 @@ func CheckServerless(e dbspec.Engine, version string, minACU, maxACU float64) []
 	return problems
 }
 
+// CheckDataAPI reports an Aurora engine version that offers no RDS Data API (version ""
+// is the variant's DefaultVersion). The Data API needs Aurora PostgreSQL 13.11, 14.8,
+// 15.3, 16.1 or 17.4 and later within each major version (Amazon Aurora User Guide,
+// "Supported Regions and Aurora DB engines for RDS Data API", Aurora PostgreSQL
+// Serverless v2 and provisioned), or Aurora MySQL 3.07.0 and later (../shared/docs/
+// aws-facts.md, "RDS Data API": Aurora MySQL Serverless v2 and provisioned since
+// September 2024). Some Regions offer it on no version at all, which synth cannot know.
+func CheckDataAPI(e dbspec.Engine, version string) []Problem {
+	c, ok := calendars[true][e]
+	if !ok {
+		return nil
+	}
+	if version == "" {
+		version = DefaultVersion(true, e)
+	}
+	if c.check(version) != "" {
+		return nil // CheckServerless reports the version itself
+	}
+	if min, ok := supports(version, dataAPIMinimums[e]); !ok {
+		return []Problem{{"EngineVersion", version, fmt.Sprintf("the RDS Data API needs %s %s or later; choose a later {EngineVersion}, "+
+			"or connect through a proxy or directly", c.name, min)}}
+	}
+	return nil
+}
+
+// dataAPIMinimums are the first versions of each major version that offer the RDS Data
+// API (sources at CheckDataAPI).
+var dataAPIMinimums = map[dbspec.Engine][]string{
+	dbspec.Postgres: {"13.11", "14.8", "15.3", "16.1", "17.4"},
+	dbspec.MySQL:    {"3.07.0"},
+}
+
 // versionsChecked is the day lambdards's copy of AWS's release calendars (calendars) was
 // last checked against them. A major version whose end of standard support falls before
 // it is refused. It is a constant, not the clock, so that synth gives the same answer

@@ -59,9 +59,10 @@ type Props struct {
 	Environment map[string]string
 	// SecurityGroup overrides the pool's shared client security group. A separate group
 	// costs a Hyperplane ENI per subnet; allow it into the pool with Pool.AllowFrom.
+	// Not with a pool in ModeDataAPI, whose functions run outside any VPC.
 	// Default: the pool's ClientSecurityGroup.
 	SecurityGroup awsec2.ISecurityGroup
-	// VpcSubnets selects the function's subnets.
+	// VpcSubnets selects the function's subnets. Not with a pool in ModeDataAPI.
 	// Default: the pool's ClientSubnets.
 	VpcSubnets *awsec2.SubnetSelection
 	// LogRetention is how long the function's logs are kept.
@@ -138,6 +139,10 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 	p, errs := withDefaults(props)
 	if p.Pool != nil {
 		errs = append(errs, p.Pool.Check(name, &p.AttachOptions)...)
+		if p.Pool.Mode == pool.ModeDataAPI && (p.SecurityGroup != nil || p.VpcSubnets != nil) {
+			errs = append(errs, "{SecurityGroup}, {VpcSubnets}: set, but the pool's functions query the RDS Data API from outside "+
+				"any VPC; remove them")
+		}
 	}
 	fields.Problems(errs).Fail(name, "function")
 	f := &Function{}
@@ -158,6 +163,10 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 		if p.VpcSubnets != nil {
 			subnets = p.VpcSubnets
 		}
+		role, policy := "attach to the VPC, sign in to the database as its user", "sign in to the database as its user"
+		if m.Secret != nil {
+			role, policy = "query the database through the RDS Data API as its user", "query the database through the RDS Data API as its user"
+		}
 		built, err := golambda.New(this, golambda.Props{
 			Entry:               p.Entry,
 			Kit:                 kit,
@@ -171,12 +180,23 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 			LogRetention:        p.LogRetention,
 			LogKey:              p.LogKey,
 			Description:         fmt.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
-			RoleDescription:     "lambdards function: write its logs, attach to the VPC, sign in to the database as its user",
-			PolicyDescription:   "lambdards function: write its logs, sign in to the database as its user",
-			Statements:          []golambda.Statement{{Actions: []string{"rds-db:connect"}, Resources: []string{*m.ConnectArn}}},
+			RoleDescription:     "lambdards function: write its logs, " + role,
+			PolicyDescription:   "lambdards function: write its logs, " + policy,
+			Statements:          m.Permissions,
 		})
 		if err != nil {
 			panic(fmt.Errorf("%s: %v", name, err))
+		}
+		if m.Secret != nil {
+			nag.Suppress(built.Function, "The function queries the database through the RDS Data API, an HTTPS endpoint whose "+
+				"requests IAM signs and authorizes; it holds no network path to the database, so a VPC would add network "+
+				"interfaces and an interface endpoint or NAT gateway, and nothing the Data API does not enforce.",
+				nag.NISTAndHIPAA("LambdaInsideVPC")...)
+		}
+		if m.Secret != nil && m.User != nil {
+			// Nothing else orders them: the function's policy and environment name its
+			// secret, and the user must exist with the secret's password before a request.
+			built.Function.Node().AddDependency(m.User)
 		}
 		f.Function, f.Role, f.Policy, f.LogGroup = built.Function, built.Role, built.Policy, built.LogGroup
 		return built.Function

@@ -32,7 +32,7 @@ func TestAutoPauseWithProxy(t *testing.T) {
 	})
 	panictest.Contains(t, func() { pool.New(s, jsii.String("Pool"), &pool.Props{Database: db, Vpc: n.Vpc}) },
 		"Data/Pool: invalid pool: the database pauses when idle (MinCapacity 0 ACU), but an RDS Proxy keeps connections open",
-		"set MinCapacity to 0.5 ACU or more, or set Mode direct to connect without a proxy")
+		"set MinCapacity to 0.5 ACU or more, or set Mode direct or Mode dataapi to do without a proxy")
 }
 
 func TestIdleAboveMax(t *testing.T) {

@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,7 +12,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -18,6 +22,8 @@ import (
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/functions/dbenv"
 	"github.com/lambdards/lambdards/internal/fields"
+	"github.com/lambdards/lambdards/internal/golambda"
+	"github.com/lambdards/lambdards/internal/nag"
 )
 
 // AttachOptions are a function's settings in a pool: the database user it signs in as,
@@ -80,14 +86,24 @@ type Member struct {
 	// token that the budget resolves at synth, once every function has joined.
 	ReservedConcurrency *float64
 	// Vpc, VpcSubnets and SecurityGroup are where the function runs: the pool's VPC and
-	// client subnets, and the pool's client security group.
+	// client subnets, and the pool's client security group; all nil in ModeDataAPI, whose
+	// functions run outside any VPC.
 	Vpc           awsec2.IVpc
 	VpcSubnets    *awsec2.SubnetSelection
 	SecurityGroup awsec2.ISecurityGroup
 	// ConnectArn is the resource of the function's rds-db:connect, for its own user only.
 	// With a provisioning pool it names the user as the provisioner reports it, so a
-	// policy that holds it is created after the user.
+	// policy that holds it is created after the user. Nil in ModeDataAPI.
 	ConnectArn *string
+	// Secret holds the password of the function's database user in ModeDataAPI, where the
+	// Data API signs in with it: generated at deploy, encrypted with the database's key,
+	// readable by the function and the pool's users provisioner only. Nil in the other
+	// modes, where the function signs in with IAM.
+	Secret awssecretsmanager.Secret
+	// Permissions are what the function's role must be allowed to reach the database, and
+	// nothing else: rds-db:connect on ConnectArn; or in ModeDataAPI the Data API calls on
+	// the cluster and reading Secret.
+	Permissions []Permission
 	// User is the custom resource that creates the function's database user at deploy,
 	// or nil when the pool provisions no users.
 	User awscdk.CustomResource
@@ -142,14 +158,39 @@ func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds fl
 			Scaling: budget.Scaling{ProvisionedConcurrency: o.ProvisionedConcurrency}},
 	}
 	m.ReservedConcurrency = pl.reserved(m.entry, o.Reader)
+	if pl.Mode == ModeDataAPI {
+		pl.dataAPIMember(scope, m, o)
+	} else {
+		pl.connectingMember(scope, m, o)
+	}
+	m.Function = build(m)
+	if o.ProvisionedConcurrency > 0 {
+		provision(m, o.ProvisionedConcurrency)
+	}
+	pl.functions[m.Function] = m
+	pl.members = append(pl.members, m)
+	pl.ledger.changed()
+	return m
+}
+
+// Permission allows Actions on Resources, under Conditions when it has any (operator →
+// condition key → value, as in a policy document).
+type Permission = golambda.Statement
+
+// connectingMember gives m what a function that connects needs: rds-db:connect for its
+// own user (created by the pool's provisioner, if any) and the environment of a
+// connection through the pool's endpoint, with IAM authentication.
+func (pl *Pool) connectingMember(scope constructs.Construct, m *Member, o AttachOptions) {
+	m.Vpc, m.VpcSubnets, m.SecurityGroup = pl.Vpc, pl.ClientSubnets, pl.ClientSecurityGroup
 	connectAs := o.DatabaseUser
 	if pl.Users != nil {
-		m.User = pl.Users.User(scope, "DatabaseUser", dbspec.User{Name: o.DatabaseUser, Access: o.Access, Schema: o.Schema, Tables: o.Tables})
+		m.User = pl.Users.User(scope, "DatabaseUser", o.user(), nil)
 		// The grant names the user as the provisioner reports it created: CloudFormation
 		// then creates the user before the policy that holds the grant.
 		connectAs = *m.User.GetAttString(jsii.String("Username"))
 	}
 	m.ConnectArn = pl.ConnectArn(connectAs)
+	m.Permissions = []Permission{{Actions: []string{"rds-db:connect"}, Resources: []string{*m.ConnectArn}}}
 	m.Environment = map[string]*string{
 		dbenv.Engine:   jsii.String(string(pl.Database.Engine())),
 		dbenv.Host:     pl.hostOf(m),
@@ -163,14 +204,104 @@ func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds fl
 	if m.Reader {
 		m.Environment[dbenv.Target] = jsii.String(dbenv.TargetReader)
 	}
-	m.Function = build(m)
-	if o.ProvisionedConcurrency > 0 {
-		provision(m, o.ProvisionedConcurrency)
+}
+
+// dataAPIActions are the RDS Data API calls a function makes (Amazon Aurora User Guide,
+// "Authorizing access to the Amazon RDS Data API": the minimum permissions, on the
+// cluster's ARN). CommitTransaction also needs BeginTransaction (Service Authorization
+// Reference, Amazon RDS Data API, dependent actions). rds-data offers no condition key
+// but tags (aws:ResourceTag, aws:TagKeys), so the cluster's ARN scopes them.
+var dataAPIActions = []string{"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement",
+	"rds-data:BeginTransaction", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"}
+
+// dataAPIMember gives m what a function that queries through the Data API needs: a
+// secret of its own holding its user's generated password (the user created by the
+// pool's provisioner with that password), the Data API on this cluster, reading that
+// secret only, and the environment of Data API mode.
+func (pl *Pool) dataAPIMember(scope constructs.Construct, m *Member, o AttachOptions) {
+	key := pl.secretKey()
+	m.Secret = awssecretsmanager.NewSecret(scope, jsii.String("Secret"), &awssecretsmanager.SecretProps{
+		SecretName:    jsii.String(pl.secretName(o.DatabaseUser)),
+		Description:   jsii.Sprintf("lambdards: password of database user %s, with which %s queries through the RDS Data API", o.DatabaseUser, m.Name),
+		EncryptionKey: key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String(fmt.Sprintf(`{"username":%q}`, o.DatabaseUser)),
+			GenerateStringKey:    jsii.String("password"),
+			// Letters and digits only: 32 of them carry about 190 bits, and every engine
+			// and the provisioner take them unquoted.
+			ExcludePunctuation: jsii.Bool(true),
+			PasswordLength:     jsii.Number(32),
+		},
+	})
+	nag.Suppress(m.Secret, "A function's own database password, read by that function's role and the pool's users provisioner "+
+		"only, for a user that signs in only where the database's network allows. Secrets Manager rotation runs a function "+
+		"in the VPC that needs a Secrets Manager interface endpoint there, which Data API mode exists to do without; "+
+		"replacing the secret (a new construct ID) gives the user a new password at the next deploy.",
+		append([]string{"AwsSolutions-SMG4"}, nag.NISTAndHIPAA("SecretsManagerRotationEnabled")...)...)
+	secretArn := m.Secret.SecretArn()
+	if pl.Users != nil {
+		m.User = pl.Users.User(scope, "DatabaseUser", o.user(), m.Secret)
 	}
-	pl.functions[m.Function] = m
-	pl.members = append(pl.members, m)
-	pl.ledger.changed()
-	return m
+	m.Permissions = []Permission{
+		{Actions: dataAPIActions, Resources: []string{*pl.dataAPIArn}},
+		// What the Data API reads on the caller's behalf ("Data API transparently calls
+		// Secrets Manager, which allows (or denies) the user's request for the secret":
+		// the same page), for this secret only.
+		{Actions: []string{"secretsmanager:GetSecretValue"}, Resources: []string{*secretArn}},
+	}
+	if key != nil {
+		// The key decrypts this secret only, and only when Secrets Manager asks on the
+		// function's behalf: Secrets Manager encrypts a secret with the encryption context
+		// SecretARN (AWS Secrets Manager User Guide, "Secret encryption and decryption in
+		// AWS Secrets Manager"), and kms:ViaService names the service (AWS KMS Developer
+		// Guide, "AWS KMS condition keys").
+		stack := awscdk.Stack_Of(scope)
+		m.Permissions = append(m.Permissions, Permission{
+			Actions: []string{"kms:Decrypt"}, Resources: []string{*key.KeyArn()},
+			Conditions: map[string]map[string]string{"StringEquals": {
+				"kms:ViaService":                  fmt.Sprintf("secretsmanager.%s.%s", *stack.Region(), *stack.UrlSuffix()),
+				"kms:EncryptionContext:SecretARN": *secretArn,
+			}},
+		})
+	}
+	m.Environment = map[string]*string{
+		dbenv.Mode:       jsii.String("dataapi"),
+		dbenv.Engine:     jsii.String(string(pl.Database.Engine())),
+		dbenv.ClusterARN: pl.dataAPIArn,
+		dbenv.SecretARN:  secretArn,
+		dbenv.Name:       jsii.String(pl.Database.DatabaseName()),
+		dbenv.MaxConns:   jsii.Sprintf("%d", o.ConnectionsPerEnvironment),
+	}
+}
+
+// secretKey is the key that encrypts the functions' secrets in ModeDataAPI: the one of the
+// database's master secret, or nil (Secrets Manager's AWS managed key) when it has none.
+func (pl *Pool) secretKey() awskms.IKey {
+	if s := pl.Database.Secret(); s != nil {
+		return s.EncryptionKey()
+	}
+	return nil
+}
+
+// secretName names a function's secret in ModeDataAPI: "ldr/POOL/USER", where POOL is a
+// hash of the pool's address and stack, so that the provisioner may read the pool's
+// secrets by one prefix (SecretPattern). The Data API takes a secret ARN of at most 100
+// characters (RDS Data API model, shape Arn); with the longest partition and Region,
+// Secrets Manager's suffix of 7 characters, and the account, 28 are left for the name
+// (arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret: is 65), so a user
+// name longer than 15 characters is shortened with a hash.
+func (pl *Pool) secretName(user string) string {
+	if len(user) > 15 {
+		sum := sha256.Sum256([]byte(user))
+		user = user[:6] + "-" + hex.EncodeToString(sum[:])[:8]
+	}
+	return pl.secretPrefix() + user
+}
+
+// secretPrefix begins the name of every function secret of the pool.
+func (pl *Pool) secretPrefix() string {
+	sum := sha256.Sum256([]byte(*awscdk.Stack_Of(pl).StackName() + "/" + *pl.Node().Addr()))
+	return "ldr/" + hex.EncodeToString(sum[:])[:8] + "/"
 }
 
 // Check reports every problem that Build would refuse opts for, for a function called
@@ -266,6 +397,9 @@ func (pl *Pool) Attach(fn awslambda.Function, opts *AttachOptions) *Member {
 	}
 	vpc, _ := cfn.VpcConfig().(*awslambda.CfnFunction_VpcConfigProperty)
 	switch {
+	case pl.Mode == ModeDataAPI:
+		// Anywhere: the Data API is an HTTPS endpoint, reached from outside a VPC or
+		// through the VPC's own way out.
 	case !*fn.IsBoundToVpc() || vpc == nil || vpc.SubnetIds == nil:
 		errs = append(errs, "is not in a VPC, so it could never reach the database; give it Vpc: the pool's Vpc, "+
 			"VpcSubnets: the pool's ClientSubnets")
@@ -280,7 +414,7 @@ func (pl *Pool) Attach(fn awslambda.Function, opts *AttachOptions) *Member {
 		}
 	}
 	if fn.Role() == nil {
-		errs = append(errs, "has no execution role the pool can grant rds-db:connect to")
+		errs = append(errs, "has no execution role the pool can grant its database access to")
 	}
 	if len(errs) > 0 {
 		panic(fields.Errorf("%s: cannot attach to pool %s:\n  - %s", name, *pl.Node().Path(), strings.Join(errs, "\n  - ")))
@@ -295,20 +429,20 @@ func (pl *Pool) Attach(fn awslambda.Function, opts *AttachOptions) *Member {
 		for _, k := range slices.Sorted(maps.Keys(m.Environment)) {
 			fn.AddEnvironment(jsii.String(k), m.Environment[k], nil)
 		}
-		// aws-cdk-lib writes a function's security groups into its VpcConfig when it builds
-		// it, so a group added to its Connections later must be written there too.
-		fn.Connections().AddSecurityGroup(m.SecurityGroup)
-		var ids []*string
-		for _, sg := range *fn.Connections().SecurityGroups() {
-			ids = append(ids, sg.SecurityGroupId())
+		if m.SecurityGroup != nil {
+			// aws-cdk-lib writes a function's security groups into its VpcConfig when it
+			// builds it, so a group added to its Connections later must be written there too.
+			fn.Connections().AddSecurityGroup(m.SecurityGroup)
+			var ids []*string
+			for _, sg := range *fn.Connections().SecurityGroups() {
+				ids = append(ids, sg.SecurityGroupId())
+			}
+			cfn.AddPropertyOverride(jsii.String("VpcConfig.SecurityGroupIds"), ids)
 		}
-		cfn.AddPropertyOverride(jsii.String("VpcConfig.SecurityGroupIds"), ids)
 		policy := awsiam.NewManagedPolicy(scope, jsii.String("ConnectPolicy"), &awsiam.ManagedPolicyProps{
-			Description: jsii.String("lambdards: sign in to the database as the function's own user"),
+			Description: jsii.String("lambdards: reach the database as the function's own user"),
 			Roles:       &[]awsiam.IRole{fn.Role()},
-			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions: jsii.Strings("rds-db:connect"), Resources: &[]*string{m.ConnectArn},
-			})},
+			Document:    golambda.Document(m.Permissions),
 		})
 		// The function is created after its grant and its user.
 		deps := []constructs.IDependable{policy}
@@ -391,6 +525,11 @@ func (pl *Pool) withDefaults(name string, opts *AttachOptions) (AttachOptions, [
 		errs = append(errs, fmt.Sprintf("{ReservedConcurrency} %d: must be 0 (weighted) or 1 or more (fixed)", o.ReservedConcurrency))
 	}
 	return o, errs
+}
+
+// user is the database user that o declares.
+func (o AttachOptions) user() dbspec.User {
+	return dbspec.User{Name: o.DatabaseUser, Access: o.Access, Schema: o.Schema, Tables: o.Tables}
 }
 
 // userName derives a database user name from a construct ID: lower case, characters

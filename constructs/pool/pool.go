@@ -1,11 +1,14 @@
 // Package pool is the shared way into one lambdards database: the RDS Proxy in front of it
-// (or direct connections), the security group its functions share, and the connection
-// budget that sizes the proxy and every function's reserved concurrency.
+// (or direct connections, or Aurora's RDS Data API), the security group its functions
+// share, and the connection budget that sizes the proxy and every function's reserved
+// concurrency.
 //
 // Any Lambda function joins a pool with Attach (package function's Go functions join as
 // they are built, through Build). Each gets its reserved concurrency from the budget, the
 // pool's client security group, rds-db:connect for its own database user only, that user
-// (from the pool's users provisioner) and the environment its handler reads. Every pool
+// (from the pool's users provisioner) and the environment its handler reads; in
+// ModeDataAPI, no VPC, a secret of its own that its user signs in with, and the Data API on
+// this cluster with that secret only. Every pool
 // of an app shares one account-wide ledger of Lambda concurrency: the pools' functions
 // and any reserved concurrency set outside lambdards must leave the 100 that Lambda keeps
 // unreserved. At synth the budget is computed once, and validation fails with every
@@ -35,16 +38,19 @@ import (
 type Props struct {
 	// Database is the database the pool leads to. Required.
 	Database database.Database
-	// Vpc is the database's VPC. Required.
+	// Vpc is the database's VPC. Required, but for ModeDataAPI, whose functions run outside
+	// any VPC.
 	Vpc awsec2.IVpc
 	// ClientSubnets selects the subnets the pool's functions run in. They must not be
 	// public.
 	// Default: aws-cdk-lib's default selection: the VPC's private subnets with egress, or
 	// else its isolated subnets.
 	ClientSubnets *awsec2.SubnetSelection
-	// Mode is how the functions reach the database: ModeProxy through an RDS Proxy, or
+	// Mode is how the functions reach the database: ModeProxy through an RDS Proxy,
 	// ModeDirect straight to the database, the budget capping their direct connections
-	// (Aurora Serverless v2 can then pause at 0 ACU).
+	// (Aurora Serverless v2 can then pause at 0 ACU), or ModeDataAPI over HTTPS through
+	// the RDS Data API of an Aurora cluster that has it on (database.ServerlessProps.DataAPI),
+	// from outside the VPC, each function signing in with a secret of its own.
 	// Default: ModeProxy.
 	Mode Mode
 	// Proxy configures the proxy the pool builds. Its MaxConnectionsPercent comes from the
@@ -82,7 +88,7 @@ type Props struct {
 func CheckAutoPause(autoPause, direct bool) string {
 	if autoPause && !direct {
 		return "the database pauses when idle ({MinCapacity} 0 ACU), but an RDS Proxy keeps connections open, so it would " +
-			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} to connect without a proxy"
+			"never pause; set {MinCapacity} to 0.5 ACU or more, or set {Mode=direct} or {Mode=dataapi} to do without a proxy"
 	}
 	return ""
 }
@@ -96,10 +102,12 @@ const (
 	ModeProxy Mode = "proxy"
 	// ModeDirect: straight to the database.
 	ModeDirect Mode = "direct"
+	// ModeDataAPI: through the RDS Data API, from outside the VPC.
+	ModeDataAPI Mode = "dataapi"
 )
 
 // Modes lists the modes, for messages.
-var Modes = []Mode{ModeProxy, ModeDirect}
+var Modes = []Mode{ModeProxy, ModeDirect, ModeDataAPI}
 
 // DefaultBorrowTimeoutSeconds is the pool's default proxy borrow timeout. RDS Proxy's own
 // default (120 s) outlasts most Lambda timeouts, so a function would be killed while it
@@ -123,10 +131,13 @@ type Pool struct {
 	Proxy *proxy.Proxy
 	// ClientSecurityGroup is the security group that the pool's functions share (one
 	// Hyperplane ENI per subnet and security group): egress to the pool's endpoint on the
-	// database port only.
+	// database port only. Nil in ModeDataAPI, whose functions are in no VPC.
 	ClientSecurityGroup awsec2.SecurityGroup
+	// Mode is how the pool's functions reach the database.
+	Mode Mode
 
-	host       *string
+	host       *string       // the endpoint functions connect to, nil in ModeDataAPI
+	dataAPIArn *string       // the cluster the functions query in ModeDataAPI
 	reader     *readerTarget // the database's reader, or nil (reader.go)
 	path       string        // the pool's construct path, for messages
 	account    envKey        // the account and Region it deploys to
@@ -146,16 +157,26 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	p := fields.Of(props)
 	var errs fields.Problems
 	errs.Require("Database", p.Database != nil)
-	errs.Require("Vpc", p.Vpc != nil)
 	if p.Mode == "" {
 		p.Mode = ModeProxy
 	}
 	if !slices.Contains(Modes, p.Mode) {
 		errs.Add("{Mode} %q: must be one of %q", p.Mode, Modes)
 	}
-	direct := p.Mode == ModeDirect
-	if direct && (p.Proxy != nil || p.ExistingProxy != nil) {
-		errs.Add("{Mode=direct} with {Proxy} or {ExistingProxy}: a direct pool has no proxy; remove them, or use {Mode=proxy}")
+	proxied, dataAPI := p.Mode == ModeProxy, p.Mode == ModeDataAPI
+	errs.Require("Vpc", p.Vpc != nil || dataAPI)
+	if !proxied && (p.Proxy != nil || p.ExistingProxy != nil) {
+		errs.Add("{Mode=%s} with {Proxy} or {ExistingProxy}: the pool has no proxy in this mode; remove them, or use {Mode=proxy}", p.Mode)
+	}
+	if dataAPI {
+		if p.ClientSubnets != nil {
+			errs.Add("{ClientSubnets} with {Mode=dataapi}: the functions query the Data API over HTTPS from outside any VPC; remove {ClientSubnets}")
+		}
+		if p.Database != nil && p.Database.DataAPIArn() == nil {
+			errs.Add("{Mode=dataapi}: the database's RDS Data API is off; turn it on (database.ServerlessProps.DataAPI, or " +
+				"ClusterAttributes.DataAPI for a cluster whose Data API is on), or use {Mode=proxy} or {Mode=direct}: an RDS " +
+				"instance has no Data API, which Aurora alone offers")
+		}
 	}
 	if p.ExistingProxy != nil && p.Proxy != nil {
 		errs.Add("{ExistingProxy} with {Proxy}: give an existing proxy or settings for a new one, not both")
@@ -171,7 +192,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		errs.Add("{Headroom} %d: must be 0 or more", *p.Headroom)
 	}
 	var subnetsErr error
-	if p.Vpc != nil {
+	if p.Vpc != nil && !dataAPI {
 		if _, err := network.Select(p.Vpc, p.ClientSubnets, "{ClientSubnets}"); err != nil {
 			subnetsErr = err
 			if p.ClientSubnets != nil {
@@ -180,7 +201,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		}
 	}
 	errs.Fail(*scope.Node().Path()+"/"+*id, "pool")
-	if problem := CheckAutoPause(p.Database.AutoPause(), direct); problem != "" {
+	if problem := CheckAutoPause(p.Database.AutoPause(), !proxied); problem != "" {
 		panic(fields.Errorf("%s/%s: invalid pool: %s", *scope.Node().Path(), *id, problem))
 	}
 
@@ -190,7 +211,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		MaxConnections:      p.Database.MaxConnections(),
 		ReservedConnections: p.Database.ReservedConnections(),
 		Headroom:            budget.DefaultHeadroom(p.Database.MaxConnections()),
-		Proxy:               !direct,
+		Proxy:               proxied,
+		DataAPI:             dataAPI,
 		AccountConcurrency:  p.AccountConcurrency,
 		UnreservedMinimum:   p.UnreservedMinimum,
 	}
@@ -201,7 +223,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		d := DefaultBorrowTimeoutSeconds
 		proxyProps.BorrowTimeoutSeconds = &d
 	}
-	if !direct {
+	if proxied {
 		cfg.BorrowTimeoutSeconds = float64(*proxyProps.BorrowTimeoutSeconds)
 		cfg.MaxIdleConnectionsPercent = proxyProps.MaxIdleConnectionsPercent
 	}
@@ -220,27 +242,33 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		panic(fields.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
 	}
 
-	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users,
+	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users, Mode: p.Mode,
 		config: cfg, reader: reader, subnetsErr: subnetsErr}
+	if dataAPI {
+		pl.Vpc = nil
+	}
 	// Built as a Go construct of its own (not a plain Construct beside a Go struct), so
 	// that the pool itself passes to aws-cdk-lib wherever it takes an IConnectable.
 	constructs.NewConstruct_Override(pl, scope, id)
 	this := pl.Construct
-	pl.ClientSecurityGroup = awsec2.NewSecurityGroup(this, jsii.String("ClientSecurityGroup"), &awsec2.SecurityGroupProps{
-		Vpc:              p.Vpc,
-		Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
-		AllowAllOutbound: jsii.Bool(false),
-	})
+	if !dataAPI {
+		pl.ClientSecurityGroup = awsec2.NewSecurityGroup(this, jsii.String("ClientSecurityGroup"), &awsec2.SecurityGroupProps{
+			Vpc:              p.Vpc,
+			Description:      jsii.String("lambdards functions: egress to the database endpoint on its port only"),
+			AllowAllOutbound: jsii.Bool(false),
+		})
+	}
 	// The client group's rules are written as its own (AllowTo), so they land in the pool's
 	// stack even when the database or the proxy is in a stack of the team's.
 	port := awsec2.Port_Tcp(jsii.Number(p.Database.Port()))
-	clients := pl.ClientSecurityGroup.Connections()
 	switch {
-	case direct:
-		clients.AllowTo(p.Database.Connections(), port, jsii.String("from lambdards functions"))
+	case dataAPI:
+		// No network path: the functions call the Data API's public HTTPS endpoint.
+	case !proxied:
+		pl.ClientSecurityGroup.Connections().AllowTo(p.Database.Connections(), port, jsii.String("from lambdards functions"))
 	case p.ExistingProxy != nil:
 		pl.Proxy = p.ExistingProxy
-		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
+		pl.ClientSecurityGroup.Connections().AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	default:
 		proxyProps.Database = p.Database
 		proxyProps.Vpc = p.Vpc
@@ -249,12 +277,19 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		proxyProps.MaxIdleConnectionsPercent = &idle
 		proxyProps.ReaderEndpoint = reader != nil
 		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
-		clients.AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
+		pl.ClientSecurityGroup.Connections().AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	}
 	// Kept, not looked up per function: every jsii call costs a round trip to node.
-	pl.host = p.Database.Endpoint()
-	if pl.Proxy != nil {
+	switch {
+	case dataAPI:
+		pl.dataAPIArn = p.Database.DataAPIArn()
+	case pl.Proxy != nil:
 		pl.host = pl.Proxy.Endpoint()
+	default:
+		pl.host = p.Database.Endpoint()
+	}
+	if dataAPI && p.Users != nil {
+		p.Users.GrantReadPasswords(pl.secretPrefix())
 	}
 	reader.connect(pl)
 	pl.ledger = ledgerOf(this)
@@ -308,7 +343,8 @@ func (b *budgetFigure) Produce() *string {
 	return jsii.Sprintf("%d", b.value(res))
 }
 
-// Host is the endpoint functions connect to: the proxy's, or the database's when direct.
+// Host is the endpoint functions connect to: the proxy's, or the database's when direct;
+// nil in ModeDataAPI.
 func (pl *Pool) Host() *string { return pl.host }
 
 // Port is the database port.

@@ -295,8 +295,8 @@ func TestInvalidProps(t *testing.T) {
 		{"percent set by hand", func() {
 			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxConnectionsPercent: 90}}, nil)
 		}, "Proxy.MaxConnectionsPercent 90: the connection budget sets it"},
-		{"proxy and direct", func() { fixture.New(&pool.Props{Mode: pool.ModeDirect, Proxy: &proxy.Props{}}, nil) }, "Mode direct with Proxy or ExistingProxy: a direct pool has no proxy"},
-		{"unknown mode", func() { fixture.New(&pool.Props{Mode: "bridge"}, nil) }, `Mode "bridge": must be one of ["proxy" "direct"]`},
+		{"proxy and direct", func() { fixture.New(&pool.Props{Mode: pool.ModeDirect, Proxy: &proxy.Props{}}, nil) }, "Mode direct with Proxy or ExistingProxy: the pool has no proxy in this mode"},
+		{"unknown mode", func() { fixture.New(&pool.Props{Mode: "bridge"}, nil) }, `Mode "bridge": must be one of ["proxy" "direct" "dataapi"]`},
 		{"idle above max", func() {
 			idle := 95
 			fixture.New(&pool.Props{Proxy: &proxy.Props{MaxIdleConnectionsPercent: &idle}}, nil)

@@ -43,7 +43,9 @@ type readerTarget struct {
 // no reader.
 func newReaderTarget(db database.Database, writer budget.Config, headroom *int) *readerTarget {
 	r := database.ReaderOf(db)
-	if r == nil {
+	if r == nil || writer.DataAPI {
+		// The Data API runs every statement on the cluster's writer (Amazon Aurora User
+		// Guide, "Using the Amazon RDS Data API"): its functions never reach a reader.
 		return nil
 	}
 	cfg := writer
@@ -139,6 +141,9 @@ func (pl *Pool) checkReader(o AttachOptions) []string {
 	}
 	var errs []string
 	switch {
+	case pl.Mode == ModeDataAPI:
+		errs = append(errs, "{Reader} with {Mode=dataapi}: the Data API runs every statement on the cluster's writer, so "+
+			"no function of this pool reaches the reader; leave {Reader} false, or use {Mode=proxy} (a read-only endpoint) or {Mode=direct}")
 	case pl.reader == nil:
 		errs = append(errs, "{Reader}: the function reads from the database's reader, but the database has none; give the "+
 			"cluster a reader (database.ServerlessProps.Reader, or database.ClusterAttributes.ReaderEndpoint), or leave {Reader} false")

@@ -2,8 +2,9 @@
 // changed and dropped by `cdk deploy` itself.
 //
 // A Provisioner is a Go Lambda function (functions/provision) in the VPC that reaches the
-// database directly, not through the proxy, with its own security-group rule, signs in as
-// the master user with the master secret, and applies each declared user idempotently:
+// database directly, not through the proxy, with its own security-group rule (or, with
+// Props.DataAPI, one outside the VPC that reaches Aurora PostgreSQL through the RDS Data
+// API), signs in as the master user with the master secret, and applies each declared user idempotently:
 // PostgreSQL CREATE ROLE ... LOGIN, GRANT rds_iam and the declared grants; MySQL CREATE
 // USER ... IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' and the declared grants (see
 // package functions/provision/dbuser). The custom-resource Provider framework invokes it
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -60,6 +62,14 @@ type Props struct {
 	// LogRemovalPolicy applies to the provisioner's log groups: RETAIN or DESTROY.
 	// Default: awscdk.RemovalPolicy_RETAIN.
 	LogRemovalPolicy awscdk.RemovalPolicy
+	// DataAPI makes the provisioner sign in through the database's RDS Data API
+	// (Database.DataAPIArn) with the master secret, from outside the VPC: it then needs no
+	// path into the VPC, no Secrets Manager interface endpoint and no NAT gateway, and Vpc,
+	// VpcSubnets and SecretsManagerEndpoint stay unset. Aurora PostgreSQL only: on MySQL the
+	// provisioner orders its changes with GET_LOCK, a session's lock, and the Data API may
+	// run each statement on another session.
+	// Default: false, connections from inside the VPC.
+	DataAPI bool
 	// Entry is the directory of the provisioner's Go main package.
 	// Default: lambdards's functions/provision, found beside this package's source (set it
 	// when the app is built with -trimpath).
@@ -72,14 +82,15 @@ type Provisioner struct {
 	// Function is the Lambda function that runs the SQL.
 	Function *golambda.Function
 	// SecurityGroup lets the function reach the database port and the Secrets Manager
-	// endpoint, and nothing else.
+	// endpoint, and nothing else; nil with Props.DataAPI, outside the VPC.
 	SecurityGroup awsec2.SecurityGroup
 	// Provider invokes Function for CloudFormation.
 	Provider customresources.Provider
 
 	db           database.Database
 	serviceToken *string
-	props        map[string]any // the properties every user shares
+	props        map[string]any  // the properties every user shares
+	granted      map[string]bool // the secret ARN patterns GrantReadPasswords has granted
 }
 
 // New builds a Provisioner. It panics with one error listing every invalid setting.
@@ -87,10 +98,15 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	p := fields.Of(props)
 	var errs fields.Problems
 	errs.Require("Database", p.Database != nil)
-	errs.Require("Vpc", p.Vpc != nil)
+	errs.Require("Vpc", p.Vpc != nil || p.DataAPI)
 	if p.Database != nil && p.Database.Secret() == nil {
 		errs.Add("{Database}: has no master secret (an imported database given without a Secret); the provisioner " +
 			"signs in as the master user with it: give the database its Secret, or create the functions' users yourself")
+	}
+	if p.DataAPI {
+		checkDataAPI(&errs, p)
+		errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
+		return newProvisioner(scope, id, p)
 	}
 	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
 	// with a NAT gateway reach it through the NAT (internetEgress).
@@ -108,6 +124,30 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in {VpcSubnets}")
 	}
 	errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
+	return newProvisioner(scope, id, p)
+}
+
+// checkDataAPI reports what a provisioner that signs in through the Data API cannot take.
+func checkDataAPI(errs *fields.Problems, p Props) {
+	if p.Vpc != nil || p.VpcSubnets != nil || p.SecretsManagerEndpoint != nil {
+		errs.Add("{Vpc}, {VpcSubnets}, {SecretsManagerEndpoint} with {DataAPI}: the provisioner then runs outside the VPC and " +
+			"reaches Secrets Manager and the Data API over their public endpoints; remove them, or turn {DataAPI} off")
+	}
+	if p.Database == nil {
+		return
+	}
+	if p.Database.DataAPIArn() == nil {
+		errs.Add("{DataAPI}: the database's RDS Data API is off; turn it on (database.ServerlessProps.DataAPI), or turn {DataAPI} off " +
+			"to connect from inside the VPC")
+	}
+	if p.Database.Engine() == dbspec.MySQL {
+		errs.Add("{DataAPI} on MySQL: the provisioner orders its changes with GET_LOCK, which holds only within one session, and the " +
+			"Data API may run each statement on another; turn {DataAPI} off, so that the provisioner connects from inside the VPC")
+	}
+}
+
+// newProvisioner builds a provisioner whose props are valid.
+func newProvisioner(scope constructs.Construct, id *string, p Props) *Provisioner {
 	if p.LogRemovalPolicy == "" {
 		p.LogRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
@@ -116,28 +156,26 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		p.Entry = filepath.Join(filepath.Dir(file), "..", "..", "functions", "provision")
 	}
 	this := constructs.NewConstruct(scope, id)
-	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
-		Vpc:              p.Vpc,
-		Description:      jsii.String("lambdards users provisioner: the database port and the Secrets Manager endpoint only"),
-		AllowAllOutbound: jsii.Bool(false),
-	})
-	// The provisioner's rules (AllowTo) land in its own stack, whichever stack holds the
-	// database and the endpoint: a stack of the team's does not come to depend on this one.
-	sg.Connections().AllowTo(p.Database.Connections(), awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
-	if p.SecretsManagerEndpoint != nil {
-		sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("HTTPS from the lambdards users provisioner"))
-	} else {
-		// Secrets Manager's public endpoint, through the subnets' NAT gateway.
-		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
-			jsii.String("HTTPS to Secrets Manager through the NAT gateway"), nil)
-	}
-
 	secret := p.Database.Secret()
 	secretArn := secret.SecretArn()
 	statements := []golambda.Statement{{
 		Actions:   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
 		Resources: []string{*secretArn},
 	}}
+	var sg awsec2.SecurityGroup
+	where, dataAPI := "attach to the VPC", ""
+	if p.DataAPI {
+		where, dataAPI = "query the Data API", ", query the Data API"
+		// The calls dbconn's Data API mode makes, on this cluster (Amazon Aurora User Guide,
+		// "Authorizing access to the Amazon RDS Data API").
+		statements = append(statements, golambda.Statement{
+			Actions: []string{"rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement", "rds-data:BeginTransaction",
+				"rds-data:CommitTransaction", "rds-data:RollbackTransaction"},
+			Resources: []string{*p.Database.DataAPIArn()},
+		})
+	} else {
+		sg = newSecurityGroup(this, p)
+	}
 	fn, err := golambda.New(this, golambda.Props{
 		Entry:             p.Entry,
 		Kit:               golambda.KitOf(scope),
@@ -150,8 +188,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		LogRemovalPolicy:  p.LogRemovalPolicy,
 		LogKey:            p.LogKey,
 		Description:       "lambdards: creates, changes and drops the functions' database users",
-		RoleDescription:   "lambdards users provisioner: write its logs, attach to the VPC, read the master secret",
-		PolicyDescription: "lambdards users provisioner: write its logs, read the master secret",
+		RoleDescription:   "lambdards users provisioner: write its logs, " + where + ", read the master secret",
+		PolicyDescription: "lambdards users provisioner: write its logs, read the master secret" + dataAPI,
 		Statements:        statements,
 	})
 	if err != nil {
@@ -170,10 +208,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 			}},
 		}))
 	}
-	nag.Suppress(fn.Function, "CloudFormation invokes the provisioner, through the custom-resource "+
-		"framework, only while it deploys; its errors fail the deploy, which is where they must show, and it needs no "+
-		"reserved concurrency of its own (its SQL is serialized by an advisory lock).",
-		append(nag.NISTAndHIPAA("LambdaDLQ"), nag.NISTAndHIPAA("LambdaConcurrency")...)...)
+	rules := append(nag.NISTAndHIPAA("LambdaDLQ"), nag.NISTAndHIPAA("LambdaConcurrency")...)
+	reason := "CloudFormation invokes the provisioner, through the custom-resource framework, only while it deploys; its " +
+		"errors fail the deploy, which is where they must show, and it needs no reserved concurrency of its own (its SQL is " +
+		"serialized by an advisory lock)."
+	if p.DataAPI {
+		rules = append(rules, nag.NISTAndHIPAA("LambdaInsideVPC")...)
+		reason += " It runs outside the VPC on purpose: it reaches the database only through the RDS Data API, whose " +
+			"requests IAM signs and authorizes, so a VPC would add an interface endpoint and nothing the Data API does not enforce."
+	}
+	nag.Suppress(fn.Function, reason, rules...)
 
 	provider := newProvider(this, fn, p.LogKey, p.LogRemovalPolicy)
 	// What every user's custom resource refers to, kept: each lookup is a round trip to node.
@@ -184,8 +228,32 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 		"DatabaseName": p.Database.DatabaseName(),
 		"SecretArn":    secretArn,
 	}
+	if p.DataAPI {
+		shared["ClusterArn"] = p.Database.DataAPIArn()
+	}
 	return &Provisioner{Construct: this, Function: fn, SecurityGroup: sg, Provider: provider, db: p.Database,
-		serviceToken: provider.ServiceToken(), props: shared}
+		serviceToken: provider.ServiceToken(), props: shared, granted: map[string]bool{}}
+}
+
+// newSecurityGroup is the security group of a provisioner in the VPC: the database port,
+// and HTTPS to the Secrets Manager endpoint (or through the NAT gateway), only.
+func newSecurityGroup(this constructs.Construct, p Props) awsec2.SecurityGroup {
+	sg := awsec2.NewSecurityGroup(this, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              p.Vpc,
+		Description:      jsii.String("lambdards users provisioner: the database port and the Secrets Manager endpoint only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	// The provisioner's rules (AllowTo) land in its own stack, whichever stack holds the
+	// database and the endpoint: a stack of the team's does not come to depend on this one.
+	sg.Connections().AllowTo(p.Database.Connections(), awsec2.Port_Tcp(jsii.Number(p.Database.Port())), jsii.String("from the lambdards users provisioner"))
+	if p.SecretsManagerEndpoint != nil {
+		sg.Connections().AllowTo(p.SecretsManagerEndpoint, p.SecretsManagerEndpoint.Connections().DefaultPort(), jsii.String("HTTPS from the lambdards users provisioner"))
+	} else {
+		// Secrets Manager's public endpoint, through the subnets' NAT gateway.
+		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+			jsii.String("HTTPS to Secrets Manager through the NAT gateway"), nil)
+	}
+	return sg
 }
 
 // newProvider builds the custom-resource framework that invokes fn for CloudFormation,
@@ -236,17 +304,60 @@ func newProvider(scope constructs.Construct, fn *golambda.Function, key awskms.I
 
 // User declares u in the database: a custom resource in scope, with construct ID id,
 // that creates the user at deploy, changes it when the declaration changes, and drops it
-// when removed. It panics when u is not valid.
-func (p *Provisioner) User(scope constructs.Construct, id string, u dbspec.User) awscdk.CustomResource {
+// when removed. The user signs in with IAM database authentication, or, given password,
+// with the password that secret holds (for the RDS Data API), which the provisioner must
+// be allowed to read (GrantReadPasswords). It panics when u is not valid.
+func (p *Provisioner) User(scope constructs.Construct, id string, u dbspec.User, password awssecretsmanager.ISecret) awscdk.CustomResource {
 	if err := u.ValidateFor(p.db.MasterUsername()); err != nil {
 		panic(fields.Errorf("%s/%s: %v", *scope.Node().Path(), id, err))
 	}
 	spec, _ := json.Marshal(u)
 	props := maps.Clone(p.props)
 	props["User"] = string(spec)
+	if password != nil {
+		props["PasswordSecretArn"] = password.SecretArn()
+	}
 	return awscdk.NewCustomResource(scope, jsii.String(id), &awscdk.CustomResourceProps{
 		ServiceToken: p.serviceToken,
 		ResourceType: jsii.String(ResourceType),
 		Properties:   &props,
 	})
+}
+
+// GrantReadPasswords lets the provisioner read the secrets whose names begin with prefix:
+// the passwords of the users it gives a password (User). The secrets are encrypted with
+// the master secret's key, which the provisioner may already decrypt through Secrets
+// Manager.
+func (p *Provisioner) GrantReadPasswords(prefix string) {
+	if p.granted[prefix] {
+		return
+	}
+	p.granted[prefix] = true
+	stack := awscdk.Stack_Of(p.Construct)
+	arn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("secretsmanager"),
+		Resource:     jsii.String("secret"),
+		ResourceName: jsii.String(prefix + "*"),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	p.Function.Policy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: jsii.Strings(*arn),
+	}))
+	nag.SuppressFindings(p.Function.Policy, "The provisioner reads the password of every function user it creates; each "+
+		"function's secret is created with the user, so the policy names them by the prefix that the pool gives them all.",
+		[]string{"Resource::" + nagArn(stack, "secretsmanager", "secret:"+prefix+"*")}, "AwsSolutions-IAM5")
+}
+
+// nagArn is an ARN as cdk-nag writes it in a finding: the stack's pseudo parameters, when
+// its environment is not given, as <AWS::Partition>, <AWS::Region> and <AWS::AccountId>.
+func nagArn(stack awscdk.Stack, service, resource string) string {
+	pseudo := func(v *string, name string) string {
+		if *awscdk.Token_IsUnresolved(v) {
+			return "<AWS::" + name + ">"
+		}
+		return *v
+	}
+	return fmt.Sprintf("arn:<AWS::Partition>:%s:%s:%s:%s", service, pseudo(stack.Region(), "Region"),
+		pseudo(stack.Account(), "AccountId"), resource)
 }

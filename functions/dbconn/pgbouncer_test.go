@@ -45,9 +45,9 @@ func TestPgbouncer(t *testing.T) {
 		if port != pg.Port {
 			t.Errorf("inet_server_port() through pgbouncer = %d, want the server's %d", port, pg.Port)
 		}
-		first := backendPID(t, ctx, db)
+		first := sessionID(t, ctx, db)
 		for i := 0; i < 20; i++ {
-			if pid := backendPID(t, ctx, db); pid != first {
+			if pid := sessionID(t, ctx, db); pid != first {
 				t.Fatalf("call %d ran on backend %d, want %d", i, pid, first)
 			}
 		}
@@ -64,9 +64,9 @@ func TestPgbouncer(t *testing.T) {
 	})
 
 	t.Run("PoolerRestart", func(t *testing.T) {
-		before := backendPID(t, ctx, db)
+		before := sessionID(t, ctx, db)
 		b.Restart(t)
-		if after := backendPID(t, ctx, db); after == before {
+		if after := sessionID(t, ctx, db); after == before {
 			t.Errorf("backend after a pooler restart = %d, want a new server connection", after)
 		}
 	})

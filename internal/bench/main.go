@@ -23,6 +23,7 @@ var (
 	runs     = flag.Int("runs", 3, "runs per measurement; the median is reported")
 	out      = flag.String("o", "docs/BENCHMARKS.md", "where to write the report")
 	testRuns = flag.Int("test-runs", 3, "how many times to time go test ./... (0: not at all); the median is reported")
+	extra    = flag.String("context", "", `context the functions-on-one-database runs add, as a JSON object (e.g. {"alarms":"true"})`)
 )
 
 // notesHeading starts the hand-written part of the report, which a new run keeps.
@@ -43,6 +44,11 @@ func main() {
 }
 
 func run() error {
+	if *extra != "" {
+		if err := json.Unmarshal([]byte(*extra), new(map[string]any)); err != nil {
+			return fmt.Errorf("-context: %v", err)
+		}
+	}
 	tmp, err := os.MkdirTemp("", "lambdards-bench-")
 	if err != nil {
 		return err
@@ -146,7 +152,11 @@ func run() error {
 			fns[fmt.Sprintf("fn%03d", i)] = map[string]any{"entry": "functions/items"}
 		}
 		fj, _ := json.Marshal(fns)
-		return map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), gobuild.SkipContext: true}
+		ctx := map[string]any{"database": "serverless", "maxAcu": "16", "functions": string(fj), gobuild.SkipContext: true}
+		if *extra != "" {
+			json.Unmarshal([]byte(*extra), &ctx) // checked in run
+		}
+		return ctx
 	}
 	type sized struct {
 		off, on []sample

@@ -41,10 +41,11 @@ type Props struct {
 	// Entry is the directory of the Go main package.
 	Entry string
 	// Kit is what the functions of scope's stack share (KitOf).
-	Kit        *Kit
-	Vpc        awsec2.IVpc
-	VpcSubnets *awsec2.SubnetSelection
-	// SecurityGroup is the function's one security group.
+	Kit *Kit
+	// Vpc, VpcSubnets and SecurityGroup (the function's one security group) attach the
+	// function to a VPC; all nil leaves it outside any VPC.
+	Vpc            awsec2.IVpc
+	VpcSubnets     *awsec2.SubnetSelection
 	SecurityGroup  awsec2.ISecurityGroup
 	MemorySize     int
 	TimeoutSeconds int
@@ -68,12 +69,14 @@ type Props struct {
 	Statements []Statement
 }
 
-// Statement allows Actions on Resources. Its strings may hold tokens. It is plain Go, not
-// an awsiam.PolicyStatement, so that a function's whole policy document crosses to node in
-// one round trip.
+// Statement allows Actions on Resources, under Conditions when it has any (operator →
+// condition key → value, as in a policy document). Its strings may hold tokens. It is
+// plain Go, not an awsiam.PolicyStatement, so that a function's whole policy document
+// crosses to node in one round trip.
 type Statement struct {
-	Actions   []string
-	Resources []string
+	Actions    []string
+	Resources  []string
+	Conditions map[string]map[string]string
 }
 
 // Function is what New builds.
@@ -110,15 +113,21 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 	}, p.Statements...)
 	policy := awsiam.NewManagedPolicy(scope, jsii.String("Policy"), &awsiam.ManagedPolicyProps{
 		Description: jsii.String(p.PolicyDescription),
-		Document:    document(statements),
+		Document:    Document(statements),
 	})
 	// The role names its policies, so CloudFormation attaches them before it creates the
 	// function, which refers to the role: Lambda checks at creation that the role may manage
 	// VPC network interfaces.
+	policies := []awsiam.IManagedPolicy{policy}
+	var groups *[]awsec2.ISecurityGroup
+	if p.Vpc != nil {
+		policies = []awsiam.IManagedPolicy{k.vpcAccess(), policy}
+		groups = &[]awsec2.ISecurityGroup{p.SecurityGroup}
+	}
 	role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
 		AssumedBy:       k.lambda,
 		Description:     jsii.String(p.RoleDescription),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{k.vpcAccess(), policy},
+		ManagedPolicies: &policies,
 	})
 	fn := awslambda.NewFunction(scope, jsii.String("Function"), &awslambda.FunctionProps{
 		Runtime:                      k.runtime,
@@ -129,7 +138,7 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 		Timeout:                      k.seconds(p.TimeoutSeconds),
 		Vpc:                          p.Vpc,
 		VpcSubnets:                   p.VpcSubnets,
-		SecurityGroups:               &[]awsec2.ISecurityGroup{p.SecurityGroup},
+		SecurityGroups:               groups,
 		Environment:                  &p.Environment,
 		ReservedConcurrentExecutions: p.ReservedConcurrency,
 		LogGroup:                     logs,
@@ -139,19 +148,20 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 	return &Function{Function: fn, Role: role, Policy: policy, LogGroup: logs}, nil
 }
 
-// document renders statements as one policy document, in a single round trip to node.
-func document(statements []Statement) awsiam.PolicyDocument {
+// Document renders statements as one policy document, in a single round trip to node.
+func Document(statements []Statement) awsiam.PolicyDocument {
 	type statement struct {
-		Effect   string
-		Action   []string
-		Resource []string
+		Effect    string
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string]string `json:",omitempty"`
 	}
 	doc := struct {
 		Version   string
 		Statement []statement
 	}{Version: "2012-10-17"}
 	for _, s := range statements {
-		doc.Statement = append(doc.Statement, statement{"Allow", s.Actions, s.Resources})
+		doc.Statement = append(doc.Statement, statement{"Allow", s.Actions, s.Resources, s.Conditions})
 	}
 	raw, err := json.Marshal(doc)
 	if err != nil {

@@ -113,7 +113,7 @@ func (k *Kit) vpcAccess() awsiam.ManagedPolicy {
 	description := "lambdards functions: create, describe and delete the network interfaces that attach them to the VPC"
 	p := awsiam.NewManagedPolicy(k.Stack, jsii.String(VpcAccessPolicyID), &awsiam.ManagedPolicyProps{
 		Description: jsii.String(description),
-		Document: document([]Statement{{Actions: []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+		Document: Document([]Statement{{Actions: []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
 			"ec2:DescribeSubnets", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"},
 			Resources: []string{"*"}}}),
 	})

@@ -67,6 +67,15 @@ type assembly struct {
 	Env map[string]string
 	// Bootstrap is the function's binary in its asset directory.
 	Bootstrap string
+	// alarms says the assembly was synthesized with the alarms, whose connections alarm
+	// readTarget reads and check compares with the budget.
+	alarms bool
+	// ConnectionsAlarm is the Monitoring stack's alarm on the database's connections:
+	// DatabaseConnections above Threshold (GreaterThanThreshold).
+	ConnectionsAlarm struct {
+		Threshold          float64
+		ComparisonOperator string
+	}
 }
 
 // ProxyConnections is how many database connections RDS Proxy may open: the target's
@@ -115,7 +124,9 @@ func prerequisites(t testing.TB) {
 }
 
 func synth() (*assembly, error) {
-	out, err := synthInto("cdk.out", nil)
+	// The alarms too, whose threshold on the database's connections the scenarios evaluate
+	// against what PostgreSQL holds.
+	out, err := synthInto("cdk.out", map[string]any{"alarms": "true"})
 	if err != nil {
 		return nil, err
 	}
@@ -154,12 +165,14 @@ func synthInto(name string, extra map[string]any) (string, error) {
 
 // readAssembly reads the budget, the Data stack's database settings and the sample
 // function from a cloud assembly, and checks that they agree.
-func readAssembly(dir string) (*assembly, error) { return readTarget(dir, false) }
+func readAssembly(dir string) (*assembly, error) { return readTarget(dir, false, true) }
 
 // readTarget is readAssembly for the writer's budget and its one function, or, with
-// reader, for the reader's budget (the report's "reader") and its one function.
-func readTarget(dir string, reader bool) (*assembly, error) {
-	a := &assembly{Dir: dir, Env: map[string]string{}}
+// reader, for the reader's budget (the report's "reader") and its one function; with
+// alarms, the assembly must have the alarm on the database's connections, at the budget's
+// threshold.
+func readTarget(dir string, reader, alarms bool) (*assembly, error) {
+	a := &assembly{Dir: dir, Env: map[string]string{}, alarms: alarms}
 	var report struct {
 		budget.Result
 		Reader *budget.Result `json:"reader"`
@@ -196,7 +209,7 @@ func readTarget(dir string, reader bool) (*assembly, error) {
 	if err := readJSON(filepath.Join(dir, "manifest.json"), &manifest); err != nil {
 		return nil, err
 	}
-	var foundDB, foundProxy, foundFn bool
+	var foundDB, foundProxy, foundFn, foundAlarm bool
 	for id, art := range manifest.Artifacts {
 		if art.Type != "aws:cloudformation:stack" {
 			continue
@@ -265,6 +278,18 @@ func readTarget(dir string, reader bool) (*assembly, error) {
 					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
 				}
 				foundFn = true
+			case "AWS::CloudWatch::Alarm":
+				var p struct {
+					Namespace, MetricName, ComparisonOperator string
+					Threshold                                 float64
+				}
+				if err := json.Unmarshal(r.Properties, &p); err != nil {
+					return nil, fmt.Errorf("%s %s: %v", id, lid, err)
+				}
+				if p.Namespace == "AWS/RDS" && p.MetricName == "DatabaseConnections" {
+					a.ConnectionsAlarm.Threshold, a.ConnectionsAlarm.ComparisonOperator = p.Threshold, p.ComparisonOperator
+					foundAlarm = true
+				}
 			}
 		}
 	}
@@ -275,6 +300,8 @@ func readTarget(dir string, reader bool) (*assembly, error) {
 		return nil, fmt.Errorf("%s: no RDS Proxy target group (the harness needs proxy=true)", dir)
 	case !foundFn:
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
+	case a.alarms && !foundAlarm:
+		return nil, fmt.Errorf("%s: no alarm on the database's DatabaseConnections (the harness needs alarms=true)", dir)
 	}
 	return a, a.check()
 }
@@ -359,6 +386,12 @@ func (a *assembly) check() error {
 	}
 	if a.Env["LAMBDARDS_DB_ENGINE"] != "postgres" || a.Env["LAMBDARDS_DB_USER"] == "" || a.Env["LAMBDARDS_DB_NAME"] == "" {
 		bad = append(bad, fmt.Sprintf("function environment %v: want engine postgres, a user and a database", a.Env))
+	}
+	// The alarm's threshold is the budget's figure, as package budget computes it.
+	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.alarms &&
+		(a.ConnectionsAlarm.Threshold != float64(want) || a.ConnectionsAlarm.ComparisonOperator != "GreaterThanThreshold") {
+		bad = append(bad, fmt.Sprintf("connections alarm: %s %v, budget's threshold %d", a.ConnectionsAlarm.ComparisonOperator,
+			a.ConnectionsAlarm.Threshold, want))
 	}
 	if a.TimeoutSeconds <= a.BorrowTimeoutSeconds {
 		bad = append(bad, fmt.Sprintf("function timeout %d s not above the borrow timeout %d s", a.TimeoutSeconds, a.BorrowTimeoutSeconds))

@@ -86,7 +86,7 @@ func TestCap(t *testing.T) {
 	l := &load{Envs: envs, PerEnv: capRequestsPerEnv, Event: mixedEvents("cap"), Timeout: a.requestTimeout()}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	outs, peak, samples, held := sampled(t, ctx, db, l)
+	outs, s, peak, samples, held := sampled(t, ctx, db, l)
 	st := summarize(outs)
 	t.Logf("%d requests in %v, p50 %v, p99 %v, cold p50 %v; peak %d connections over %d samples, %d held at the end",
 		st.Requests, st.Elapsed.Round(time.Millisecond), st.P50, st.P99, st.ColdP50, peak, samples, held)
@@ -102,6 +102,13 @@ func TestCap(t *testing.T) {
 	// wrong thing.
 	if held != n {
 		t.Errorf("connections of %s after the run = %d, want one per environment, %d", db.User, held, n)
+	}
+	// At the cap the connections alarm must not fire: the function's connections and the
+	// harness's superuser sessions (as an administrator's would be) stay within its threshold.
+	alarm := a.ConnectionsAlarm.Threshold
+	t.Logf("connections alarm: DatabaseConnections > %v; PostgreSQL held at most %d client connections", alarm, s.Clients())
+	if float64(s.Clients()) > alarm {
+		t.Errorf("at the cap PostgreSQL held %d client connections, above the connections alarm's threshold %v: it would fire", s.Clients(), alarm)
 	}
 	checkPutsStored(t, db, outs)
 }
@@ -241,6 +248,12 @@ func TestOverCap(t *testing.T) {
 	}
 	if peak > slots {
 		t.Errorf("peak connections of %s = %d, above the %d PostgreSQL allows an ordinary user", db.User, peak, slots)
+	}
+	// Over the cap the connections alarm must fire: more clients than the budget allows for.
+	alarm := a.ConnectionsAlarm.Threshold
+	t.Logf("connections alarm: DatabaseConnections > %v; PostgreSQL held at most %d client connections", alarm, s.Clients())
+	if float64(s.Clients()) <= alarm {
+		t.Errorf("over the cap PostgreSQL held at most %d client connections, not above the connections alarm's threshold %v: it would not fire", s.Clients(), alarm)
 	}
 	checkPutsStored(t, db, outs)
 }

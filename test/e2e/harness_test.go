@@ -75,17 +75,18 @@ func startPooler(t testing.TB, db *database, a *assembly) *testdb.Pgbouncer {
 }
 
 // sampled runs l while a sampler counts db's function connections, and returns the
-// outcomes, the peak, the number of samples and the connections held at the end.
-func sampled(t testing.TB, ctx context.Context, db *database, l *load) (outs []outcome, peak, samples, held int) {
+// outcomes, the stopped sampler, the peak, the number of samples and the connections
+// held at the end.
+func sampled(t testing.TB, ctx context.Context, db *database, l *load) (outs []outcome, s *sampler, peak, samples, held int) {
 	t.Helper()
-	s := startSampler(t, db)
+	s = startSampler(t, db)
 	outs = l.Run(ctx)
 	peak, samples = s.Stop(t)
 	held, err := s.Count()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return outs, peak, samples, held
+	return outs, s, peak, samples, held
 }
 
 // Endpoint is where the functions connect: pgbouncer, or PostgreSQL itself.
@@ -141,15 +142,20 @@ func password(t testing.TB) string {
 // sampler counts the function's database connections (client backends of its user in
 // its database, from pg_stat_activity) at a fixed interval and keeps the peak.
 type sampler struct {
-	conn  *pgx.Conn
-	user  string
-	name  string
-	stop  chan struct{}
-	done  chan struct{}
-	peak  int
-	n     int
-	fails int
-	last  error
+	conn *pgx.Conn
+	user string
+	name string
+	stop chan struct{}
+	done chan struct{}
+	peak int
+	// clients is the peak of every client backend, the function's and the harness's
+	// superuser sessions alike: what CloudWatch's DatabaseConnections counts (client
+	// network connections, without the engine's own sessions), which the connections
+	// alarm compares with its threshold.
+	clients int
+	n       int
+	fails   int
+	last    error
 }
 
 // sampleInterval is how often the sampler counts.
@@ -176,7 +182,7 @@ func startSampler(t testing.TB, db *database) *sampler {
 }
 
 func (s *sampler) sample() {
-	n, err := s.Count()
+	n, clients, err := s.counts()
 	if err != nil {
 		s.fails++
 		s.last = err
@@ -184,18 +190,27 @@ func (s *sampler) sample() {
 	}
 	s.n++
 	s.peak = max(s.peak, n)
+	s.clients = max(s.clients, clients)
 }
 
 // Count counts the function's connections now. It may not run alongside the sampling
 // goroutine: call it before startSampler's goroutine starts or after Stop.
 func (s *sampler) Count() (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var n int
-	err := s.conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE backend_type = 'client backend' AND usename = $1 AND datname = $2`, s.user, s.name).Scan(&n)
+	n, _, err := s.counts()
 	return n, err
 }
+
+// counts counts the function's connections and every client backend now.
+func (s *sampler) counts() (function, clients int, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = s.conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE usename = $1 AND datname = $2), count(*)
+		FROM pg_stat_activity WHERE backend_type = 'client backend'`, s.user, s.name).Scan(&function, &clients)
+	return function, clients, err
+}
+
+// Clients is the peak of every client backend over the samples.
+func (s *sampler) Clients() int { return s.clients }
 
 // Stop ends the sampling, takes one last sample, and returns the peak and the number of
 // samples. It fails the test if no sample succeeded.

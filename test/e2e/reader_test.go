@@ -41,16 +41,16 @@ func synthesizeReaders(t testing.TB) (writer, reader *assembly) {
 	t.Helper()
 	prerequisites(t)
 	readerOnce.Do(func() {
-		dir, err := synthInto("cdk.out-readers", map[string]any{"database": "serverless", "reader": "true", "proxy": "true",
+		dir, err := synthInto("cdk.out-readers", map[string]any{"database": "serverless", "reader": "true", "connection": "proxy",
 			"functions": readerFunctions})
 		if err != nil {
 			readerErr = err
 			return
 		}
-		if readerWriter, readerErr = readTarget(dir, false); readerErr != nil {
+		if readerWriter, readerErr = readTarget(dir, false, false); readerErr != nil {
 			return
 		}
-		readerRO, readerErr = readTarget(dir, true)
+		readerRO, readerErr = readTarget(dir, true, false)
 	})
 	if readerErr != nil {
 		t.Fatal(readerErr)
@@ -119,7 +119,7 @@ func TestReader(t *testing.T) {
 
 	// The reader function at its cap.
 	l := &load{Envs: readers, PerEnv: readerRequestsPerEnv, Timeout: r.requestTimeout(), Event: func(int, int) string { return `{"action":"list"}` }}
-	outs, peak, samples, held := sampled(t, ctx, readerDB, l)
+	outs, _, peak, samples, held := sampled(t, ctx, readerDB, l)
 	st := summarize(outs)
 	t.Logf("%d lists in %v, p50 %v, cold p50 %v; peak %d of the reader function's connections on the replica over %d samples, %d held at the end",
 		st.Requests, st.Elapsed.Round(time.Millisecond), st.P50, st.ColdP50, peak, samples, held)
