@@ -79,6 +79,10 @@ type FunctionConfig struct {
 	Access                    string   `json:"access,omitempty"`
 	Schema                    string   `json:"schema,omitempty"`
 	Tables                    []string `json:"tables,omitempty"`
+	// Reader, ProvisionedConcurrency and Queue: see functions.go.
+	Reader                 bool `json:"reader,omitempty"`
+	ProvisionedConcurrency int  `json:"provisionedConcurrency,omitempty"`
+	Queue                  bool `json:"queue,omitempty"`
 }
 
 // Key is one context key: its name, default (as it would be written on the command line;
@@ -151,7 +155,7 @@ var Keys = []Key{
 		c.MaxAcu, err = number(v, 1, 256)
 		return
 	}},
-	{"reader", "false", "Add a Serverless v2 reader for failover (serverless only).", func(c *Config, v any) (err error) {
+	{"reader", "false", "Add a Serverless v2 reader for failover (serverless only), which functions with `reader` read from (with a proxy, through its read-only endpoint).", func(c *Config, v any) (err error) {
 		c.Reader, err = boolean(v)
 		return
 	}},
@@ -223,7 +227,7 @@ var Keys = []Key{
 		c.MonitoringInterval, err = oneOfInts(v, database.MonitoringIntervals...)
 		return
 	}},
-	{"functions", `{"items":{"entry":"functions/items","access":"ddl"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `access` (`read`, `write`, `ddl`), `schema`, `tables`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`.", func(c *Config, v any) (err error) {
+	{"functions", `{"items":{"entry":"functions/items","access":"ddl"}}`, "JSON object of functions: name → `entry`, `databaseUser`, `access` (`read`, `write`, `ddl`), `schema`, `tables`, `weight`, `reservedConcurrency`, `connectionsPerEnvironment`, `memorySize`, `timeoutSeconds`, `reader` (`true`: reads from the reader), `provisionedConcurrency`, `queue` (`true`: fed by an SQS queue of its own).", func(c *Config, v any) (err error) {
 		c.Functions, err = functions(v)
 		return
 	}},
@@ -466,7 +470,7 @@ func (c Config) contradictions() []string {
 			errs = append(errs, c.render(p))
 		}
 	}
-	return errs
+	return append(errs, c.functionContradictions()...)
 }
 
 // unsupported lists what AWS would refuse in the database settings: an engine version out
@@ -675,6 +679,9 @@ var functionFields = map[string]struct{ valid, dflt string }{
 	"connectionsPerEnvironment": {"1 or more", "the default 1"},
 	"memorySize":                {"128 to 10240 (MiB)", "the default 256"},
 	"timeoutSeconds":            {"1 to 900", "the default 30"},
+	"reader":                    {"true or false", "the default false, the writer"},
+	"provisionedConcurrency":    {"1 or more", "the default, none"},
+	"queue":                     {"true or false", "the default false, no queue"},
 }
 
 // reservedFunctionNames are construct IDs a function, built with its name as ID in a

@@ -30,7 +30,11 @@ func TestAlarmThresholds(t *testing.T) {
 				if a.cfg.Connection == "proxy" {
 					borrow = float64(a.cfg.BorrowTimeoutSeconds)
 				}
-				want := res.Thresholds(borrow)
+				reader, err := a.app.Pool.ReaderBudget()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := res.Thresholds(borrow).WithReader(res, reader)
 				tmpl := a.templates(t)["Monitoring"]
 				alarms := map[string]map[string]any{}
 				for _, r := range tmpl.ofType("AWS::CloudWatch::Alarm") {

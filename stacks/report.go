@@ -44,8 +44,10 @@ type ENIs struct {
 // functions use.
 type Report struct {
 	*budget.Result
-	Account        AccountReport `json:"account"`
-	HyperplaneENIs ENIs          `json:"hyperplaneEnis"`
+	// Reader is the budget of the database's reader, when it has one.
+	Reader         *budget.Result `json:"reader,omitempty"`
+	Account        AccountReport  `json:"account"`
+	HyperplaneENIs ENIs           `json:"hyperplaneEnis"`
 }
 
 // AccountReport is the account's concurrency in the report: what each pool of the app
@@ -59,7 +61,8 @@ type AccountReport struct {
 	UnreservedConcurrency    int                  `json:"unreservedConcurrency"`
 }
 
-// PoolShare is one pool's share of the account.
+// PoolShare is one pool's share of the account: its writer's functions and its
+// reader's.
 type PoolShare struct {
 	Pool                     string `json:"pool"`
 	Database                 string `json:"database"`
@@ -120,13 +123,24 @@ func (a *App) Report(dir string, w io.Writer) error {
 		UnreservedConcurrency: acct.UnreservedConcurrency}
 	for i, pl := range acct.Pools {
 		db := acct.Databases[i]
-		r.Account.Pools = append(r.Account.Pools, PoolShare{Pool: *pl.Node().Path(), Database: db.Database,
-			Functions: len(db.Functions), TotalReservedConcurrency: db.TotalReservedConcurrency})
+		share := PoolShare{Pool: *pl.Node().Path(), Database: db.Database,
+			Functions: len(db.Functions), TotalReservedConcurrency: db.TotalReservedConcurrency}
+		if rd, _ := pl.ReaderBudget(); rd != nil {
+			share.Functions += len(rd.Functions)
+			share.TotalReservedConcurrency += rd.TotalReservedConcurrency
+		}
+		r.Account.Pools = append(r.Account.Pools, share)
 	}
 	fmt.Fprint(w, res.Table())
+	if r.Reader, err = a.Pool.ReaderBudget(); err != nil {
+		return err
+	}
+	if r.Reader != nil {
+		fmt.Fprint(w, "\nreader\n"+r.Reader.Table())
+	}
 	// The pool's table shows the account's figures; the account's own table is for when
 	// others share it.
-	if len(acct.Pools) > 1 || len(acct.Elsewhere) > 0 {
+	if len(acct.Pools) > 1 || len(acct.Elsewhere) > 0 || r.Reader != nil {
 		fmt.Fprint(w, "\n"+acct.Table())
 	}
 	e := r.HyperplaneENIs

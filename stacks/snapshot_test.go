@@ -100,7 +100,11 @@ func functionsContext(t *testing.T, fns map[string]any) string {
 //
 //	go test ./stacks -run '^TestSnapshot$' -update
 func TestSnapshot(t *testing.T) {
-	for _, c := range configurations() {
+	all := configurations()
+	for _, f := range features {
+		all = append(all, configuration{Name: f.name, Context: f.context})
+	}
+	for _, c := range all {
 		t.Run(c.Name, func(t *testing.T) {
 			a := assemblyOf(t, c.Name)
 			for _, stack := range []string{"LambdaRdsData", "LambdaRdsFunctions", "LambdaRdsMonitoring"} {

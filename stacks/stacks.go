@@ -41,6 +41,8 @@ type App struct {
 	Pool           *pool.Pool
 	Users          *users.Provisioner
 	Handlers       []*function.Function
+	// Queues feed the functions configured with queue = true.
+	Queues []*pool.QueueConsumer
 	// Monitoring is the stack of the alarms and the dashboard, and Monitor what it holds;
 	// both nil unless the alarms or the dashboard are on.
 	Monitoring awscdk.Stack
@@ -162,7 +164,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 		shard := ShardOf(f.Name, len(shards))
 		props := &function.Props{
 			Pool: a.Pool,
-			AttachOptions: pool.AttachOptions{
+			AttachOptions: f.attachOptions(pool.AttachOptions{
 				DatabaseUser:              f.DatabaseUser,
 				Access:                    dbspec.Access(f.Access),
 				Schema:                    f.Schema,
@@ -170,7 +172,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 				Weight:                    f.Weight,
 				ReservedConcurrency:       f.ReservedConcurrency,
 				ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
-			},
+			}),
 			Entry:          entry,
 			MemorySize:     f.MemorySize,
 			TimeoutSeconds: f.TimeoutSeconds,
@@ -181,6 +183,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	for i, defs := range groups {
 		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
 	}
+	a.Queues = feedQueues(a.Handlers, cfg.Functions)
 	a.monitor(scope, cfg)
 	return a
 }

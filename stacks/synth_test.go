@@ -32,14 +32,15 @@ type variant struct {
 // behind a proxy (option group, rotation, monitoring), an Aurora MySQL cluster (cluster
 // parameters, direct), a Multi-AZ PostgreSQL instance with NAT gateways (public subnets)
 // and deletion protection.
-var deployable = map[string]bool{"env-dev-postgres": true, "instance-mysql-proxy": true, "lean": true, "prod-like": true}
+var deployable = map[string]bool{"env-dev-postgres": true, "instance-mysql-proxy": true, "lean": true, "prod-like": true,
+	"readers-proxy": true}
 
 // variants are the configurations the policy and data-safety tests synthesize: every
 // preset with each engine and every database × engine × proxy combination (the
 // configurations the snapshot tests keep goldens for), then a few rows that turn on what
 // the defaults leave off and off what they turn on, so that every conditional
 // suppression and removal policy is exercised.
-var variants = append(combinations(), []variant{
+var variants = append(append(combinations(), []variant{
 	{"prod-like", map[string]any{"engine": "postgres", "database": "instance", "removalPolicy": "retain", "multiAz": true, "natGateways": 1}},
 	{"lean", map[string]any{"engine": "mysql", "database": "serverless", "connection": "direct", "minAcu": 0,
 		"rotationDays": 0, "monitoringInterval": 0, "removalPolicy": "destroy"}},
@@ -53,7 +54,24 @@ var variants = append(combinations(), []variant{
 	{"alarms-cheapest-postgres", map[string]any{"env": "cheapest", "engine": "postgres", "alarms": true}},
 	{"alarms-cheapest-mysql", map[string]any{"env": "cheapest", "engine": "mysql", "alarms": true,
 		"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}},
-}...)
+}...), features...)
+
+// features are the configurations of the ways a function reaches the database besides
+// its reserved concurrency on the writer: functions reading from the reader (through the
+// proxy's read-only endpoint, or the reader endpoint when direct), with provisioned
+// concurrency, and fed by a queue. The snapshot tests keep goldens for them too.
+var features = []variant{
+	{"readers-proxy", map[string]any{"engine": "postgres", "database": "serverless", "reader": true, "connection": "proxy",
+		"functions": readerFunctions}},
+	{"readers-direct", map[string]any{"engine": "mysql", "database": "serverless", "reader": true, "connection": "direct",
+		"functions": readerFunctions}},
+}
+
+// readerFunctions are the features' functions: one on the writer, one reading from the
+// reader with provisioned concurrency, one fed by a queue.
+const readerFunctions = `{"items":{"entry":"functions/items","access":"ddl"},` +
+	`"reports":{"entry":"functions/items","reader":true,"provisionedConcurrency":2},` +
+	`"worker":{"entry":"functions/items","access":"write","queue":true}}`
 
 // combinations returns a variant for each of stacks.Combinations.
 func combinations() []variant {

@@ -313,6 +313,16 @@ var badInputs = []struct {
 	{"MySQL schema other than the database", map[string]any{"engine": `mysql`, "functions": map[string]any{"items": map[string]any{"entry": `functions/items`, "access": `ddl`, "schema": `analytics`}}}, false,
 		"LambdaRdsFunctions/items: invalid function:\n  - schema \"analytics\": on MySQL a schema is a database, and the function connects to the database \"app\", so it would get no rights on the database it uses; remove schema, or set it to \"app\""},
 
+	// The ways besides the writer's reserved concurrency: a reader, provisioned concurrency.
+	{"function reads from a reader the database lacks", map[string]any{"functions": map[string]any{"r": map[string]any{"entry": `functions/items`, "reader": true}}}, false,
+		invalid + `function "r" has reader = true, but the database has no reader (database = instance (the default), which has no reader): set the app's reader = true (with database = serverless), or remove the function's reader`},
+	{"provisioned concurrency in the cheapest preset", map[string]any{"env": "cheapest", "functions": map[string]any{"p": map[string]any{"entry": `functions/items`, "provisionedConcurrency": 2}}}, false,
+		invalid + `function "p" has provisionedConcurrency = 2 with env = cheapest: provisioned environments are billed every hour whether they are used or not, which the cheapest preset exists to avoid; remove provisionedConcurrency, or choose env = dev or prod`},
+	{"reader function that writes", map[string]any{"env": "prod", "functions": map[string]any{"r": map[string]any{"entry": `functions/items`, "reader": true, "access": "write"}}}, false,
+		"LambdaRdsFunctions/r: invalid function:\n  - access write with reader: the reader refuses every write with the database's read-only error, so a reader function's user gets read access; remove access, or leave reader false and connect to the writer"},
+	{"provisioned concurrency above the share", map[string]any{"functions": map[string]any{"a": map[string]any{"entry": `functions/items`, "provisionedConcurrency": 40}, "b": map[string]any{"entry": `functions/items`}}}, false,
+		"LambdaRdsData/Pool: connection budget:\n  - function \"LambdaRdsFunctions/a\": provisionedConcurrency 40 exceeds its reserved concurrency 29 (connections): Lambda keeps provisioned environments inside a function's reserved concurrency and refuses more; lower provisionedConcurrency to at most 29, or raise its weight, fix its reservedConcurrency at 40 or more, lower its connectionsPerEnvironment, or raise max connections (choose a larger instanceClass or raise maxAcu)"},
+
 	{"borrow timeout above the function timeout", map[string]any{"borrowTimeoutSeconds": 60}, false,
 		"LambdaRdsData/Pool: connection budget:\n  - function \"LambdaRdsFunctions/items\": timeout 30s is not longer than the proxy borrow timeout 60s, so Lambda would kill the function while it still waits for a pooled connection instead of letting it get the proxy's timeout error: set borrowTimeoutSeconds below 30s or raise the function's timeoutSeconds above 60s"},
 }

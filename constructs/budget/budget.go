@@ -66,6 +66,10 @@ type Function struct {
 	// TimeoutSeconds is the function's Lambda timeout, checked against the
 	// proxy's borrow timeout. Default: 0 (not checked).
 	TimeoutSeconds float64 `json:"timeoutSeconds"`
+	// Scaling are the ways besides its reserved concurrency in which the
+	// function reaches the database: provisioned concurrency, an SQS queue
+	// (see scaling.go). Default: none.
+	Scaling
 }
 
 // Config describes a database and the functions that share its connections.
@@ -166,6 +170,9 @@ type Allocation struct {
 	// LimitedBy is LimitedByConnections, LimitedByAccountConcurrency or
 	// LimitedByFixed.
 	LimitedBy string `json:"limitedBy"`
+	// ScalingAllocation is the function's provisioned concurrency and queue
+	// consumption, as far as it has any (see scaling.go).
+	ScalingAllocation
 }
 
 // Result is the connection budget of a database and its functions.
@@ -205,6 +212,8 @@ type Result struct {
 	UnreservedMinimum int `json:"unreservedMinimum"`
 	// UnreservedConcurrency is AccountConcurrency - TotalReservedConcurrency.
 	UnreservedConcurrency int `json:"unreservedConcurrency"`
+	// ScalingTotals sum the functions' provisioned concurrency and its cost.
+	ScalingTotals
 }
 
 // Reservation is reserved concurrency that the budget does not hand out but
@@ -307,6 +316,7 @@ func ComputeAccount(a Account) (*AccountResult, error) {
 		dbOK := validateDatabase(c, &p)
 		var fnsOK bool
 		fns[i], fnsOK = resolveFunctions(c.Functions, reservable, account, unreserved, &p)
+		fnsOK = validateScaling(c.Functions, &p) && fnsOK
 		checkTimeouts(c, fns[i], &p)
 		if dbOK && fnsOK {
 			results[i] = databaseBase(c, account, unreserved, &p)
@@ -336,6 +346,7 @@ func ComputeAccount(a Account) (*AccountResult, error) {
 		Elsewhere: a.Elsewhere, TotalReservedConcurrency: elsewhere}
 	for i, r := range results {
 		allocate(r, fns[i], share, &dbs[i])
+		scale(r, a.Databases[i].Functions, &dbs[i])
 		out.TotalReservedConcurrency = satAdd(out.TotalReservedConcurrency, r.TotalReservedConcurrency)
 	}
 	out.UnreservedConcurrency = account - out.TotalReservedConcurrency

@@ -55,6 +55,20 @@
 // Account.Elsewhere) is shared by weight among the weighted functions of all
 // of them. Compute is ComputeAccount with one database.
 //
+// An Aurora reader is a target of its own: it has its own max_connections (pinned
+// in the same parameter group as the writer's when lambdards builds the cluster),
+// its own engine-reserved slots and headroom, and through RDS Proxy's read-only
+// endpoint the same MaxConnectionsPercent of its own max_connections. So a
+// caller budgets it as one more Config in the Account, holding the functions that
+// read from it: they share the account's concurrency with every other function,
+// and the reader's connections with each other.
+//
+// A function's Scaling adds what keeps or feeds its environments: provisioned
+// concurrency, which must fit inside its reserved concurrency and is priced by
+// ProvisionedMonthlyUSD, and an SQS queue, whose event source mapping takes the
+// function's reserved concurrency as its MaximumConcurrency
+// (QueueMaximumConcurrency), which must be at least 2. Neither changes a share.
+//
 // Compute also reports, all at once (more than three functions left without
 // concurrency as one summary that explains the worst three): fixed functions that need more
 // connections than are available; a function left with reserved concurrency 0

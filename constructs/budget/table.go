@@ -44,23 +44,55 @@ func (r *Result) Table() string {
 	if len(r.Functions) == 0 {
 		row("functions", "none")
 	} else {
-		row("function", "conn/env", "weight", "reserved concurrency", "connections", "limited by")
+		// Columns for provisioned concurrency and queues only when a function has them.
+		provisioned, queued := false, false
+		for _, a := range r.Functions {
+			provisioned = provisioned || a.ProvisionedConcurrency > 0
+			queued = queued || a.QueueMaximumConcurrency > 0
+		}
+		header := []any{"function", "conn/env", "weight", "reserved concurrency", "connections", "limited by"}
+		if provisioned {
+			header = append(header, "provisioned")
+		}
+		if queued {
+			header = append(header, "queue max concurrency")
+		}
+		row(header...)
 		for _, a := range r.Functions {
 			weight := "fixed"
 			if !a.Fixed {
 				weight = fmt.Sprint(a.Weight)
 			}
-			row(a.Name, a.ConnectionsPerEnvironment, weight, a.ReservedConcurrency, a.Connections, a.LimitedBy)
+			cells := []any{a.Name, a.ConnectionsPerEnvironment, weight, a.ReservedConcurrency, a.Connections, a.LimitedBy}
+			if provisioned {
+				cells = append(cells, orDash(a.ProvisionedConcurrency))
+			}
+			if queued {
+				cells = append(cells, orDash(a.QueueMaximumConcurrency))
+			}
+			row(cells...)
 		}
 		row("total", "", "", r.TotalReservedConcurrency, r.TotalConnections, "")
 	}
 	row()
 
 	row("spare connections", r.Spare)
+	if r.TotalProvisionedConcurrency > 0 {
+		row("provisioned concurrency", fmt.Sprintf("%d environments, about %.2f USD a month (us-east-1, %d hours, before requests and duration)",
+			r.TotalProvisionedConcurrency, r.ProvisionedMonthlyUSD, hoursPerMonth))
+	}
 	row("account concurrency", fmt.Sprintf("%d (reserved %d, unreserved %d, minimum unreserved %d)",
 		r.AccountConcurrency, r.TotalReservedConcurrency, r.UnreservedConcurrency, r.UnreservedMinimum))
 	w.Flush()
 	return trimLines(b.String())
+}
+
+// orDash is n, or "-" for 0.
+func orDash(n int) any {
+	if n == 0 {
+		return "-"
+	}
+	return n
 }
 
 // trimLines drops the padding tabwriter leaves after the last cell of a row.

@@ -27,6 +27,14 @@ func TestTable(t *testing.T) {
 				{Name: "nightly-import", ReservedConcurrency: 1, ConnectionsPerEnvironment: 4},
 			},
 		}},
+		{"scaling.golden", Config{
+			Database: "aurora-postgresql serverless v2 (0.5-4 ACU), reader", Engine: dbspec.Postgres, MaxConnections: 823,
+			ReservedConnections: 8, Headroom: DefaultHeadroom(823), Proxy: true,
+			Functions: []Function{
+				{Name: "reports", Weight: 3, Scaling: Scaling{ProvisionedConcurrency: 5, MemoryMB: 1024, Architecture: ArchitectureArm64}},
+				{Name: "search", Scaling: Scaling{QueueConsumer: true}},
+			},
+		}},
 		{"dataapi.golden", Config{Database: "aurora postgres serverless v2", Engine: dbspec.Postgres, MaxConnections: 105,
 			ReservedConnections: 5, Headroom: 11, DataAPI: true, Functions: []Function{{Name: "items"}}}},
 		{"empty.golden", Config{Database: "idle", Engine: dbspec.Postgres, MaxConnections: 112, ReservedConnections: 5,

@@ -74,6 +74,17 @@ type ClusterAttributes struct {
 	// at 2,000), MaxCapacity none.
 	MinCapacity *float64
 	MaxCapacity float64
+	// ReaderEndpoint is the cluster's reader endpoint (mycluster.cluster-ro-...), for
+	// functions that read from a reader (pool.AttachOptions.Reader). The cluster must have
+	// a reader; Aurora points the endpoint at the writer while it has none.
+	// Default: none; functions may not read from a reader.
+	ReaderEndpoint string
+	// ReaderMaxConnections is the reader's max_connections, when it differs from the
+	// writer's (a provisioned reader of another instance class, or a parameter group of
+	// its own); with several readers, the lowest.
+	// Default: the writer's (MaxConnections, or as derived), as for Serverless v2 readers
+	// that share the writer's parameter group.
+	ReaderMaxConnections int
 	// DataAPI says that the cluster's RDS Data API is on, so that a pool in
 	// pool.ModeDataAPI may use it; lambdards does not turn it on.
 	// Default: false.
@@ -88,6 +99,7 @@ type Imported struct {
 	identifier     string
 	aurora         bool
 	autoPause      bool
+	reader         *Reader
 	minACU, maxACU float64 // an Aurora Serverless v2 cluster's capacity, when given
 	target         func() awsrds.ProxyTarget
 }
@@ -133,7 +145,7 @@ func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *Insta
 // budget needs. It panics with every missing or invalid attribute.
 func FromClusterAttributes(scope constructs.Construct, id *string, attrs *ClusterAttributes) *Imported {
 	a := fields.Of(attrs)
-	errs := a.Attributes.check()
+	errs := append(a.Attributes.check(), a.checkReader()...)
 	maxConns, how := a.MaxConnections, "given"
 	minACU := defaultMinCapacity
 	if a.MinCapacity != nil {
@@ -153,6 +165,7 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
+	im.reader = a.importedReader(im)
 	im.minACU, im.maxACU = minACU, a.MaxCapacity
 	if a.DataAPI {
 		// arn:PARTITION:rds:REGION:ACCOUNT:cluster:IDENTIFIER (Service Authorization

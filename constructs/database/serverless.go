@@ -50,6 +50,8 @@ type ServerlessProps struct {
 type Serverless struct {
 	base
 	minCapacity float64
+	hasReader   bool
+	reader      *Reader // built when first asked for (reader.go)
 	// Cluster is the underlying Aurora cluster.
 	Cluster awsrds.DatabaseCluster
 	// ClusterParameterGroup holds the cluster-level parameters (TLS).
@@ -213,6 +215,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			dataAPIArn:     dataAPIArn,
 		},
 		minCapacity:           *p.MinCapacity,
+		hasReader:             p.Reader,
 		Cluster:               cluster,
 		ClusterParameterGroup: clusterPG,
 		ParameterGroup:        instancePG,

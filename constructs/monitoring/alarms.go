@@ -159,7 +159,7 @@ func definitions(w watched, res *budget.Result, t budget.Thresholds) []def {
 				"functions may hold (reserved concurrency %d in all, times connections per environment). The functions are at or "+
 				"near their caps: capacity planning. If throttles follow, give the budget more connections ("+w.grow+") "+
 				"or move {Weight} between functions; a client that is not one of the pool's functions counts here too.",
-				t.ProxyClientConnections, nearCapMinutes, budget.NearPercent, res.TotalConnections, res.TotalReservedConcurrency),
+				t.ProxyClientConnections, nearCapMinutes, budget.NearPercent, w.clients, w.concurrency),
 		})
 	}
 	for g, group := range groups(w.functions) {
@@ -175,17 +175,17 @@ func definitions(w watched, res *budget.Result, t budget.Thresholds) []def {
 					"minutes: %d %% of the borrow timeout of %g s, after which a client gets the proxy's error. The proxy's %d "+
 					"connections are all in use, mostly pinned (see SessionPinning): shorten transactions, avoid what pins, or "+
 					"give the budget more connections ("+w.grow+").",
-					t.BorrowLatencyMicroseconds/1e6, latencyMinutes, budget.BorrowLatencyPercent, w.borrow, res.ProxyConnections),
+					t.BorrowLatencyMicroseconds/1e6, latencyMinutes, budget.BorrowLatencyPercent, w.borrow, w.share),
 			},
 			def{
 				id: "SessionPinning", single: &pinned, atLeast: true, threshold: float64(t.PinnedConnections), periods: nearCapMinutes,
 				description: pool + fmt.Sprintf("%d or more of RDS Proxy's database connections were pinned to client sessions for "+
-					"%d minutes: %d %% of the %d the proxy may open (MaxConnectionsPercent %d %% of max_connections %d). Pinned, "+
+					"%d minutes: %d %% of the %d the proxy may open (MaxConnectionsPercent %d %% of max_connections %d%s). Pinned, "+
 					"each client keeps a connection of its own, so the proxy cannot multiplex and further clients wait up to the "+
 					"borrow timeout (%g s). The budget counts on pinning (one connection per environment), so nothing is over "+
 					"budget; find what pins (SET, prepared statements, temporary tables, advisory locks) if you expected multiplexing.",
-					t.PinnedConnections, nearCapMinutes, budget.NearPercent, res.ProxyConnections, res.ProxyMaxConnectionsPercent,
-					res.MaxConnections, w.borrow),
+					t.PinnedConnections, nearCapMinutes, budget.NearPercent, w.share, res.ProxyMaxConnectionsPercent,
+					res.MaxConnections, w.where, w.borrow),
 			},
 			def{
 				id: "NewConnections", threshold: t.NewConnectionsPerSecond, atLeast: true, periods: iamMinutes,

@@ -136,8 +136,8 @@ func dashboard(w watched, res *budget.Result, t budget.Thresholds, region string
 		l.graph(region, "RDS Proxy: pinned connections", [][]any{
 			w.proxy("DatabaseConnectionsCurrentlySessionPinned").Graph(map[string]any{"label": "pinned to a client session"}),
 			w.proxy(metric.ProxyDatabaseConnections).Graph(map[string]any{"label": "RDS Proxy's connections to the database"}),
-		}, float64(res.ProxyConnections),
-			annotation{Label: fmt.Sprintf("RDS Proxy's share %d", res.ProxyConnections), Value: float64(res.ProxyConnections)},
+		}, float64(w.share),
+			annotation{Label: fmt.Sprintf("RDS Proxy's share %d", w.share), Value: float64(w.share)},
 			annotation{Label: fmt.Sprintf("alarm: %d or more pinned", t.PinnedConnections), Value: float64(t.PinnedConnections), Color: alarmColor})
 		l.graph(region, "New IAM-authenticated connections per second", [][]any{
 			w.proxy("ClientConnectionsReceived").With(metric.Sum, 60).Graph(map[string]any{"id": "clients", "visible": false}),

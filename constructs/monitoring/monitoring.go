@@ -92,6 +92,7 @@ type watched struct {
 	proxy       func(name string) metric.Spec // nil when direct
 	borrow      float64                       // the proxy's borrow timeout, seconds
 	functions   []watchedFunction
+	proxyShared // what the proxy serves: the writer's, and the reader's (reader.go)
 }
 
 type watchedFunction struct {
@@ -144,8 +145,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Monitoring {
 	if p.Pool.Proxy != nil {
 		borrow = float64(p.Pool.Proxy.Settings.BorrowTimeoutSeconds)
 	}
-	t := res.Thresholds(borrow)
+	reader, _ := p.Pool.ReaderBudget()
+	t := res.Thresholds(borrow).WithReader(res, reader)
 	w := watch(p.Pool, members, res, t)
+	w.proxyShared = sharedBy(res, reader)
 	m.Budget, m.Thresholds = res, &t
 	names := renderer(p.Names)
 	if *p.Alarms {

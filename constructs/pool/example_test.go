@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/constructs/database"
 	"github.com/lambdards/lambdards/constructs/function"
 	"github.com/lambdards/lambdards/constructs/network"
@@ -70,4 +71,46 @@ func Example() {
 	// max_connections 1669, proxy 89%
 	// Orders/Api: reserved concurrency 600 (limited by account concurrency)
 	// Orders/Search: reserved concurrency 300 (limited by account concurrency)
+}
+
+// ExampleNewQueueConsumer budgets the three other ways a function reaches the database: a
+// function that reads from the cluster's reader (through the proxy's read-only endpoint),
+// with two environments of provisioned concurrency, and a worker fed by a queue, whose
+// event source mapping takes the worker's share as its MaximumConcurrency.
+func ExampleNewQueueConsumer() {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{function.SkipBundlingContext: true},
+		BuiltinCloudFormationValidation: jsii.Bool(false)})
+	stack := awscdk.NewStack(app, jsii.String("Orders"), nil)
+	net := network.New(stack, jsii.String("Network"), &network.Props{
+		InterfaceEndpoints: []awsec2.InterfaceVpcEndpointAwsService{awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+	})
+	endpoint := net.Endpoints["secretsmanager"]
+	db := database.NewServerless(stack, jsii.String("Database"), &database.ServerlessProps{
+		Props:       database.Props{Vpc: net.Vpc, VpcSubnets: net.DatabaseSubnets, SecretsManagerEndpoint: endpoint},
+		MaxCapacity: 4, Reader: true,
+	})
+	provisioner := users.New(stack, jsii.String("Users"), &users.Props{Database: db, Vpc: net.Vpc, VpcSubnets: net.FunctionSubnets,
+		SecretsManagerEndpoint: endpoint})
+	pl := pool.New(stack, jsii.String("Pool"), &pool.Props{Database: db, Vpc: net.Vpc, ClientSubnets: net.FunctionSubnets, Users: provisioner})
+	function.New(stack, jsii.String("Reports"), &function.Props{Pool: pl, Entry: "../../functions/items",
+		AttachOptions: pool.AttachOptions{Reader: true, ProvisionedConcurrency: 2}})
+	worker := function.New(stack, jsii.String("Worker"), &function.Props{Pool: pl, Entry: "../../functions/items",
+		AttachOptions: pool.AttachOptions{Access: dbspec.Write}})
+	pool.NewQueueConsumer(worker, jsii.String("Queue"), &pool.QueueConsumerProps{Member: worker.Member})
+	app.Synth(nil)
+
+	writer, _ := pl.Budget()
+	reader, _ := pl.ReaderBudget()
+	for _, r := range []*budget.Result{writer, reader} {
+		for _, f := range r.Functions {
+			fmt.Printf("%s: %d of %d connections, provisioned %d (%.2f USD a month), queue maximum concurrency %d\n",
+				f.Name, f.Connections, r.Available, f.ProvisionedConcurrency, f.ProvisionedMonthlyUSD, f.QueueMaximumConcurrency)
+		}
+	}
+	// Writer and reader have 724 connections each through the proxy; the account's 900
+	// reservable concurrency, which both functions share, gives each 450.
+
+	// Output:
+	// Orders/Worker: 450 of 724 connections, provisioned 0 (0.00 USD a month), queue maximum concurrency 450
+	// Orders/Reports: 450 of 724 connections, provisioned 2 (4.38 USD a month), queue maximum concurrency 0
 }

@@ -98,8 +98,9 @@ func (k envKey) String() string { return *k.account + "/" + *k.region }
 
 // accounts is the budget of every account the app's pools deploy to.
 type accounts struct {
-	groups []*AccountBudget
-	pools  map[*Pool]poolBudget
+	groups  []*AccountBudget
+	pools   map[*Pool]poolBudget
+	readers map[*Pool]poolBudget // the budgets of the pools' readers (reader.go)
 }
 
 // poolBudget is one pool's share of its account's budget.
@@ -115,12 +116,22 @@ func (a *accounts) pool(pl *Pool) (*budget.Result, error) {
 	return b.res, b.err
 }
 
+// target returns the budget of pl's reader when reader is true, else pl's.
+func (a *accounts) target(pl *Pool, reader bool) (*budget.Result, error) {
+	if reader {
+		b := a.readers[pl]
+		return b.res, b.err
+	}
+	return a.pool(pl)
+}
+
 // AccountBudget is the budget of the pools of one account and Region.
 type AccountBudget struct {
 	// Account and Region are the stacks' (tokens for environment-agnostic stacks).
 	Account, Region *string
 	// Pools are the account's pools, in the order they were built; Result.Databases holds
-	// their budgets in the same order.
+	// their budgets in the same order, then the budgets of their readers (ReaderBudget), in
+	// the same order.
 	Pools []*Pool
 	*budget.AccountResult
 	// Err holds the account's own problems, a *budget.Error (the pools' are in their
@@ -138,7 +149,7 @@ func Accounts(scope constructs.IConstruct) []*AccountBudget {
 // compute budgets every account: its pools' functions, and the reserved concurrency set
 // outside lambdards that the construct tree shows.
 func (l *ledger) compute() *accounts {
-	out := &accounts{pools: map[*Pool]poolBudget{}}
+	out := &accounts{pools: map[*Pool]poolBudget{}, readers: map[*Pool]poolBudget{}}
 	byKey := map[string]*AccountBudget{}
 	for _, pl := range l.pools {
 		key := pl.account.String()
@@ -157,10 +168,7 @@ func (l *ledger) compute() *accounts {
 			cfg := pl.config
 			// Messages name the pool: two pools may front databases described alike.
 			cfg.Database = fmt.Sprintf("pool %s (%s)", pl.path, cfg.Database)
-			cfg.Functions = make([]budget.Function, len(pl.members))
-			for i, m := range pl.members {
-				cfg.Functions[i] = m.entry
-			}
+			cfg.Functions = pl.entries(false)
 			if acct.AccountConcurrency == 0 {
 				acct.AccountConcurrency = cfg.AccountConcurrency
 			}
@@ -169,10 +177,11 @@ func (l *ledger) compute() *accounts {
 			}
 			acct.Databases = append(acct.Databases, cfg)
 		}
+		readers := readerConfigs(g.Pools, &acct) // after every writer: reader.go
 		res, err := budget.ComputeAccount(acct)
 		be, _ := err.(*budget.Error)
 		if res != nil {
-			for i, r := range res.Databases {
+			for i, r := range res.Databases[:len(g.Pools)] {
 				r.Database = g.Pools[i].config.Database
 			}
 		}
@@ -189,6 +198,7 @@ func (l *ledger) compute() *accounts {
 			}
 			out.pools[pl] = b
 		}
+		readers.record(out, res, be, len(g.Pools))
 		if be != nil {
 			if a := be.AccountProblems(); a != nil {
 				g.Err = a

@@ -57,6 +57,18 @@ type AttachOptions struct {
 	// ReservedConcurrency fixes the function's reserved concurrency instead of weighting it.
 	// Default: 0 (weighted).
 	ReservedConcurrency int
+	// Reader sends the function's connections to the database's reader instead of its
+	// writer: through the proxy's read-only endpoint, or the cluster's reader endpoint when
+	// direct. Its share comes from the reader's connections (ReaderBudget), its user gets
+	// read access, and a write fails with the database's read-only error (see reader.go).
+	// Default: false, the writer.
+	Reader bool
+	// ProvisionedConcurrency keeps this many of the function's execution environments
+	// initialized, on an alias "live" that callers must invoke (Member.Alias). It may not
+	// exceed the function's reserved concurrency, and it is billed every hour (see
+	// provisioned.go).
+	// Default: 0, none.
+	ProvisionedConcurrency int
 }
 
 // Member is a function's place in a pool: what it connects with and as. Build and Attach
@@ -97,14 +109,25 @@ type Member struct {
 	User awscdk.CustomResource
 	// Function is the function.
 	Function awslambda.Function
+	// Reader says the function connects to the database's reader (AttachOptions.Reader).
+	Reader bool
+	// Alias is the alias "live" that carries the function's provisioned concurrency
+	// (AttachOptions.ProvisionedConcurrency), or nil. Invoke it, not the function, to use
+	// the initialized environments.
+	Alias awslambda.Alias
 
+	pool  *Pool
 	entry budget.Function
 }
 
 // class is what decides a weighted function's reserved concurrency in its pool: members
-// with equal weight and connections per environment get equal shares, so they share one
-// token (one round trip to node for all of them instead of one each).
-type class struct{ weight, conns int }
+// with equal weight and connections per environment on the same target (the writer, or
+// the reader) get equal shares, so they share one token (one round trip to node for all
+// of them instead of one each).
+type class struct {
+	weight, conns int
+	reader        bool
+}
 
 // Build adds to the pool a function that build makes with what the pool gives it, for a
 // construct that builds its functions itself: package function builds its Go functions
@@ -128,16 +151,22 @@ func (pl *Pool) Build(scope constructs.Construct, name string, timeoutSeconds fl
 		Vpc:           pl.Vpc,
 		VpcSubnets:    pl.ClientSubnets,
 		SecurityGroup: pl.ClientSecurityGroup,
+		Reader:        o.Reader,
+		pool:          pl,
 		entry: budget.Function{Name: name, ConnectionsPerEnvironment: o.ConnectionsPerEnvironment, Weight: o.Weight,
-			ReservedConcurrency: o.ReservedConcurrency, TimeoutSeconds: timeoutSeconds},
+			ReservedConcurrency: o.ReservedConcurrency, TimeoutSeconds: timeoutSeconds,
+			Scaling: budget.Scaling{ProvisionedConcurrency: o.ProvisionedConcurrency}},
 	}
-	m.ReservedConcurrency = pl.reserved(m.entry)
+	m.ReservedConcurrency = pl.reserved(m.entry, o.Reader)
 	if pl.Mode == ModeDataAPI {
 		pl.dataAPIMember(scope, m, o)
 	} else {
 		pl.connectingMember(scope, m, o)
 	}
 	m.Function = build(m)
+	if o.ProvisionedConcurrency > 0 {
+		provision(m, o.ProvisionedConcurrency)
+	}
 	pl.functions[m.Function] = m
 	pl.members = append(pl.members, m)
 	pl.ledger.changed()
@@ -164,13 +193,16 @@ func (pl *Pool) connectingMember(scope constructs.Construct, m *Member, o Attach
 	m.Permissions = []Permission{{Actions: []string{"rds-db:connect"}, Resources: []string{*m.ConnectArn}}}
 	m.Environment = map[string]*string{
 		dbenv.Engine:   jsii.String(string(pl.Database.Engine())),
-		dbenv.Host:     pl.host,
+		dbenv.Host:     pl.hostOf(m),
 		dbenv.Port:     jsii.Sprintf("%d", pl.Port()),
 		dbenv.User:     jsii.String(o.DatabaseUser),
 		dbenv.Name:     jsii.String(pl.Database.DatabaseName()),
 		dbenv.Auth:     jsii.String("iam"),
 		dbenv.TLS:      jsii.String(pl.tlsMode()),
 		dbenv.MaxConns: jsii.Sprintf("%d", o.ConnectionsPerEnvironment),
+	}
+	if m.Reader {
+		m.Environment[dbenv.Target] = jsii.String(dbenv.TargetReader)
 	}
 }
 
@@ -289,6 +321,7 @@ func (pl *Pool) check(name string, opts *AttachOptions) (AttachOptions, []string
 	if pl.ledger.frozen != nil {
 		errs = append(errs, "joins the pool after synth has begun computing the budget; build and attach every function before synth")
 	}
+	errs = append(errs, pl.checkScaling(o)...)
 	if pl.subnetsErr != nil {
 		errs = append(errs, fmt.Sprintf("the pool's %v: give the pool {ClientSubnets} that select private subnets of its VPC", fields.In(pl.subnetsErr, fields.Raw)))
 	}
@@ -300,11 +333,11 @@ func (pl *Pool) check(name string, opts *AttachOptions) (AttachOptions, []string
 
 // reserved is the reserved concurrency of a function: its fixed number, or its class's
 // token.
-func (pl *Pool) reserved(f budget.Function) *float64 {
+func (pl *Pool) reserved(f budget.Function, reader bool) *float64 {
 	if f.ReservedConcurrency > 0 {
 		return jsii.Number(f.ReservedConcurrency)
 	}
-	c := class{f.Weight, f.ConnectionsPerEnvironment}
+	c := class{f.Weight, f.ConnectionsPerEnvironment, reader}
 	if t, ok := pl.classes[c]; ok {
 		return t
 	}
@@ -322,7 +355,7 @@ type classShare struct {
 // Produce returns the class's reserved concurrency. Validation fails synth first if the
 // budget does not hold; 0 here is only seen by a caller that skips validation.
 func (c *classShare) Produce() *float64 {
-	res, _ := c.pool.ledger.final().pool(c.pool)
+	res, _ := c.pool.ledger.final().target(c.pool, c.class.reader)
 	if res != nil {
 		for _, a := range res.Functions {
 			if !a.Fixed && a.Weight == c.class.weight && a.ConnectionsPerEnvironment == c.class.conns {

@@ -137,10 +137,11 @@ type Pool struct {
 	// Mode is how the pool's functions reach the database.
 	Mode Mode
 
-	host       *string // the endpoint functions connect to, nil in ModeDataAPI
-	dataAPIArn *string // the cluster the functions query in ModeDataAPI
-	path       string  // the pool's construct path, for messages
-	account    envKey  // the account and Region it deploys to
+	host       *string       // the endpoint functions connect to, nil in ModeDataAPI
+	dataAPIArn *string       // the cluster the functions query in ModeDataAPI
+	reader     *readerTarget // the database's reader, or nil (reader.go)
+	path       string        // the pool's construct path, for messages
+	account    envKey        // the account and Region it deploys to
 	config     budget.Config
 	ledger     *ledger
 	members    []*Member
@@ -241,14 +242,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		cfg.Database += fmt.Sprintf(", behind the existing proxy %s (MaxConnectionsPercent %d, its own)",
 			*x.Node().Path(), x.Settings.MaxConnectionsPercent)
 	}
-	// The database-wide figures (the proxy's share) need no functions.
-	base, err := budget.Compute(cfg)
+	// The database-wide figures (the proxy's share) need no functions; a reader's share
+	// of the one proxy comes with them (reader.go).
+	reader := newReaderTarget(p.Database, cfg, p.Headroom)
+	base, err := reader.bases(&cfg)
 	if err != nil {
 		panic(fields.Errorf("%s/%s: invalid connection budget:\n%v", *scope.Node().Path(), *id, err))
 	}
 
 	pl := &Pool{Database: p.Database, Vpc: p.Vpc, ClientSubnets: p.ClientSubnets, Users: p.Users, Mode: p.Mode,
-		config: cfg, subnetsErr: subnetsErr}
+		config: cfg, reader: reader, subnetsErr: subnetsErr}
 	// Built as a Go construct of its own (not a plain Construct beside a Go struct), so
 	// that the pool itself passes to aws-cdk-lib wherever it takes an IConnectable.
 	constructs.NewConstruct_Override(pl, scope, id)
@@ -277,6 +280,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 		proxyProps.MaxConnectionsPercent = base.ProxyMaxConnectionsPercent
 		idle := base.ProxyMaxIdleConnectionsPercent
 		proxyProps.MaxIdleConnectionsPercent = &idle
+		proxyProps.ReaderEndpoint = reader != nil
 		pl.Proxy = proxy.New(this, jsii.String("Proxy"), &proxyProps)
 		pl.ClientSecurityGroup.Connections().AllowTo(pl.Proxy.Connections(), port, jsii.String("from lambdards functions"))
 	}
@@ -292,6 +296,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	if dataAPI && p.Users != nil {
 		p.Users.GrantReadPasswords(pl.secretPrefix())
 	}
+	reader.connect(pl)
 	pl.ledger = ledgerOf(this)
 	pl.ledger.add(pl)
 	this.Node().AddValidation(&validation{pl})
@@ -325,16 +330,18 @@ func (pl *Pool) addOutputs() {
 			Value:       awscdk.Lazy_String(&budgetFigure{pool: pl, value: f.value}, nil),
 		})
 	}
+	pl.addReaderOutputs(figures[:4])
 }
 
 type budgetFigure struct {
-	pool  *Pool
-	value func(*budget.Result) int
+	pool   *Pool
+	value  func(*budget.Result) int
+	reader bool // a figure of the reader's budget
 }
 
 // Produce renders one figure of the budget; an invalid budget fails validation first.
 func (b *budgetFigure) Produce() *string {
-	res, _ := b.pool.ledger.final().pool(b.pool)
+	res, _ := b.pool.ledger.final().target(b.pool, b.reader)
 	if res == nil {
 		return jsii.String("invalid")
 	}
@@ -405,7 +412,9 @@ func (pl *Pool) ConnectArn(user string) *string {
 
 // Budget computes the connection budget of the pool's database over every function that
 // has joined it, within the account's concurrency that every pool of the app shares
-// (Account). Once synth has begun the budget is final.
+// (Account). Once synth has begun the budget is final. The Result is the writer's (the
+// reader's is ReaderBudget's); the error holds every problem of the pool, its reader's
+// included, each of those beginning "reader: ".
 func (pl *Pool) Budget() (*budget.Result, error) {
 	return pl.ledger.current().pool(pl)
 }

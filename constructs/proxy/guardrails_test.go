@@ -66,6 +66,11 @@ func TestGuardrails(t *testing.T) {
 			},
 			want: []string{"MaxIdleConnectionsPercent 60: must be 0 to MaxConnectionsPercent (50)", "lower it, or leave it unset"},
 		},
+		{
+			name:  "read-only endpoint for a database without readers",
+			props: func(n *network.Network) proxy.Props { return proxy.Props{ReaderEndpoint: true} },
+			want:  []string{"ReaderEndpoint: a read-only endpoint routes to an Aurora cluster's readers, and the database has none"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,6 +60,10 @@ type Props struct {
 	// whose tokens must travel only over TLS, so false is rejected.
 	// Default: true.
 	RequireTLS *bool
+	// ReaderEndpoint adds a read-only endpoint, which routes to the readers of an Aurora
+	// cluster (see reader.go). The database must have a reader.
+	// Default: false.
+	ReaderEndpoint bool
 }
 
 // Proxy is an RDS Proxy that requires TLS and IAM authentication: one New builds, or one
@@ -78,9 +82,13 @@ type Proxy struct {
 	// changes nothing on it but the security-group rules that let clients in.
 	Imported bool
 
+	// ReadOnlyEndpoint is the proxy's read-only endpoint (Props.ReaderEndpoint), or nil.
+	ReadOnlyEndpoint awsrds.IDatabaseProxyEndpoint
+
 	port          int
 	connections   awsec2.Connections
 	connectPrefix *string // ConnectArn without the user
+	readerHost    *string // the read-only endpoint's host, or nil
 }
 
 // Attributes describe an RDS Proxy that exists already, for FromAttributes: one whose
@@ -109,6 +117,10 @@ type Attributes struct {
 	// function's timeout.
 	// Default: 120, RDS Proxy's own default (RDS API Reference, ConnectionPoolConfiguration).
 	BorrowTimeoutSeconds *int
+	// ReaderEndpoint is the host name of the proxy's read-only endpoint, for functions that
+	// read from the cluster's readers.
+	// Default: none; functions may not read from a reader through this proxy.
+	ReaderEndpoint string
 }
 
 // FromAttributes represents an RDS Proxy that exists already, as
@@ -140,10 +152,14 @@ func FromAttributes(scope constructs.Construct, id *string, attrs *Attributes) *
 		DbProxyName: jsii.String(a.ProxyName), DbProxyArn: jsii.String(a.ProxyArn), Endpoint: jsii.String(a.Endpoint),
 		SecurityGroups: &a.SecurityGroups,
 	})
-	return &Proxy{Construct: this, Proxy: px, Settings: s, Imported: true, port: a.Port,
+	out := &Proxy{Construct: this, Proxy: px, Settings: s, Imported: true, port: a.Port,
 		connections: awsec2.NewConnections(&awsec2.ConnectionsProps{
 			SecurityGroups: &a.SecurityGroups, DefaultPort: awsec2.Port_Tcp(jsii.Number(a.Port)),
 		})}
+	if a.ReaderEndpoint != "" {
+		out.readerHost = jsii.String(a.ReaderEndpoint)
+	}
+	return out
 }
 
 // The borrow timeouts a proxy takes. RDS accepts 0 to 300, and 0 means no limit (Amazon
@@ -175,6 +191,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	}
 	if p.Vpc == nil {
 		errs = append(errs, "{Vpc}: required")
+	}
+	if p.ReaderEndpoint && p.Database != nil {
+		errs = append(errs, checkReaderEndpoint(p.Database)...)
 	}
 	// Client-to-proxy IAM authentication needs TLS (Amazon RDS User Guide, "Connecting to a
 	// database through RDS Proxy", connecting with IAM authentication; shared/docs/aws-facts.md).
@@ -260,7 +279,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Proxy {
 	conns := awsec2.NewConnections(&awsec2.ConnectionsProps{
 		SecurityGroups: &[]awsec2.ISecurityGroup{sg}, DefaultPort: awsec2.Port_Tcp(jsii.Number(p.Database.Port())),
 	})
-	return &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: conns}
+	out := &Proxy{Construct: this, Proxy: px, SecurityGroup: sg, Settings: s, port: p.Database.Port(), connections: conns}
+	if p.ReaderEndpoint {
+		out.addReaderEndpoint(p.Vpc, subnets)
+	}
+	return out
 }
 
 // Endpoint is the proxy's host name.

@@ -85,6 +85,11 @@ type Config struct {
 	// Required.
 	Engine dbspec.Engine
 
+	// Target is the instance Host leads to: the writer, or a reader, where
+	// every write fails (see ReadOnlyError).
+	// Default: TargetWriter.
+	Target Target
+
 	// Host is the host name of the RDS Proxy endpoint (or database).
 	// Connection mode; required there.
 	Host string
@@ -233,6 +238,9 @@ func (c Config) withDefaults() Config {
 	if c.Mode == "" {
 		c.Mode = ModeConnection
 	}
+	if c.Target == "" {
+		c.Target = TargetWriter
+	}
 	retry := connectionRetry
 	switch c.Mode {
 	case ModeConnection:
@@ -298,12 +306,14 @@ var fieldNames = names{
 	"User": "Config.User", "Database": "Config.Database", "Auth": "Config.Auth",
 	"Password": "Config.Password", "TLS": "Config.TLS", "MaxConns": "Config.MaxConns",
 	"Region": "Config.Region", "ClusterARN": "Config.ClusterARN", "SecretARN": "Config.SecretARN",
+	"Target": "Config.Target",
 }
 
 var envNames = names{
 	"Mode": EnvMode, "Engine": EnvEngine, "Host": EnvHost, "Port": EnvPort, "User": EnvUser,
 	"Database": EnvName, "Auth": EnvAuth, "Password": EnvPassword, "TLS": EnvTLS,
 	"MaxConns": EnvMaxConns, "Region": EnvRegion, "ClusterARN": EnvCluster, "SecretARN": EnvSecret,
+	"Target": EnvTarget,
 }
 
 // validate returns the problems in c, which has its defaults applied.
@@ -324,6 +334,7 @@ func (c Config) validate(n names) []string {
 	default:
 		p = append(p, fmt.Sprintf("%s = %q, want %s or %s", n["Mode"], c.Mode, ModeConnection, ModeDataAPI))
 	}
+	p = append(p, c.targetProblems(n)...)
 	if c.Database == "" {
 		p = append(p, fmt.Sprintf("%s is not set, want the database name", n["Database"]))
 	}
@@ -463,6 +474,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Mode:       Mode(strings.ToLower(get(EnvMode))),
 		Engine:     dbspec.Engine(strings.ToLower(get(EnvEngine))),
+		Target:     Target(strings.ToLower(get(EnvTarget))),
 		Host:       get(EnvHost),
 		User:       get(EnvUser),
 		Database:   get(EnvName),

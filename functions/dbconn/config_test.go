@@ -46,6 +46,15 @@ func TestFromEnv(t *testing.T) {
 				Password: " secret ", TLS: TLSRequire, MaxConns: 2},
 		},
 		{
+			name: "reader",
+			vars: map[string]string{
+				EnvEngine: "postgres", EnvHost: "ro.endpoint.proxy.example.com", EnvUser: "app", EnvName: "appdb", EnvRegion: "eu-west-1",
+				EnvTarget: "Reader",
+			},
+			want: Config{Engine: dbspec.Postgres, Target: TargetReader, Host: "ro.endpoint.proxy.example.com", User: "app",
+				Database: "appdb", Region: "eu-west-1"},
+		},
+		{
 			name: "data api",
 			vars: map[string]string{
 				EnvMode: "DataAPI", EnvEngine: "mysql", EnvName: "app", EnvRegion: "eu-west-1",
@@ -148,6 +157,19 @@ func TestFromEnvErrors(t *testing.T) {
 			want: []string{`LAMBDARDS_DB_CLUSTER_ARN = "` + testClusterARN + `" is in eu-west-1 but AWS_REGION is us-east-1`},
 		},
 		{
+			name: "unknown target",
+			vars: map[string]string{EnvEngine: "postgres", EnvHost: "h", EnvUser: "u", EnvName: "d", EnvRegion: "eu-west-1", EnvTarget: "replica"},
+			want: []string{`LAMBDARDS_DB_TARGET = "replica", want writer or reader`},
+		},
+		{
+			name: "data api on a reader",
+			vars: map[string]string{
+				EnvMode: "dataapi", EnvEngine: "postgres", EnvName: "d", EnvRegion: "eu-west-1",
+				EnvCluster: testClusterARN, EnvSecret: testSecretARN, EnvTarget: "reader",
+			},
+			want: []string{"LAMBDARDS_DB_TARGET = reader with LAMBDARDS_DB_MODE = dataapi: the Data API runs every statement on the writer"},
+		},
+		{
 			name: "unknown mode",
 			vars: map[string]string{EnvMode: "http", EnvEngine: "postgres", EnvName: "d"},
 			want: []string{`LAMBDARDS_DB_MODE = "http", want connection or dataapi`},
@@ -203,7 +225,7 @@ func TestNewDefaultsAndErrors(t *testing.T) {
 	}
 	got := d.Config()
 	want := Config{
-		Mode: ModeConnection, Engine: dbspec.MySQL, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
+		Mode: ModeConnection, Engine: dbspec.MySQL, Target: TargetWriter, Host: "h", Port: 3306, User: "u", Database: "d", Auth: AuthIAM, TLS: TLSVerifyFull,
 		MaxConns: 1, Region: "us-east-1", ConnectTimeout: 5 * time.Second, ConnMaxIdleTime: 29 * time.Minute,
 		Retry: RetryPolicy{Attempts: 4, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second, MaxElapsed: 10 * time.Second},
 	}
@@ -219,7 +241,7 @@ func TestNewDefaultsAndErrors(t *testing.T) {
 		t.Fatalf("New(minimal data api) error = %v", err)
 	}
 	want = Config{
-		Mode: ModeDataAPI, Engine: dbspec.Postgres, Database: "d", Region: "eu-west-1", ClusterARN: testClusterARN,
+		Mode: ModeDataAPI, Engine: dbspec.Postgres, Target: TargetWriter, Database: "d", Region: "eu-west-1", ClusterARN: testClusterARN,
 		SecretARN: testSecretARN, MaxConns: 1, ConnectTimeout: 5 * time.Second,
 		Retry: RetryPolicy{Attempts: 30, BaseDelay: 100 * time.Millisecond, MaxDelay: 2 * time.Second, MaxElapsed: 25 * time.Second},
 	}

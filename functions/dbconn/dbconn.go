@@ -109,8 +109,12 @@ func (d *DB) Do(ctx context.Context, fn func(ctx context.Context, db *sql.DB) er
 	if err != nil {
 		return err
 	}
-	return retry(ctx, d.cfg.Retry, func(ctx context.Context) error { return fn(ctx, pool) })
+	return d.readOnly(retry(ctx, d.cfg.Retry, func(ctx context.Context) error { return fn(ctx, pool) }))
 }
+
+// Target returns the instance the configuration connects to, for handlers that work
+// differently on a reader (one creates no tables there).
+func (d *DB) Target() Target { return d.cfg.Target }
 
 // Close closes the pool. A DB can be used again after Close: it reopens on
 // the next Get or Do.

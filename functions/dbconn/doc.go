@@ -21,6 +21,8 @@
 //	LAMBDARDS_DB_AUTH       iam | password (default iam)
 //	LAMBDARDS_DB_PASSWORD   password; only with LAMBDARDS_DB_AUTH=password (local runs)
 //	LAMBDARDS_DB_TLS        verify-full | require | disable (default verify-full)
+//	LAMBDARDS_DB_TARGET     writer | reader (default writer): reader when HOST is the
+//	                        proxy's read-only endpoint or the cluster's reader endpoint
 //
 // With LAMBDARDS_DB_MODE=dataapi (Aurora), where the connection variables
 // must be unset:
@@ -53,6 +55,12 @@
 // caller retry later. Because fn may run twice after a lost connection, it
 // should be idempotent or a single transaction. SQL errors come back as
 // they are; SQLState reads their SQLSTATE code in every mode.
+//
+// On a reader (LAMBDARDS_DB_TARGET=reader, TargetReader) every write fails
+// with the database's read-only error (PostgreSQL SQLSTATE 25006, MySQL's
+// read_only errors); Do returns it at once, not retried, as a
+// *ReadOnlyError that says the function reads from the reader. IsReadOnly
+// recognizes it.
 //
 // # Data API
 //

@@ -26,4 +26,13 @@ const (
 	SecretARN  = "LAMBDARDS_DB_SECRET_ARN"
 	// Region is set by Lambda itself.
 	Region = "AWS_REGION"
+	// Target is TargetReader for a function that connects to the database's reader
+	// (Host is then the reader's); unset, the writer.
+	Target = "LAMBDARDS_DB_TARGET"
+)
+
+// The values of Target.
+const (
+	TargetWriter = "writer"
+	TargetReader = "reader"
 )

@@ -75,6 +75,9 @@ const (
 	ErrorTypeRetryable = "RetryableError"
 	// ErrorTypeEvent: the event is wrong; do not retry it.
 	ErrorTypeEvent = "EventError"
+	// ErrorTypeReadOnly: a write reached a read-only connection (a function that
+	// reads from the reader was asked to write); do not retry it.
+	ErrorTypeReadOnly = "ReadOnlyError"
 )
 
 // invokeError turns an error of Handle into what the function returns to
@@ -94,6 +97,10 @@ func invokeError(err error) error {
 	var ee *EventError
 	if errors.As(err, &ee) {
 		return messages.InvokeResponse_Error{Message: err.Error(), Type: ErrorTypeEvent}
+	}
+	var ro *dbconn.ReadOnlyError
+	if errors.As(err, &ro) {
+		return messages.InvokeResponse_Error{Message: err.Error(), Type: ErrorTypeReadOnly}
 	}
 	return err
 }
@@ -195,11 +202,12 @@ func parseEvent(raw json.RawMessage) (Event, error) {
 }
 
 // ensureSchema creates the table once per execution environment. A failure
-// is not remembered: the next invocation tries again.
+// is not remembered: the next invocation tries again. On a reader it does
+// nothing: a reader takes no DDL, and the writer's functions create the table.
 func (h *Handler) ensureSchema(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.schemaReady {
+	if h.schemaReady || h.db.Target() == dbconn.TargetReader {
 		return nil
 	}
 	err := h.db.Do(ctx, func(ctx context.Context, db *sql.DB) error {

@@ -79,6 +79,7 @@ func TestInvokeError(t *testing.T) {
 		{retryable, ErrorTypeRetryable},
 		{&EventError{Problem: "x"}, ErrorTypeEvent},
 		{fmt.Errorf("wrapped: %w", &EventError{Problem: "x"}), ErrorTypeEvent},
+		{fmt.Errorf("items: put: %w", &dbconn.ReadOnlyError{Target: dbconn.TargetReader, Err: &pgconn.PgError{Code: "25006"}}), ErrorTypeReadOnly},
 		{other, ""},
 		{nil, ""},
 	}
@@ -338,5 +339,36 @@ func TestSchemaIdempotent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHandlerOnReader runs the handler as a function that reads from the reader: on a
+// streaming replica of the writer's database, list shows what the writer put, and put
+// fails with errorType ReadOnlyError, adding nothing.
+func TestHandlerOnReader(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	primary := testdb.StartPostgres(t, testdb.PostgresOptions{Replication: true})
+	primary.CreateUser(t, "items", "items-pw")
+	primary.CreateDatabase(t, "items", "items")
+	cfg := dbconn.Config{Engine: dbspec.Postgres, Host: primary.Host, Port: primary.Port, User: "items", Database: "items",
+		Auth: dbconn.AuthPassword, Password: "items-pw", TLS: dbconn.TLSDisable}
+	writer := newHandler(t, cfg)
+	put := call(t, ctx, writer, `{"action":"put","name":"from the writer"}`)
+	replica := testdb.StartReplica(t, primary, testdb.PostgresOptions{})
+	cfg.Host, cfg.Port, cfg.Target = replica.Host, replica.Port, dbconn.TargetReader
+	reader := newHandler(t, cfg)
+	items := call(t, ctx, reader, `{"action":"list"}`)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["name"] != "from the writer" || items[0].(map[string]any)["id"] != put["id"] {
+		t.Errorf("list on the reader = %v, want the writer's item %v", items, put)
+	}
+	_, err := reader.Invoke(ctx, json.RawMessage(`{"action":"put","name":"lost"}`))
+	var ire messages.InvokeResponse_Error
+	if !errors.As(err, &ire) || ire.Type != ErrorTypeReadOnly || !strings.Contains(ire.Message, "SQLSTATE 25006") {
+		t.Errorf("put on the reader = %v, want errorType %s for SQLSTATE 25006", err, ErrorTypeReadOnly)
+	}
+	if got := call(t, ctx, writer, `{"action":"list"}`)["items"].([]any); len(got) != 1 {
+		t.Errorf("items on the writer after the refused put = %d, want 1", len(got))
 	}
 }

@@ -50,7 +50,7 @@ type app struct {
 	// Name names its cloud assembly directory.
 	Name string
 	// Context is added to the project's cdk.json context.
-	Context map[string]string
+	Context map[string]any
 	// DataAPI says its functions query through the RDS Data API.
 	DataAPI bool
 }
@@ -58,12 +58,12 @@ type app struct {
 var (
 	// proxyApp is the app as the default environment synthesizes it (RDS PostgreSQL
 	// behind RDS Proxy), with a small max_connections and the alarms.
-	proxyApp = app{Name: "proxy", Context: map[string]string{"maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
+	proxyApp = app{Name: "proxy", Context: map[string]any{"maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
 	// dataAPIApp is the preset whose functions query through the Data API (cheapest:
 	// Aurora PostgreSQL Serverless v2 pausing at 0 ACU, connection=dataapi), with the same
 	// max_connections and alarms.
 	dataAPIApp = app{Name: "dataapi", DataAPI: true,
-		Context: map[string]string{"env": "cheapest", "maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
+		Context: map[string]any{"env": "cheapest", "maxConnections": strconv.Itoa(maxConnections), "alarms": "true"}}
 )
 
 // assembly is what synth produced that the harness needs.
@@ -113,6 +113,10 @@ type assembly struct {
 		ComparisonOperator string
 	}
 }
+
+// alarms says the app was synthesized with the alarms, whose connections alarm
+// readTarget reads and check compares with the budget.
+func (a *assembly) alarms() bool { return a.App.Context["alarms"] == "true" }
 
 // ProxyConnections is how many database connections RDS Proxy may open: the target's
 // max_connections times MaxConnectionsPercent, rounded down (Amazon RDS User Guide, "RDS
@@ -175,9 +179,19 @@ func prerequisites(t testing.TB) {
 var appBinary = sync.OnceValues(func() (string, error) { return cdktest.BuildApp("e2e") })
 
 func synth(a app) (*assembly, error) {
+	out, err := synthDir(a)
+	if err != nil {
+		return nil, err
+	}
+	return readAssembly(out, a)
+}
+
+// synthDir runs the app program as `cdk synth` would, with the project's context and
+// a's, into a cloud assembly directory of a's name under workDir, and returns it.
+func synthDir(a app) (string, error) {
 	bin, err := appBinary()
 	if err != nil {
-		return nil, fmt.Errorf("building the app: %v", err)
+		return "", fmt.Errorf("building the app: %v", err)
 	}
 	ctx := cdktest.ProjectContext()
 	for k, v := range a.Context {
@@ -185,7 +199,7 @@ func synth(a app) (*assembly, error) {
 	}
 	b, err := json.Marshal(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	out := filepath.Join(workDir, "cdk.out."+a.Name)
 	cmd := exec.Command(bin)
@@ -196,20 +210,37 @@ func synth(a app) (*assembly, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("synth with %v: %v\n%s", a.Context, err, stderr.String())
+		return "", fmt.Errorf("synth with %v: %v\n%s", a.Context, err, stderr.String())
 	}
-	return readAssembly(out, a)
+	return out, nil
 }
 
 // readAssembly reads the budget, the Data stack's database settings and the sample
 // function from a cloud assembly synthesized as app, and checks that they agree.
-func readAssembly(dir string, app app) (*assembly, error) {
+func readAssembly(dir string, app app) (*assembly, error) { return readTarget(dir, app, false) }
+
+// readTarget is readAssembly for the writer's budget and its one function, or, with
+// reader, for the reader's budget (the report's "reader") and its one function. An app
+// synthesized with the alarms must have the alarm on the database's connections, at the
+// budget's threshold.
+func readTarget(dir string, app app, reader bool) (*assembly, error) {
 	a := &assembly{App: app, Dir: dir, Env: map[string]string{}, EnvTokens: map[string]json.RawMessage{}, Secrets: map[string]string{}}
-	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &a.Budget); err != nil {
+	var report struct {
+		budget.Result
+		Reader *budget.Result `json:"reader"`
+	}
+	if err := readJSON(filepath.Join(dir, stacks.ReportFile), &report); err != nil {
 		return nil, err
 	}
+	a.Budget = report.Result
+	if reader {
+		if report.Reader == nil {
+			return nil, fmt.Errorf("%s: the budget report has no reader", dir)
+		}
+		a.Budget = *report.Reader
+	}
 	if len(a.Budget.Functions) != 1 {
-		return nil, fmt.Errorf("budget has %d functions, want the sample alone", len(a.Budget.Functions))
+		return nil, fmt.Errorf("budget has %d functions, want one", len(a.Budget.Functions))
 	}
 	a.Function = a.Budget.Functions[0]
 
@@ -351,7 +382,7 @@ func readAssembly(dir string, app app) (*assembly, error) {
 		return nil, fmt.Errorf("%s: no Lambda function under %s", dir, a.Function.Name)
 	case !foundUser:
 		return nil, fmt.Errorf("%s: no %s under %s", dir, users.ResourceType, a.Function.Name)
-	case !foundAlarm:
+	case a.alarms() && !foundAlarm:
 		return nil, fmt.Errorf("%s: no alarm on the database's DatabaseConnections (the harness needs alarms=true)", dir)
 	}
 	return a, a.check()
@@ -452,8 +483,8 @@ func (a *assembly) check() error {
 		bad = append(bad, fmt.Sprintf("the function's declared user %q is not the one it signs in as, %s %q", a.User.Name, dbenv.User, a.Env[dbenv.User]))
 	}
 	// The alarm's threshold is the budget's figure, as package budget computes it.
-	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.ConnectionsAlarm.Threshold != float64(want) ||
-		a.ConnectionsAlarm.ComparisonOperator != "GreaterThanThreshold" {
+	if want := a.Budget.Thresholds(float64(a.BorrowTimeoutSeconds)).DatabaseConnections; a.alarms() &&
+		(a.ConnectionsAlarm.Threshold != float64(want) || a.ConnectionsAlarm.ComparisonOperator != "GreaterThanThreshold") {
 		bad = append(bad, fmt.Sprintf("connections alarm: %s %v, budget's threshold %d", a.ConnectionsAlarm.ComparisonOperator,
 			a.ConnectionsAlarm.Threshold, want))
 	}

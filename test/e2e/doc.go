@@ -38,6 +38,12 @@
 // password in its secret; the harness provisions that user as the provisioner does with
 // ClusterArn, through the Data API (dbuser with a Password).
 //
+// TestReader synthesizes another app, an Aurora PostgreSQL cluster with a reader behind
+// RDS Proxy, and checks the reader's budget against a real streaming replica of a local
+// PostgreSQL (testdb.StartReplica), each behind a pgbouncer sized as the proxy's share:
+// reader functions at their cap stay within the reader's connections and see what the
+// writer committed, and a write through the reader fails with the read-only error.
+//
 // The tests need PostgreSQL, pgbouncer, the emulator (aws-lambda-rie), qemu and Node.js
 // for synth; `make deps` installs them. A missing one skips the tests, or fails them when
 // CI=true. `make e2e` runs them alone; `make bench-e2e` runs the benchmark, which prints

@@ -83,16 +83,10 @@ func TestCap(t *testing.T) {
 	t.Logf("budget: max_connections %d, reserved %d, headroom %d, proxy %d%% = %d connections; %d environments",
 		a.MaxConnections, a.Budget.ReservedConnections, a.Budget.Headroom, a.ProxyMaxConnectionsPercent, a.ProxyConnections(), n)
 
-	s := startSampler(t, db)
 	l := &load{Envs: envs, PerEnv: capRequestsPerEnv, Event: mixedEvents("cap"), Timeout: a.requestTimeout()}
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	outs := l.Run(ctx)
-	peak, samples := s.Stop(t)
-	held, err := s.Count()
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs, s, peak, samples, held := sampled(t, ctx, db, l)
 	st := summarize(outs)
 	t.Logf("%d requests in %v, p50 %v, p99 %v, cold p50 %v; peak %d connections over %d samples, %d held at the end",
 		st.Requests, st.Elapsed.Round(time.Millisecond), st.P50, st.P99, st.ColdP50, peak, samples, held)

@@ -51,20 +51,42 @@ func startDatabase(t testing.TB, a *assembly, pooler bool) *database {
 	db.PG.CreateUser(t, db.User, db.Password)
 	db.PG.CreateDatabase(t, db.Name, db.User)
 	if pooler {
-		db.Pooler = testdb.StartPgbouncer(t, db.PG, testdb.PgbouncerOptions{
-			// Session mode: each client keeps its server connection, as a session
-			// pinned by RDS Proxy does (pgx's extended protocol pins on PostgreSQL),
-			// which is what the budget counts on.
-			PoolMode: "session",
-			// The proxy's share of max_connections, for the one user and database.
-			MaxDBConnections: a.ProxyConnections(),
-			DefaultPoolSize:  a.ProxyConnections(),
-			QueryWaitTimeout: time.Duration(a.BorrowTimeoutSeconds) * time.Second,
-			Users:            map[string]string{db.User: db.Password},
-			TLS:              true,
-		})
+		db.Pooler = startPooler(t, db, a)
 	}
 	return db
+}
+
+// startPooler starts pgbouncer in front of db.PG sized as RDS Proxy's target group of
+// a's budget, for db's user.
+func startPooler(t testing.TB, db *database, a *assembly) *testdb.Pgbouncer {
+	t.Helper()
+	return testdb.StartPgbouncer(t, db.PG, testdb.PgbouncerOptions{
+		// Session mode: each client keeps its server connection, as a session
+		// pinned by RDS Proxy does (pgx's extended protocol pins on PostgreSQL),
+		// which is what the budget counts on.
+		PoolMode: "session",
+		// The proxy's share of max_connections, for the one user and database.
+		MaxDBConnections: a.ProxyConnections(),
+		DefaultPoolSize:  a.ProxyConnections(),
+		QueryWaitTimeout: time.Duration(a.BorrowTimeoutSeconds) * time.Second,
+		Users:            map[string]string{db.User: db.Password},
+		TLS:              true,
+	})
+}
+
+// sampled runs l while a sampler counts db's function connections, and returns the
+// outcomes, the stopped sampler, the peak, the number of samples and the connections
+// held at the end.
+func sampled(t testing.TB, ctx context.Context, db *database, l *load) (outs []outcome, s *sampler, peak, samples, held int) {
+	t.Helper()
+	s = startSampler(t, db)
+	outs = l.Run(ctx)
+	peak, samples = s.Stop(t)
+	held, err := s.Count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs, s, peak, samples, held
 }
 
 // Endpoint is where the functions connect: pgbouncer, or PostgreSQL itself.
