@@ -11,6 +11,8 @@ import (
 
 // dialect is the SQL that differs between the engines.
 type dialect struct {
+	// exists selects whether the table exists, as a boolean.
+	exists string
 	// schema creates the table if it is missing.
 	schema string
 	// insert adds an item and returns it as stored.
@@ -25,6 +27,8 @@ type dialect struct {
 
 var dialects = map[dbspec.Engine]dialect{
 	dbspec.Postgres: {
+		// In the schemas of the user's search_path, where CREATE TABLE puts it.
+		exists: `SELECT to_regclass('items') IS NOT NULL`,
 		schema: `CREATE TABLE IF NOT EXISTS items (
 			id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 			name       text NOT NULL,
@@ -46,6 +50,7 @@ var dialects = map[dbspec.Engine]dialect{
 		ping: `SELECT version(), pg_backend_pid()`,
 	},
 	dbspec.MySQL: {
+		exists: `SELECT COUNT(*) > 0 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'items'`,
 		schema: `CREATE TABLE IF NOT EXISTS items (
 			id         BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
 			name       VARCHAR(200) NOT NULL,

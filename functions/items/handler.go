@@ -201,7 +201,8 @@ func parseEvent(raw json.RawMessage) (Event, error) {
 	return ev, nil
 }
 
-// ensureSchema creates the table once per execution environment. A failure
+// ensureSchema creates the table, when it is missing, once per execution
+// environment. A failure
 // is not remembered: the next invocation tries again. On a reader it does
 // nothing: a reader takes no DDL, and the writer's functions create the table.
 func (h *Handler) ensureSchema(ctx context.Context) error {
@@ -211,6 +212,13 @@ func (h *Handler) ensureSchema(ctx context.Context) error {
 		return nil
 	}
 	err := h.db.Do(ctx, func(ctx context.Context, db *sql.DB) error {
+		// A user with read or write access may use the table but not create it, and
+		// PostgreSQL refuses CREATE TABLE IF NOT EXISTS to such a user even when the
+		// table is there: look first.
+		var exists bool
+		if err := db.QueryRowContext(ctx, h.dialect.exists).Scan(&exists); err != nil || exists {
+			return err
+		}
 		_, err := db.ExecContext(ctx, h.dialect.schema)
 		if raceLost(err) {
 			// Another environment created the table at the same moment;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,5 +371,38 @@ func TestHandlerOnReader(t *testing.T) {
 	}
 	if got := call(t, ctx, writer, `{"action":"list"}`)["items"].([]any); len(got) != 1 {
 		t.Errorf("items on the writer after the refused put = %d, want 1", len(got))
+	}
+}
+
+// TestReadUserLists runs the handler as a user that may read the table but not create
+// tables, as a function declared with read access is: once the writer's function has
+// created the table, list works and put fails with the database's permission error.
+func TestReadUserLists(t *testing.T) {
+	t.Parallel()
+	pg := testdb.StartPostgres(t, testdb.PostgresOptions{})
+	pg.CreateUser(t, "items", "items-pw")
+	pg.CreateDatabase(t, "items", "items")
+	pg.CreateUser(t, "reader", "reader-pw")
+	cfg := dbconn.Config{Engine: dbspec.Postgres, Host: pg.Host, Port: pg.Port, User: "items", Database: "items",
+		Auth: dbconn.AuthPassword, Password: "items-pw", TLS: dbconn.TLSDisable}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	call(t, ctx, newHandler(t, cfg), `{"action":"put","name":"first"}`)
+	// What the provisioner grants a read user: SELECT, no CREATE in the schema.
+	owner, err := sql.Open("pgx", pg.UserDSN("items", "items-pw", "items"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.ExecContext(ctx, `REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT SELECT ON items TO reader`); err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Password = "reader", "reader-pw"
+	reader := newHandler(t, cfg)
+	if l := call(t, ctx, reader, `{"action":"list"}`); len(l["items"].([]any)) != 1 {
+		t.Errorf("list as the read user = %v, want the one item", l)
+	}
+	if _, err := reader.Handle(ctx, json.RawMessage(`{"action":"put","name":"second"}`)); err == nil || dbconn.SQLState(err) != "42501" {
+		t.Errorf("put as the read user: error %v, want SQLSTATE 42501 (insufficient privilege)", err)
 	}
 }
