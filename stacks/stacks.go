@@ -1,8 +1,10 @@
 // Package stacks composes lambdards's constructs into the deployable stacks of the
 // default app.
 //
-// The Data stack holds the network, the database and its pool (proxy, client security
-// group, connection budget); the Functions stack holds the functions. Functions deploy
+// The Data stack (NewData) holds the network, the database and its pool (proxy, client
+// security group, connection budget); the functions stacks (NewFunctions) hold the
+// functions. Each is usable alone: a team's functions may join a Data stack's pool, and a
+// functions stack may join a team's pool. Functions deploy
 // without touching the Data stack, and every value they take from it is exported
 // explicitly, so adding, removing or renaming a function never removes an export that
 // another stack still imports.
@@ -15,6 +17,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -27,6 +30,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/proxy"
 	"github.com/lambdards/lambdards/constructs/users"
 	"github.com/lambdards/lambdards/dbspec"
+	"github.com/lambdards/lambdards/internal/fields"
 )
 
 // App is the default app's stacks and the constructs in them.
@@ -49,13 +53,64 @@ type App struct {
 	Monitor    *monitoring.Monitoring
 }
 
-// New builds the stacks for cfg in scope (usually the app). It panics with a clear error
+// New builds the stacks for cfg in scope (usually the app): a Data stack (NewData), the
+// functions in as many functions stacks as FunctionsPerStack asks (NewFunctions), and the
+// Monitoring stack when the alarms or the dashboard are on. It panics with a clear error
 // on invalid settings (see Configure for reading them from context).
 func New(scope constructs.Construct, cfg Config) *App {
-	a := &App{}
-	a.Data = awscdk.NewStack(scope, jsii.String(cfg.Prefix+"Data"), &awscdk.StackProps{
-		Description: jsii.String("lambdards: VPC, database, RDS Proxy and connection budget"),
-	})
+	data := NewData(scope, jsii.String(cfg.Prefix+"Data"), &DataProps{Config: cfg})
+	a := &App{Data: data.Stack, Network: data.Network, Database: data.Database, Pool: data.Pool, Users: data.Users}
+	shards := Shard(functionNames(cfg.Functions), FunctionsPerStack)
+	byShard := make([][]FunctionConfig, len(shards))
+	for _, f := range cfg.Functions {
+		i := ShardOf(f.Name, len(shards))
+		byShard[i] = append(byShard[i], f)
+	}
+	for i, fns := range byShard {
+		id := cfg.Prefix + "Functions"
+		if i > 0 {
+			id = fmt.Sprintf("%sFunctions%d", cfg.Prefix, i+1)
+		}
+		f := NewFunctions(scope, jsii.String(id), &FunctionsProps{Pool: data.Pool, Functions: fns, Root: cfg.Root,
+			LogKey: data.Network.LogKey})
+		a.FunctionStacks = append(a.FunctionStacks, f.Stack)
+		a.Handlers = append(a.Handlers, f.Handlers...)
+		a.Queues = append(a.Queues, f.Queues...)
+	}
+	a.Functions = a.FunctionStacks[0]
+	a.monitor(scope, cfg)
+	return a
+}
+
+// DataProps configures a Data stack.
+type DataProps struct {
+	// StackProps are the stack's own.
+	// Default: the description "lambdards: VPC, database, RDS Proxy and connection budget".
+	awscdk.StackProps
+	// Config holds the network, database and pool settings, as Configure reads them from
+	// context (its Functions, Alarms, Dashboard and AlarmTopicArn are not read here).
+	Config Config
+}
+
+// Data is a Data stack: the network, the database, its users provisioner and its pool
+// (proxy, client security group, connection budget).
+type Data struct {
+	Stack    awscdk.Stack
+	Network  *network.Network
+	Database database.Database
+	Users    *users.Provisioner
+	Pool     *pool.Pool
+}
+
+// NewData builds a Data stack for a team that brings its own functions (Pool.Attach), or
+// for NewFunctions. It panics with a clear error on invalid settings.
+func NewData(scope constructs.Construct, id *string, props *DataProps) *Data {
+	p := fields.Of(props)
+	cfg := p.Config
+	if p.Description == nil {
+		p.Description = jsii.String("lambdards: VPC, database, RDS Proxy and connection budget")
+	}
+	d := &Data{Stack: awscdk.NewStack(scope, id, &p.StackProps)}
 	removal := removalPolicy(cfg.RemovalPolicy)
 	mode := pool.Mode(cfg.Connection)
 	// The users provisioner queries through the Data API when the functions do, except on
@@ -70,7 +125,7 @@ func New(scope constructs.Construct, cfg Config) *App {
 	for _, name := range names {
 		endpoints = append(endpoints, awsec2.NewInterfaceVpcEndpointAwsService(jsii.String(name), nil, nil, nil))
 	}
-	a.Network = network.New(a.Data, jsii.String("Network"), &network.Props{
+	d.Network = network.New(d.Stack, jsii.String("Network"), &network.Props{
 		MaxAzs:             cfg.MaxAzs,
 		AvailabilityZones:  cfg.AvailabilityZones,
 		NatGateways:        cfg.NatGateways,
@@ -80,8 +135,8 @@ func New(scope constructs.Construct, cfg Config) *App {
 	})
 	rotation, monitoring := cfg.RotationDays, cfg.MonitoringInterval
 	common := database.Props{
-		Vpc:                       a.Network.Vpc,
-		VpcSubnets:                a.Network.DatabaseSubnets,
+		Vpc:                       d.Network.Vpc,
+		VpcSubnets:                d.Network.DatabaseSubnets,
 		Engine:                    dbspec.Engine(cfg.Engine),
 		EngineVersion:             cfg.EngineVersion,
 		MaxConnections:            cfg.MaxConnections,
@@ -89,42 +144,42 @@ func New(scope constructs.Construct, cfg Config) *App {
 		RemovalPolicy:             removal,
 		DeletionProtection:        cfg.DeletionProtection,
 		RotationDays:              &rotation,
-		SecretsManagerEndpoint:    a.Network.Endpoints[secretsManager],
+		SecretsManagerEndpoint:    d.Network.Endpoints[secretsManager],
 		MonitoringIntervalSeconds: &monitoring,
 	}
 	if cfg.Database == "serverless" {
 		min := cfg.MinAcu
-		a.Database = database.NewServerless(a.Data, jsii.String("Database"), &database.ServerlessProps{
+		d.Database = database.NewServerless(d.Stack, jsii.String("Database"), &database.ServerlessProps{
 			Props: common, MinCapacity: &min, MaxCapacity: cfg.MaxAcu, Reader: cfg.Reader, DataAPI: mode == pool.ModeDataAPI,
 		})
 	} else {
-		a.Database = database.NewInstance(a.Data, jsii.String("Database"), &database.InstanceProps{
+		d.Database = database.NewInstance(d.Stack, jsii.String("Database"), &database.InstanceProps{
 			Props: common, InstanceClass: cfg.InstanceClass, MultiAz: cfg.MultiAz,
 		})
 	}
 	var proxyProps *proxy.Props
 	if mode == pool.ModeProxy {
 		borrow := cfg.BorrowTimeoutSeconds
-		proxyProps = &proxy.Props{VpcSubnets: a.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
+		proxyProps = &proxy.Props{VpcSubnets: d.Network.DatabaseSubnets, BorrowTimeoutSeconds: &borrow,
 			MaxIdleConnectionsPercent: cfg.MaxIdlePercent}
 	}
 	usersProps := &users.Props{
-		Database:         a.Database,
+		Database:         d.Database,
 		DataAPI:          provisionerDataAPI,
-		LogKey:           a.Network.LogKey,
+		LogKey:           d.Network.LogKey,
 		LogRemovalPolicy: logRemovalPolicy(removal),
 		Entry:            filepath.Join(cfg.Root, "functions", "provision"),
 	}
 	if !provisionerDataAPI {
-		usersProps.Vpc, usersProps.VpcSubnets = a.Network.Vpc, a.Network.FunctionSubnets
-		usersProps.SecretsManagerEndpoint = a.Network.Endpoints[secretsManager]
+		usersProps.Vpc, usersProps.VpcSubnets = d.Network.Vpc, d.Network.FunctionSubnets
+		usersProps.SecretsManagerEndpoint = d.Network.Endpoints[secretsManager]
 	}
-	a.Users = users.New(a.Data, jsii.String("Users"), usersProps)
+	d.Users = users.New(d.Stack, jsii.String("Users"), usersProps)
 	poolProps := &pool.Props{
-		Users:              a.Users,
-		Database:           a.Database,
-		Vpc:                a.Network.Vpc,
-		ClientSubnets:      a.Network.FunctionSubnets,
+		Users:              d.Users,
+		Database:           d.Database,
+		Vpc:                d.Network.Vpc,
+		ClientSubnets:      d.Network.FunctionSubnets,
 		Mode:               mode,
 		Proxy:              proxyProps,
 		Headroom:           cfg.Headroom,
@@ -133,59 +188,80 @@ func New(scope constructs.Construct, cfg Config) *App {
 	if mode == pool.ModeDataAPI {
 		poolProps.Vpc, poolProps.ClientSubnets = nil, nil // the functions run outside the VPC
 	}
-	a.Pool = pool.New(a.Data, jsii.String("Pool"), poolProps)
+	d.Pool = pool.New(d.Stack, jsii.String("Pool"), poolProps)
 
 	// Functions may reach the interface endpoints the user asked for; the Secrets Manager
 	// endpoint added for rotation and the provisioner is not theirs.
 	for _, name := range slices.Sorted(slices.Values(cfg.InterfaceEndpoints)) {
-		a.Pool.ClientSecurityGroup.Connections().AllowTo(a.Network.Endpoints[name], a.Network.Endpoints[name].Connections().DefaultPort(), jsii.String("HTTPS from lambdards functions"))
+		d.Pool.ClientSecurityGroup.Connections().AllowTo(d.Network.Endpoints[name], d.Network.Endpoints[name].Connections().DefaultPort(), jsii.String("HTTPS from lambdards functions"))
 	}
+	return d
+}
 
-	shards := Shard(functionNames(cfg.Functions), FunctionsPerStack)
-	for i := range shards {
-		id := cfg.Prefix + "Functions"
-		if i > 0 {
-			id = fmt.Sprintf("%sFunctions%d", cfg.Prefix, i+1)
-		}
-		stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-			Description: jsii.String("lambdards: functions, each capped by the connection budget"),
-		})
-		stack.AddStackDependency(a.Data, jsii.String("functions connect to the pool"))
-		a.FunctionStacks = append(a.FunctionStacks, stack)
+// FunctionsProps configures a functions stack.
+type FunctionsProps struct {
+	// StackProps are the stack's own.
+	// Default: the description "lambdards: functions, each capped by the connection budget".
+	awscdk.StackProps
+	// Pool is the pool the functions join, in another stack (a Data stack, or a team's),
+	// which the functions stack then depends on. Required.
+	Pool *pool.Pool
+	// Functions are the functions, as the functions context key describes them.
+	// Default: none.
+	Functions []FunctionConfig
+	// Root is the directory that relative entries are relative to.
+	// Default: the working directory.
+	Root string
+	// LogKey encrypts the functions' log groups, for example network.Network.LogKey.
+	// Default: CloudWatch Logs' own encryption.
+	LogKey awskms.IKey
+}
+
+// Functions is a functions stack: the functions and the queues that feed some of them.
+type Functions struct {
+	Stack    awscdk.Stack
+	Handlers []*function.Function
+	Queues   []*pool.QueueConsumer
+}
+
+// NewFunctions builds a functions stack whose functions join props.Pool, built as one
+// group (fewer round trips to node). It panics with a clear error on invalid settings.
+func NewFunctions(scope constructs.Construct, id *string, props *FunctionsProps) *Functions {
+	p := fields.Of(props)
+	var errs fields.Problems
+	errs.Require("Pool", p.Pool != nil)
+	errs.Fail(*scope.Node().Path()+"/"+*id, "functions stack")
+	if p.Description == nil {
+		p.Description = jsii.String("lambdards: functions, each capped by the connection budget")
 	}
-	a.Functions = a.FunctionStacks[0]
-	// Each stack's functions are built as one group: fewer round trips to node.
-	groups := make([][]function.Definition, len(a.FunctionStacks))
-	for _, f := range cfg.Functions {
-		entry := f.Entry
+	f := &Functions{Stack: awscdk.NewStack(scope, id, &p.StackProps)}
+	f.Stack.AddStackDependency(awscdk.Stack_Of(p.Pool.Construct), jsii.String("functions connect to the pool"))
+	defs := make([]function.Definition, 0, len(p.Functions))
+	for _, fn := range p.Functions {
+		entry := fn.Entry
 		if !filepath.IsAbs(entry) {
-			entry = filepath.Join(cfg.Root, entry)
+			entry = filepath.Join(p.Root, entry)
 		}
-		shard := ShardOf(f.Name, len(shards))
-		props := &function.Props{
-			Pool: a.Pool,
-			AttachOptions: f.attachOptions(pool.AttachOptions{
-				DatabaseUser:              f.DatabaseUser,
-				Access:                    dbspec.Access(f.Access),
-				Schema:                    f.Schema,
-				Tables:                    f.Tables,
-				Weight:                    f.Weight,
-				ReservedConcurrency:       f.ReservedConcurrency,
-				ConnectionsPerEnvironment: f.ConnectionsPerEnvironment,
+		defs = append(defs, function.Definition{ID: fn.Name, Props: &function.Props{
+			Pool: p.Pool,
+			AttachOptions: fn.attachOptions(pool.AttachOptions{
+				DatabaseUser:              fn.DatabaseUser,
+				Access:                    dbspec.Access(fn.Access),
+				Schema:                    fn.Schema,
+				Tables:                    fn.Tables,
+				Weight:                    fn.Weight,
+				ReservedConcurrency:       fn.ReservedConcurrency,
+				ConnectionsPerEnvironment: fn.ConnectionsPerEnvironment,
 			}),
 			Entry:          entry,
-			MemorySize:     f.MemorySize,
-			TimeoutSeconds: f.TimeoutSeconds,
-			LogKey:         a.Network.LogKey,
-		}
-		groups[shard] = append(groups[shard], function.Definition{ID: f.Name, Props: props})
+			MemorySize:     fn.MemorySize,
+			TimeoutSeconds: fn.TimeoutSeconds,
+			LogKey:         p.LogKey,
+		}})
 	}
-	for i, defs := range groups {
-		a.Handlers = append(a.Handlers, function.NewGroup(a.FunctionStacks[i], defs)...)
-	}
-	a.Queues = feedQueues(a.Handlers, cfg.Functions)
-	a.monitor(scope, cfg)
-	return a
+	f.Handlers = function.NewGroup(f.Stack, defs)
+	f.Queues = feedQueues(f.Handlers, p.Functions)
+	return f
 }
 
 func functionNames(fns []FunctionConfig) []string {
