@@ -228,14 +228,15 @@ type Functions struct {
 // group (fewer round trips to node). It panics with a clear error on invalid settings.
 func NewFunctions(scope constructs.Construct, id *string, props *FunctionsProps) *Functions {
 	p := fields.Of(props)
-	var errs fields.Problems
-	errs.Require("Pool", p.Pool != nil)
-	errs.Fail(*scope.Node().Path()+"/"+*id, "functions stack")
+	if p.Pool == nil {
+		// The path is looked up only then: each lookup is a round trip to node.
+		fields.Problems{"{Pool}: required"}.Fail(*scope.Node().Path()+"/"+*id, "functions stack")
+	}
 	if p.Description == nil {
 		p.Description = jsii.String("lambdards: functions, each capped by the connection budget")
 	}
 	f := &Functions{Stack: awscdk.NewStack(scope, id, &p.StackProps)}
-	f.Stack.AddStackDependency(awscdk.Stack_Of(p.Pool.Construct), jsii.String("functions connect to the pool"))
+	f.Stack.AddStackDependency(p.Pool.Stack(), jsii.String("functions connect to the pool"))
 	defs := make([]function.Definition, 0, len(p.Functions))
 	for _, fn := range p.Functions {
 		entry := fn.Entry

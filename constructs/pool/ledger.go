@@ -50,6 +50,7 @@ func ledgerOf(scope constructs.IConstruct) *ledger {
 // add records a new pool.
 func (l *ledger) add(pl *Pool) {
 	stack := awscdk.Stack_Of(pl)
+	pl.stack = stack
 	pl.account = envKey{account: stack.Account(), region: stack.Region()}
 	pl.path = *pl.Node().Path()
 	l.pools = append(l.pools, pl)

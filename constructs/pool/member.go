@@ -304,7 +304,7 @@ func shortHash(s string) string {
 
 // secretPrefix begins the name of every function secret of the pool.
 func (pl *Pool) secretPrefix() string {
-	return "ldr/" + shortHash(*awscdk.Stack_Of(pl).StackName()+"/"+*pl.Node().Addr()) + "/"
+	return "ldr/" + shortHash(*pl.stack.StackName()+"/"+*pl.Node().Addr()) + "/"
 }
 
 // Check reports every problem that Build would refuse opts for, for a function called

@@ -137,6 +137,7 @@ type Pool struct {
 	// Mode is how the pool's functions reach the database.
 	Mode Mode
 
+	stack      awscdk.Stack
 	host       *string       // the endpoint functions connect to, nil in ModeDataAPI
 	dataAPIArn *string       // the cluster the functions query in ModeDataAPI
 	reader     *readerTarget // the database's reader, or nil (reader.go)
@@ -293,12 +294,12 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	default:
 		pl.host = p.Database.Endpoint()
 	}
-	if dataAPI && p.Users != nil {
-		p.Users.GrantReadPasswords(pl.secretPrefix())
-	}
 	reader.connect(pl)
 	pl.ledger = ledgerOf(this)
 	pl.ledger.add(pl)
+	if dataAPI && p.Users != nil {
+		p.Users.GrantReadPasswords(pl.secretPrefix())
+	}
 	this.Node().AddValidation(&validation{pl})
 	pl.addOutputs()
 	return pl
@@ -351,6 +352,9 @@ func (b *budgetFigure) Produce() *string {
 // Host is the endpoint functions connect to: the proxy's, or the database's when direct;
 // nil in ModeDataAPI.
 func (pl *Pool) Host() *string { return pl.host }
+
+// Stack is the stack the pool is in.
+func (pl *Pool) Stack() awscdk.Stack { return pl.stack }
 
 // Port is the database port.
 func (pl *Pool) Port() int { return pl.Database.Port() }

@@ -1,6 +1,8 @@
 package golambda
 
 import (
+	"sync"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -11,14 +13,32 @@ import (
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
+// statics are the values of aws-cdk-lib that every function uses, the same in every app
+// and stack (its static members, and a principal that is not a construct), asked of node
+// once per process.
+var statics = sync.OnceValue(func() kitStatics {
+	return kitStatics{
+		runtime: awslambda.Runtime_PROVIDED_AL2023(),
+		arch:    awslambda.Architecture_ARM_64(),
+		lambda:  awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+	}
+})
+
+type kitStatics struct {
+	runtime awslambda.Runtime
+	arch    awslambda.Architecture
+	lambda  awsiam.IPrincipal
+}
+
 // KitID is the construct ID, in each stack with lambdards functions, of the Kit they
 // share.
 const KitID = "LambdardsFunctionKit"
 
 // Kit is what the lambdards functions of one stack share, made once and found again in
-// the stack's construct tree (no process-wide state): the policy for their VPC network
-// interfaces, the asset of each binary, and the values of aws-cdk-lib they all use.
-// Every question to node is a round trip, so each is asked once per stack, here.
+// the stack's construct tree (no process-wide state but aws-cdk-lib's static values,
+// statics): the policy for their VPC network interfaces, the asset of each binary, and
+// the values of aws-cdk-lib they all use. Every question to node is a round trip, so each
+// is asked once per stack, here.
 type Kit struct {
 	constructs.Construct
 	// Stack is the kit's stack.
@@ -46,16 +66,18 @@ func KitOf(scope constructs.IConstruct) *Kit {
 	if !ok {
 		stack = awscdk.Stack_Of(scope)
 	}
-	if k, ok := stack.Node().TryFindChild(jsii.String(KitID)).(*Kit); ok {
+	node := stack.Node()
+	if k, ok := node.TryFindChild(jsii.String(KitID)).(*Kit); ok {
 		return k
 	}
-	skip := stack.Node().TryGetContext(jsii.String(SkipBundlingContext))
+	skip := node.TryGetContext(jsii.String(SkipBundlingContext))
+	st := statics()
 	k := &Kit{
 		Stack:        stack,
 		SkipBundling: skip == true || skip == "true",
-		runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		arch:         awslambda.Architecture_ARM_64(),
-		lambda:       awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		runtime:      st.runtime,
+		arch:         st.arch,
+		lambda:       st.lambda,
 		codes:        map[string]awslambda.Code{},
 		durations:    map[int]awscdk.Duration{},
 		paths:        map[any]string{},
