@@ -13,10 +13,12 @@
 //
 // Before it synthesizes, Run checks every pool's connection budget (package pool), so a
 // budget that cannot hold is reported at once, in the words of Options.Names, rather than
-// by CDK validation after the templates are written.
+// by CDK validation after the templates are written; after, it checks every template
+// against the CloudFormation quotas that aws-cdk-lib does not (CheckTemplates).
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -104,6 +106,9 @@ func Run(opts *Options, build func(app awscdk.App) error) (asm cxapi.CloudAssemb
 		return nil, err
 	}
 	asm = app.Synth(nil)
+	if err := CheckTemplates(asm); err != nil {
+		return nil, err
+	}
 	if o.AfterSynth != nil {
 		if err := o.AfterSynth(asm); err != nil {
 			return nil, err
@@ -173,4 +178,44 @@ func Clean(r any, names func(goName string) string) error {
 		msg = msg[:i]
 	}
 	return errors.New(strings.TrimSpace(msg))
+}
+
+// CloudFormation's quotas on one template that aws-cdk-lib does not check at synth (it
+// refuses more than 500 resources itself): AWS CloudFormation User Guide, "CloudFormation
+// quotas": outputs, 200 per template; template body size in an Amazon S3 object (where
+// the CDK CLI uploads templates), 1 MB, taken here as 1,000,000 bytes.
+const (
+	MaxTemplateOutputs = 200
+	MaxTemplateBytes   = 1_000_000
+)
+
+// CheckTemplates returns every template of asm that CloudFormation would refuse for its
+// size or its number of outputs, naming the stack, or nil.
+func CheckTemplates(asm cxapi.CloudAssembly) error {
+	var problems []string
+	for _, st := range *asm.Stacks() {
+		path := *st.TemplateFullPath()
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var tmpl struct{ Outputs map[string]any }
+		if err := json.Unmarshal(raw, &tmpl); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		name := *st.HierarchicalId()
+		if len(raw) > MaxTemplateBytes {
+			problems = append(problems, fmt.Sprintf("stack %s: its template is %d bytes, more than the %d CloudFormation "+
+				"takes, so it would not deploy; move resources to another stack (for the default app's Monitoring stack, a pool "+
+				"of very many functions: turn the dashboard or the alarms off)", name, len(raw), MaxTemplateBytes))
+		}
+		if n := len(tmpl.Outputs); n > MaxTemplateOutputs {
+			problems = append(problems, fmt.Sprintf("stack %s: %d outputs, more than the %d CloudFormation takes, so it "+
+				"would not deploy; move resources that export values to another stack", name, n, MaxTemplateOutputs))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("templates CloudFormation would refuse:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return nil
 }
