@@ -26,6 +26,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/network"
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
+	"github.com/lambdards/lambdards/internal/metric"
 )
 
 // Database is what the rest of the toolkit needs from a database, whichever variant built it.
@@ -339,6 +340,7 @@ type base struct {
 	resourceID     *string
 	connectPrefix  *string // ConnectArn without the user
 	dataAPIArn     *string
+	spec           func(metricName string) metric.Spec // the definition of one of its CloudWatch metrics
 }
 
 func (b *base) Engine() dbspec.Engine             { return b.props.Engine }

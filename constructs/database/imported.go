@@ -15,6 +15,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
+	"github.com/lambdards/lambdards/internal/metric"
 )
 
 // Attributes describe a database that exists already: what a pool, its functions and the
@@ -126,6 +127,7 @@ func FromInstanceAttributes(scope constructs.Construct, id *string, attrs *Insta
 	fail(scope, id, errs)
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, false, maxConns, how)
+	im.spec = func(name string) metric.Spec { return metric.Instance(jsii.String(a.Identifier), name) }
 	im.target = func() awsrds.ProxyTarget {
 		return awsrds.ProxyTarget_FromInstance(awsrds.DatabaseInstance_FromDatabaseInstanceAttributes(this, jsii.String("Instance"),
 			&awsrds.DatabaseInstanceAttributes{
@@ -164,6 +166,7 @@ func FromClusterAttributes(scope constructs.Construct, id *string, attrs *Cluste
 	fail(scope, id, errs)
 	this := constructs.NewConstruct(scope, id)
 	im := a.Attributes.imported(this, true, maxConns, how)
+	im.spec = func(name string) metric.Spec { return metric.Writer(jsii.String(a.Identifier), name) }
 	im.autoPause = a.MinCapacity != nil && *a.MinCapacity == 0
 	im.reader = a.importedReader(im)
 	im.minACU, im.maxACU = minACU, a.MaxCapacity

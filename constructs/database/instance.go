@@ -13,6 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
+	"github.com/lambdards/lambdards/internal/metric"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -172,6 +173,7 @@ func NewInstance(scope constructs.Construct, id *string, props *InstanceProps) *
 			description:    fmt.Sprintf("RDS %s %s %s%s", p.Engine, version, p.InstanceClass, multi),
 			endpoint:       instance.DbInstanceEndpointAddress(),
 			resourceID:     instance.InstanceResourceId(),
+			spec:           func(name string) metric.Spec { return metric.Instance(instance.InstanceIdentifier(), name) },
 		},
 		Instance:       instance,
 		ParameterGroup: pg,

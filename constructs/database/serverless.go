@@ -13,6 +13,7 @@ import (
 	"github.com/lambdards/lambdards/constructs/budget"
 	"github.com/lambdards/lambdards/dbspec"
 	"github.com/lambdards/lambdards/internal/fields"
+	"github.com/lambdards/lambdards/internal/metric"
 	"github.com/lambdards/lambdards/internal/nag"
 )
 
@@ -213,6 +214,7 @@ func NewServerless(scope constructs.Construct, id *string, props *ServerlessProp
 			endpoint:       cluster.ClusterEndpoint().Hostname(),
 			resourceID:     cluster.ClusterResourceIdentifier(),
 			dataAPIArn:     dataAPIArn,
+			spec:           func(name string) metric.Spec { return metric.Writer(cluster.ClusterIdentifier(), name) },
 		},
 		minCapacity:           *p.MinCapacity,
 		hasReader:             p.Reader,
