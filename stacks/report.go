@@ -144,10 +144,10 @@ func (a *App) Report(dir string, w io.Writer) error {
 		fmt.Fprint(w, "\n"+acct.Table())
 	}
 	e := r.HyperplaneENIs
-	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%d subnets × %d security groups, shared by %d functions)", e.Count, e.Subnets,
-		e.SecurityGroups, e.Functions)
+	fmt.Fprintf(w, "\nhyperplane ENIs: %d (%s × %s, shared by %s)", e.Count, count(e.Subnets, "subnet"),
+		count(e.SecurityGroups, "security group"), count(e.Functions, "function"))
 	if e.OutsideVpc > 0 {
-		fmt.Fprintf(w, "; %d functions run outside the VPC and use none", e.OutsideVpc)
+		fmt.Fprintf(w, "; %s outside the VPC use%s none", count(e.OutsideVpc, "function"), map[bool]string{true: "s"}[e.OutsideVpc == 1])
 	}
 	fmt.Fprintln(w)
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -158,4 +158,12 @@ func (a *App) Report(dir string, w io.Writer) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ReportFile), append(b, '\n'), 0o644)
+}
+
+// count writes n things: "1 subnet", "2 subnets".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
