@@ -193,7 +193,7 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 				"interfaces and an interface endpoint or NAT gateway, and nothing the Data API does not enforce.",
 				nag.NISTAndHIPAA("LambdaInsideVPC")...)
 		}
-		if m.Secret != nil && m.User != nil {
+		if m.Secret != nil {
 			// Nothing else orders them: the function's policy and environment name its
 			// secret, and the user must exist with the secret's password before a request.
 			built.Function.Node().AddDependency(m.User)

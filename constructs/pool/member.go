@@ -181,7 +181,6 @@ type Permission = golambda.Statement
 // own user (created by the pool's provisioner, if any) and the environment of a
 // connection through the pool's endpoint, with IAM authentication.
 func (pl *Pool) connectingMember(scope constructs.Construct, m *Member, o AttachOptions) {
-	m.Vpc, m.VpcSubnets, m.SecurityGroup = pl.Vpc, pl.ClientSubnets, pl.ClientSecurityGroup
 	connectAs := o.DatabaseUser
 	if pl.Users != nil {
 		m.User = pl.Users.User(scope, "DatabaseUser", o.user(), nil)
@@ -239,9 +238,7 @@ func (pl *Pool) dataAPIMember(scope constructs.Construct, m *Member, o AttachOpt
 		"replacing the secret (a new construct ID) gives the user a new password at the next deploy.",
 		append([]string{"AwsSolutions-SMG4"}, nag.NISTAndHIPAA("SecretsManagerRotationEnabled")...)...)
 	secretArn := m.Secret.SecretArn()
-	if pl.Users != nil {
-		m.User = pl.Users.User(scope, "DatabaseUser", o.user(), m.Secret)
-	}
+	m.User = pl.Users.User(scope, "DatabaseUser", o.user(), m.Secret) // New requires Users in ModeDataAPI
 	m.Permissions = []Permission{
 		{Actions: dataAPIActions, Resources: []string{*pl.dataAPIArn}},
 		// What the Data API reads on the caller's behalf ("Data API transparently calls
@@ -251,18 +248,9 @@ func (pl *Pool) dataAPIMember(scope constructs.Construct, m *Member, o AttachOpt
 	}
 	if key != nil {
 		// The key decrypts this secret only, and only when Secrets Manager asks on the
-		// function's behalf: Secrets Manager encrypts a secret with the encryption context
-		// SecretARN (AWS Secrets Manager User Guide, "Secret encryption and decryption in
-		// AWS Secrets Manager"), and kms:ViaService names the service (AWS KMS Developer
-		// Guide, "AWS KMS condition keys").
-		stack := awscdk.Stack_Of(scope)
-		m.Permissions = append(m.Permissions, Permission{
-			Actions: []string{"kms:Decrypt"}, Resources: []string{*key.KeyArn()},
-			Conditions: map[string]map[string]string{"StringEquals": {
-				"kms:ViaService":                  fmt.Sprintf("secretsmanager.%s.%s", *stack.Region(), *stack.UrlSuffix()),
-				"kms:EncryptionContext:SecretARN": *secretArn,
-			}},
-		})
+		// function's behalf.
+		m.Permissions = append(m.Permissions,
+			golambda.DecryptSecrets(golambda.SecretsManagerService(awscdk.Stack_Of(scope)), *key.KeyArn(), "StringEquals", *secretArn))
 	}
 	m.Environment = map[string]*string{
 		dbenv.Mode:       jsii.String("dataapi"),

@@ -297,7 +297,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Pool {
 	reader.connect(pl)
 	pl.ledger = ledgerOf(this)
 	pl.ledger.add(pl)
-	if dataAPI && p.Users != nil {
+	if dataAPI {
 		p.Users.GrantReadPasswords(pl.secretPrefix())
 	}
 	this.Node().AddValidation(&validation{pl})

@@ -227,29 +227,14 @@ func newProvisioner(scope constructs.Construct, id *string, p Props) *Provisione
 }
 
 // grantDecrypt lets the provisioner decrypt, with the master secret's key, the secrets
-// whose ARN matches secretArn under operator (StringEquals, or StringLike for a pattern),
-// and only when Secrets Manager asks on its behalf, in this Region: Secrets Manager
-// encrypts a secret with the encryption context SecretARN (AWS Secrets Manager User Guide,
-// "Secret encryption and decryption in AWS Secrets Manager"), and kms:ViaService names the
-// service the request comes through (AWS KMS Developer Guide, "AWS KMS condition keys").
+// whose ARN matches secretArn under operator (golambda.DecryptSecrets).
 func (p *Provisioner) grantDecrypt(operator string, secretArn *string) {
 	key := p.db.Secret().EncryptionKey()
 	if key == nil {
 		return // Secrets Manager's AWS managed key, which its own key policy governs
 	}
-	stack := awscdk.Stack_Of(p.Construct)
-	via := map[string]any{"kms:ViaService": jsii.Sprintf("secretsmanager.%s.%s", *stack.Region(), *stack.UrlSuffix())}
-	conditions := map[string]any{"StringEquals": via}
-	if operator == "StringEquals" {
-		via["kms:EncryptionContext:SecretARN"] = secretArn
-	} else {
-		conditions[operator] = map[string]any{"kms:EncryptionContext:SecretARN": secretArn}
-	}
-	p.Function.Policy.AddStatements(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("kms:Decrypt"),
-		Resources:  jsii.Strings(*key.KeyArn()),
-		Conditions: &conditions,
-	}))
+	service := golambda.SecretsManagerService(awscdk.Stack_Of(p.Construct))
+	p.Function.Policy.AddStatements(golambda.DecryptSecrets(service, *key.KeyArn(), operator, *secretArn).PolicyStatement())
 }
 
 // newSecurityGroup is the security group of a provisioner in the VPC: the database port,

@@ -8,6 +8,7 @@ package golambda
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -150,26 +151,63 @@ func New(scope constructs.Construct, p Props) (*Function, error) {
 
 // Document renders statements as one policy document, in a single round trip to node.
 func Document(statements []Statement) awsiam.PolicyDocument {
-	type statement struct {
-		Effect    string
-		Action    []string
-		Resource  []string
-		Condition map[string]map[string]string `json:",omitempty"`
+	doc := map[string]any{"Version": "2012-10-17"}
+	var all []any
+	for _, st := range statements {
+		all = append(all, st.json())
 	}
-	doc := struct {
-		Version   string
-		Statement []statement
-	}{Version: "2012-10-17"}
-	for _, s := range statements {
-		doc.Statement = append(doc.Statement, statement{"Allow", s.Actions, s.Resources, s.Conditions})
-	}
-	raw, err := json.Marshal(doc)
+	doc["Statement"] = all
+	return awsiam.PolicyDocument_FromJson(plain(doc))
+}
+
+// PolicyStatement is s as an aws-cdk-lib policy statement, for a policy that takes its
+// statements one by one.
+func (s Statement) PolicyStatement() awsiam.PolicyStatement {
+	return awsiam.PolicyStatement_FromJson(plain(s.json()))
+}
+
+// plain is v as encoding/json decodes it (maps of any, slices of any, strings): values
+// of the types jsii passes to node as they are, in one round trip.
+func plain(v any) any {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // strings only: cannot fail
 	}
-	var v any
-	json.Unmarshal(raw, &v)
-	return awsiam.PolicyDocument_FromJson(v)
+	var out any
+	json.Unmarshal(raw, &out)
+	return out
+}
+
+// json is s as a policy document writes a statement.
+func (s Statement) json() map[string]any {
+	st := map[string]any{"Effect": "Allow", "Action": s.Actions, "Resource": s.Resources}
+	if len(s.Conditions) > 0 {
+		st["Condition"] = s.Conditions
+	}
+	return st
+}
+
+// SecretsManagerService is Secrets Manager's service name in stack's Region, as the
+// condition key kms:ViaService takes it (AWS KMS Developer Guide, "AWS KMS condition
+// keys", kms:ViaService: secretsmanager.<region>.amazonaws.com).
+func SecretsManagerService(stack awscdk.Stack) string {
+	return fmt.Sprintf("secretsmanager.%s.%s", *stack.Region(), *stack.UrlSuffix())
+}
+
+// DecryptSecrets allows kms:Decrypt with the key keyArn only when Secrets Manager, as
+// service (SecretsManagerService) names it, asks on the principal's behalf, for the
+// secrets whose ARN matches secretArn under operator: StringEquals for one secret,
+// StringLike for a pattern. Secrets Manager encrypts a secret with the encryption context
+// SecretARN (AWS Secrets Manager User Guide, "Secret encryption and decryption in AWS
+// Secrets Manager"), and kms:ViaService names the service a request comes through (AWS
+// KMS Developer Guide, "AWS KMS condition keys").
+func DecryptSecrets(service, keyArn, operator, secretArn string) Statement {
+	conditions := map[string]map[string]string{"StringEquals": {"kms:ViaService": service}}
+	if conditions[operator] == nil {
+		conditions[operator] = map[string]string{}
+	}
+	conditions[operator]["kms:EncryptionContext:SecretARN"] = secretArn
+	return Statement{Actions: []string{"kms:Decrypt"}, Resources: []string{keyArn}, Conditions: conditions}
 }
 
 // VpcAccessPolicyID is the construct ID, in each stack with lambdards functions, of the
