@@ -163,9 +163,9 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 		if p.VpcSubnets != nil {
 			subnets = p.VpcSubnets
 		}
-		role, policy := "attach to the VPC, sign in to the database as its user", "sign in to the database as its user"
+		vpc, access := "attach to the VPC, ", "sign in to the database as its user"
 		if m.Secret != nil {
-			role, policy = "query the database through the RDS Data API as its user", "query the database through the RDS Data API as its user"
+			vpc, access = "", "query the database through the RDS Data API as its user"
 		}
 		built, err := golambda.New(this, golambda.Props{
 			Entry:               p.Entry,
@@ -180,8 +180,8 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 			LogRetention:        p.LogRetention,
 			LogKey:              p.LogKey,
 			Description:         fmt.Sprintf("lambdards function %s", filepath.Base(p.Entry)),
-			RoleDescription:     "lambdards function: write its logs, " + role,
-			PolicyDescription:   "lambdards function: write its logs, " + policy,
+			RoleDescription:     "lambdards function: write its logs, " + vpc + access,
+			PolicyDescription:   "lambdards function: write its logs, " + access,
 			Statements:          m.Permissions,
 		})
 		if err != nil {
@@ -192,8 +192,6 @@ func build(scope constructs.Construct, kit *golambda.Kit, path, id string, props
 				"requests IAM signs and authorizes; it holds no network path to the database, so a VPC would add network "+
 				"interfaces and an interface endpoint or NAT gateway, and nothing the Data API does not enforce.",
 				nag.NISTAndHIPAA("LambdaInsideVPC")...)
-		}
-		if m.Secret != nil {
 			// Nothing else orders them: the function's policy and environment name its
 			// secret, and the user must exist with the secret's password before a request.
 			built.Function.Node().AddDependency(m.User)

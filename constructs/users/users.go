@@ -105,9 +105,16 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 	}
 	if p.DataAPI {
 		checkDataAPI(&errs, p)
-		errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
-		return newProvisioner(scope, id, p)
+	} else {
+		checkVPC(&errs, p)
 	}
+	errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
+	return newProvisioner(scope, id, p)
+}
+
+// checkVPC reports what a provisioner in the VPC cannot take: subnets it cannot use, or no
+// way to Secrets Manager.
+func checkVPC(errs *fields.Problems, p Props) {
 	// Isolated subnets reach Secrets Manager only through an interface endpoint; subnets
 	// with a NAT gateway reach it through the NAT (internetEgress).
 	internetEgress := false
@@ -123,8 +130,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Provisioner {
 			"and isolated subnets reach Secrets Manager only through an interface endpoint (add one, for example with " +
 			"network.Props.InterfaceEndpoints), or select subnets with a NAT gateway in {VpcSubnets}")
 	}
-	errs.Fail(*scope.Node().Path()+"/"+*id, "users provisioner")
-	return newProvisioner(scope, id, p)
 }
 
 // checkDataAPI reports what a provisioner that signs in through the Data API cannot take.
